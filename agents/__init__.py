@@ -1,0 +1,1 @@
+"""LLM-facing roles of dialogforge: schemas, prompts, models, embeddings, generator, judge, rewriter."""

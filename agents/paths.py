@@ -1,0 +1,7 @@
+"""Where the shipped prompt files live (the ``prompts`` data folder beside the packages)."""
+
+from pathlib import Path
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+STYLES_DIR = PROMPTS_DIR / "styles"
+JUDGE_PROMPTS_DIR = PROMPTS_DIR / "judge"

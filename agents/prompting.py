@@ -1,0 +1,99 @@
+"""Load prompt files and render them strictly: a missing or unknown variable is an error.
+
+A prompt file is Markdown with two sections, each opened by a line ``### system`` or ``### user``.
+Variables are written ``$name`` or ``${name}`` (``string.Template``), so JSON braces in a prompt
+need no escaping. ``$$`` is a literal dollar sign.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from string import Template
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from agents.paths import JUDGE_PROMPTS_DIR, PROMPTS_DIR
+
+_SECTION = re.compile(r"^### (system|user)\s*$", re.MULTILINE)
+
+
+class PromptError(ValueError):
+    """A prompt file is malformed or was rendered with the wrong variables."""
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A two-part (system, user) prompt with a content hash for lineage."""
+
+    name: str
+    system: Template
+    user: Template
+    digest: str
+
+    @property
+    def variables(self) -> set[str]:
+        """Return the names of every variable the template uses."""
+        found: set[str] = set()
+        for template in (self.system, self.user):
+            for match in template.pattern.finditer(template.template):
+                name = match.group("named") or match.group("braced")
+                if name:
+                    found.add(name)
+        return found
+
+    def render(self, **values: object) -> list[BaseMessage]:
+        """Render to chat messages; every variable must be given, and nothing else."""
+        missing = self.variables - values.keys()
+        unknown = values.keys() - self.variables
+        if missing or unknown:
+            raise PromptError(
+                f"prompt {self.name}: missing variables {sorted(missing)}, unknown variables {sorted(unknown)}"
+            )
+        text = {key: str(value) for key, value in values.items()}
+        return [SystemMessage(self.system.substitute(text)), HumanMessage(self.user.substitute(text))]
+
+
+def parse_prompt(text: str, name: str) -> PromptTemplate:
+    """Split a prompt file's text into its system and user templates."""
+    parts = _SECTION.split(text)
+    sections = dict(zip(parts[1::2], (part.strip() for part in parts[2::2]), strict=True))
+    if set(sections) != {"system", "user"}:
+        raise PromptError(f"prompt {name} needs exactly one '### system' and one '### user' section")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return PromptTemplate(name, Template(sections["system"]), Template(sections["user"]), digest)
+
+
+@lru_cache(maxsize=64)
+def load_prompt(path: Path) -> PromptTemplate:
+    """Read a prompt file (cached by path)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PromptError(f"cannot read prompt {path}: {exc.strerror}") from exc
+    return parse_prompt(text, path.stem)
+
+
+def role_prompt(role: str) -> PromptTemplate:
+    """Load a role's prompt from ``prompts/<role>.md`` (generator, rewriter, topics)."""
+    return load_prompt(PROMPTS_DIR / f"{role}.md")
+
+
+def judge_prompt_names() -> list[str]:
+    """List the shipped judge prompt variants, ``default`` first."""
+    names = sorted(path.stem for path in JUDGE_PROMPTS_DIR.glob("*.md"))
+    return sorted(names, key=lambda name: name != "default")
+
+
+def judge_prompt(name: str = "default") -> PromptTemplate:
+    """Load a judge prompt variant by name or path; unknown names list the known ones."""
+    path = Path(name)
+    if path.suffix == ".md" and path.is_file():
+        return load_prompt(path.resolve())
+    candidate = JUDGE_PROMPTS_DIR / f"{name}.md"
+    if not candidate.is_file():
+        raise PromptError(f"unknown judge prompt {name!r}; known: {', '.join(judge_prompt_names())}")
+    return load_prompt(candidate)

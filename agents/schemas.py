@@ -1,0 +1,139 @@
+"""Data shapes shared by every role: turns, samples, verdicts, attempts and lineage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Role = Literal["user", "assistant"]
+LLMRole = Literal["generator", "judge", "rewriter", "topics"]
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class Turn(BaseModel):
+    """One message of a dialogue."""
+
+    role: Role
+    content: str
+
+
+class Dialogue(BaseModel):
+    """What the generator and the rewriter must answer: the turns of one sample.
+
+    This is also the JSON schema sent to the model as ``response_format``.
+    """
+
+    turns: list[Turn] = Field(min_length=2, max_length=12)
+
+
+class CriterionScore(BaseModel):
+    """One rubric criterion scored by the judge."""
+
+    criterion: str
+    score: int = Field(ge=1, le=5)
+    reason: str = ""
+
+
+class JudgeAnswer(BaseModel):
+    """The judge's structured answer (the ``response_format`` schema of judge calls)."""
+
+    scores: list[CriterionScore]
+    feedback: str = ""
+
+
+class Verdict(BaseModel):
+    """A judge answer checked against the rubric thresholds."""
+
+    scores: dict[str, int]
+    reasons: dict[str, str] = Field(default_factory=dict)
+    feedback: str = ""
+    passed: bool
+    failing: list[str] = Field(default_factory=list)
+    prompt_name: str = "default"
+    raw: str | None = None
+    error: str | None = None
+
+
+class TokenUsage(BaseModel):
+    """Tokens spent by one call or a sum of calls."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            calls=self.calls + other.calls,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+        )
+
+
+class Attempt(BaseModel):
+    """One version of a sample: the first draft or a rewrite, with what was found wrong."""
+
+    kind: Literal["generate", "rewrite"]
+    turns: list[Turn] = Field(default_factory=list)
+    raw: str | None = None
+    parse_error: str | None = None
+    check_failures: list[str] = Field(default_factory=list)
+    verdict: Verdict | None = None
+    at: datetime = Field(default_factory=utc_now)
+
+
+class Lineage(BaseModel):
+    """Where a sample came from: enough to reproduce or audit it."""
+
+    style: str
+    topic: str
+    workspace: str = "default"
+    job_id: str | None = None
+    models: dict[str, str] = Field(default_factory=dict)
+    prompt_hashes: dict[str, str] = Field(default_factory=dict)
+    tokens: dict[str, TokenUsage] = Field(default_factory=dict)
+    started_at: datetime = Field(default_factory=utc_now)
+    finished_at: datetime | None = None
+
+
+class Sample(BaseModel):
+    """A finished sample: accepted (turns are the final version) or rejected (reason kept)."""
+
+    id: str
+    status: Literal["accepted", "rejected"]
+    system: str
+    turns: list[Turn]
+    reject_reason: str | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+    lineage: Lineage
+
+    @property
+    def rewrites(self) -> int:
+        """How many rewrite attempts this sample needed."""
+        return sum(1 for attempt in self.attempts if attempt.kind == "rewrite")
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """The last verdict the judge gave, if any."""
+        for attempt in reversed(self.attempts):
+            if attempt.verdict is not None:
+                return attempt.verdict
+        return None
+
+    def user_text(self) -> str:
+        """Return the user turns joined, for diversity and deduplication."""
+        return "\n".join(turn.content for turn in self.turns if turn.role == "user")
+
+    def assistant_text(self) -> str:
+        """Return the assistant turns joined."""
+        return "\n".join(turn.content for turn in self.turns if turn.role == "assistant")

@@ -1,0 +1,148 @@
+"""Style packs: the pydantic schema, loading from YAML, and lookup by name, alias or path."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agents.paths import STYLES_DIR
+
+MAX_STYLE_PACK_BYTES = 256 * 1024
+
+
+class StylePackError(ValueError):
+    """A style pack could not be found, read or validated; the message says what to fix."""
+
+
+class SeedExample(BaseModel):
+    """One seed dialogue: a user turn and the reply in the wanted voice (more turns allowed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(min_length=1)
+    assistant: str = Field(min_length=1)
+
+
+class Bounds(BaseModel):
+    """Character bounds for every assistant turn (and, separately, for user turns)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_chars: int = Field(default=1, ge=0)
+    max_chars: int = Field(default=2000, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.min_chars > self.max_chars:
+            raise ValueError(f"min_chars ({self.min_chars}) is larger than max_chars ({self.max_chars})")
+        return self
+
+
+class Criterion(BaseModel):
+    """One rubric criterion the judge scores 1-5; the sample passes at or above the threshold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = Field(min_length=1)
+    threshold: int = Field(default=4, ge=1, le=5)
+
+
+class StylePack(BaseModel):
+    """A persona or task to make data for: prompt, seeds, rules and rubric."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
+    aliases: list[str] = Field(default_factory=list)
+    description: str = Field(min_length=1, max_length=200)
+    language: Literal["zh", "en"] = "en"
+    system_prompt: str = Field(min_length=1)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    examples: list[SeedExample] = Field(min_length=1)
+    markers: list[str] = Field(default_factory=list, description="The reply must contain at least one.")
+    forbidden: list[str] = Field(default_factory=list, description="The reply must contain none.")
+    reply_bounds: Bounds = Field(default_factory=Bounds)
+    user_bounds: Bounds = Field(default_factory=lambda: Bounds(min_chars=2, max_chars=400))
+    min_exemplar_similarity: float | None = Field(default=None, ge=-1.0, le=1.0)
+    near_duplicate_similarity: float = Field(default=0.92, gt=0.0, le=1.0)
+    rubric: list[Criterion] = Field(min_length=1)
+    topics: list[str] = Field(default_factory=list)
+    topic_hint: str = Field(default="", description="What kinds of situations to brainstorm.")
+
+    @field_validator("rubric")
+    @classmethod
+    def _unique_criteria(cls, rubric: list[Criterion]) -> list[Criterion]:
+        names = [criterion.name for criterion in rubric]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"criterion names must be unique; repeated: {', '.join(duplicates)}")
+        return rubric
+
+    @property
+    def thresholds(self) -> dict[str, int]:
+        """Map each criterion to its pass threshold."""
+        return {criterion.name: criterion.threshold for criterion in self.rubric}
+
+    def digest(self) -> str:
+        """Return a short hash of the pack's content, for lineage."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    """Turn a pydantic error into one line per problem, each naming the field."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        problems.append(f"{where}: {item['msg']}")
+    return f"invalid style pack {source}: " + "; ".join(problems)
+
+
+def parse_style_pack(text: str, source: str = "<text>") -> StylePack:
+    """Validate a style pack given as YAML (or JSON) text."""
+    if len(text.encode()) > MAX_STYLE_PACK_BYTES:
+        raise StylePackError(f"style pack {source} is larger than {MAX_STYLE_PACK_BYTES // 1024} KiB")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise StylePackError(f"style pack {source} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise StylePackError(f"style pack {source} must be a mapping of fields, got {type(data).__name__}")
+    try:
+        return StylePack.model_validate(data)
+    except ValidationError as exc:
+        raise StylePackError(format_validation_error(exc, source)) from exc
+
+
+def load_style_file(path: Path) -> StylePack:
+    """Read and validate one style pack file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StylePackError(f"cannot read style pack {path}: {exc.strerror}") from exc
+    return parse_style_pack(text, str(path))
+
+
+def builtin_styles(directory: Path = STYLES_DIR) -> dict[str, StylePack]:
+    """Load every pack shipped in ``prompts/styles``, keyed by name."""
+    packs = [load_style_file(path) for path in sorted(directory.glob("*.yaml"))]
+    return {pack.name: pack for pack in packs}
+
+
+def resolve_style(name_or_path: str, extra: dict[str, StylePack] | None = None) -> StylePack:
+    """Find a pack by name, alias (e.g. 温柔) or file path; unknown names list the known ones."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in {".yaml", ".yml", ".json"} or candidate.is_file():
+        if not candidate.is_file():
+            raise StylePackError(f"style pack file not found: {name_or_path}")
+        return load_style_file(candidate)
+    packs = {**builtin_styles(), **(extra or {})}
+    for pack in packs.values():
+        if name_or_path == pack.name or name_or_path in pack.aliases:
+            return pack
+    known = ", ".join(sorted(packs))
+    raise StylePackError(f"unknown style {name_or_path!r}; known styles: {known} (or pass a .yaml path)")

@@ -1,0 +1,1 @@
+"""The judge eval harness: judge prompts measured against human labels."""

@@ -1,0 +1,83 @@
+"""Test doubles: a deterministic embedder and a scripted chat model (no sockets, no weights)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+FAKE_DIM = 64
+
+
+class FakeEmbedder:
+    """Embed text as a normalised bag of hashed character bigrams: similar text, similar vector."""
+
+    name = "fake-bigram-64"
+    dim = FAKE_DIM
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one unit vector per text, shape (len(texts), FAKE_DIM)."""
+        vectors = np.zeros((len(texts), FAKE_DIM), dtype=np.float32)
+        for row, text in enumerate(texts):
+            padded = f" {text.strip().lower()} "
+            for index in range(len(padded) - 1):
+                digest = hashlib.md5(padded[index : index + 2].encode()).digest()
+                vectors[row, digest[0] % FAKE_DIM] += 1.0
+            norm = np.linalg.norm(vectors[row])
+            vectors[row] = vectors[row] / norm if norm else vectors[row]
+        return vectors
+
+
+Responder = Callable[[list[BaseMessage], dict[str, Any]], str]
+
+
+class ScriptedChatModel(BaseChatModel):
+    """A chat model whose answer is computed by a function of the messages and call options.
+
+    ``calls`` records (messages, options) for every call so tests can check rendered prompts.
+    """
+
+    responder: Responder
+    calls: list[tuple[list[BaseMessage], dict[str, Any]]] = []
+    tokens_per_call: int = 10
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-fake"
+
+    def _answer(self, messages: list[BaseMessage], options: dict[str, Any]) -> ChatResult:
+        self.calls.append((messages, options))
+        text = self.responder(messages, options)
+        message = AIMessage(
+            text,
+            usage_metadata={
+                "input_tokens": self.tokens_per_call,
+                "output_tokens": self.tokens_per_call,
+                "total_tokens": 2 * self.tokens_per_call,
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self._answer(messages, kwargs)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self._answer(messages, kwargs)
