@@ -11,6 +11,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
 
 FAKE_DIM = 64
 
@@ -44,7 +45,7 @@ class ScriptedChatModel(BaseChatModel):
     """
 
     responder: Responder
-    calls: list[tuple[list[BaseMessage], dict[str, Any]]] = []
+    calls: list[tuple[list[BaseMessage], dict[str, Any]]] = Field(default_factory=list)
     tokens_per_call: int = 10
 
     @property

@@ -1,0 +1,44 @@
+"""The rewriter role: repair a failing sample using the exact reasons and feedback."""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+
+from agents.prompting import PromptTemplate, role_prompt
+from agents.rendering import LANGUAGE_NAMES, bullet_list, format_dialogue, format_examples, marker_rule
+from agents.schemas import Dialogue, Turn
+from agents.structured import StructuredReply, ask_structured
+from agents.styles import StylePack
+
+REWRITER_MAX_TOKENS = 700
+REWRITER_TEMPERATURE = 0.3
+
+
+def rewriter_messages(
+    pack: StylePack, turns: list[Turn], problems: list[str], template: PromptTemplate | None = None
+) -> list[BaseMessage]:
+    """Render the rewriter prompt for one failing sample."""
+    template = template or role_prompt("rewriter")
+    return template.render(
+        persona=pack.system_prompt,
+        examples=format_examples(pack),
+        dialogue=format_dialogue(turns) if turns else "(the previous answer could not be read)",
+        problems=bullet_list(problems, empty="- (no details given: make it fit the persona better)"),
+        language=LANGUAGE_NAMES[pack.language],
+        reply_min=pack.reply_bounds.min_chars,
+        reply_max=pack.reply_bounds.max_chars,
+        user_min=pack.user_bounds.min_chars,
+        user_max=pack.user_bounds.max_chars,
+        marker_rule=marker_rule(pack),
+    )
+
+
+async def rewrite_dialogue(
+    model: BaseChatModel, pack: StylePack, turns: list[Turn], problems: list[str]
+) -> StructuredReply[Dialogue]:
+    """Ask the rewriter for a repaired dialogue (parsed, or raw text with the error)."""
+    messages = rewriter_messages(pack, turns, problems)
+    return await ask_structured(
+        model, messages, Dialogue, temperature=REWRITER_TEMPERATURE, max_tokens=REWRITER_MAX_TOKENS
+    )
