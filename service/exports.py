@@ -216,7 +216,8 @@ def read_raw_jsonl(path: Path) -> list[Sample]:
     except (OSError, UnicodeDecodeError) as error:
         raise ExportError(f"cannot read {path}: {error}") from error
     samples: list[Sample] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() would also split inside text on U+2028 and friends.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
