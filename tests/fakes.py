@@ -82,3 +82,30 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         return self._answer(messages, kwargs)
+
+
+def schema_name(options: dict[str, Any]) -> str:
+    """Return the JSON-schema name a structured call asked for ('' when none)."""
+    response_format = options.get("response_format") or {}
+    return str(response_format.get("json_schema", {}).get("name", ""))
+
+
+def prompt_text(messages: list[BaseMessage]) -> str:
+    """Join a call's messages into one text."""
+    return "\n".join(str(message.content) for message in messages)
+
+
+def template_responder(messages: list[BaseMessage], options: dict[str, Any]) -> str:
+    """Answer like benchmarks.fake_llm: valid JSON for whichever role is calling."""
+    from benchmarks.fake_llm import fake_answer
+
+    return fake_answer(prompt_text(messages), schema_name(options))
+
+
+def fake_role_models(responder: Responder = template_responder) -> Any:
+    """Build RoleModels whose four roles share one scripted fake (calls recorded on ``.generator``)."""
+    from agents.llm import RoleModels
+
+    model = ScriptedChatModel(responder=responder)
+    names = {"generator": "fake", "judge": "fake", "rewriter": "fake", "topics": "fake"}
+    return RoleModels(generator=model, judge=model, rewriter=model, topics=model, names=names)

@@ -1,0 +1,77 @@
+"""A deterministic stand-in for an LLM's answers, for tests and the pipeline-overhead benchmark.
+
+It reads the rendered dialogforge prompts (topic, markers, language, criteria) and answers in the
+JSON shape each role asks for, so the whole loop can run without a model. It is not a model: its
+samples are template text and must never be used as data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+
+ZH_WORDS = (
+    "猫 狗 考试 加班 旅行 搬家 雨天 失眠 面试 减肥 生日 同学 老板 地铁 咖啡 电影 游戏 跑步 做饭 花园 "
+    "钢琴 画画 外卖 快递 账单 积分 分期 年费 额度 挂失 手机 电脑 图书馆 演唱会 婚礼 医院 牙医 高铁 "
+    "早餐 夜宵 奶茶 火锅 自行车 驾照 论文 实习 宿舍 邻居 周末 假期 春节 中秋 海边 爬山 露营"
+).split()
+EN_WORDS = (
+    "parcel refund invoice password laptop headphones subscription coupon warranty delivery courier "
+    "printer router charger blender sofa mattress jacket sneakers camera tablet kettle vacuum ticket "
+    "hotel flight upgrade account loyalty points voucher installment battery screen keyboard monitor"
+).split()
+
+
+def _rng(text: str) -> random.Random:
+    """Seed a generator from the prompt text, so answers are reproducible."""
+    return random.Random(int(hashlib.sha256(text.encode()).hexdigest()[:16], 16))
+
+
+def _find(pattern: str, text: str, default: str = "") -> str:
+    match = re.search(pattern, text)
+    return match.group(1).strip() if match else default
+
+
+def _topics(prompt: str) -> str:
+    chinese = "Simplified Chinese" in prompt
+    count = int(_find(r"Give (\d+) new", prompt, "8"))
+    rng, words = _rng(prompt), ZH_WORDS if chinese else EN_WORDS
+    joiner = "和" if chinese else " and "
+    topics = [joiner.join(rng.sample(words, 3)) for _ in range(count)]
+    return json.dumps({"topics": topics}, ensure_ascii=False)
+
+
+def _reply(topic: str, chinese: bool, marker: str) -> str:
+    if chinese:
+        return f"听起来{topic}真的让你很费心呢，{marker}先深呼吸一下，要不要和我说说现在的感受呀？(^_−)☆"
+    return (
+        f"I'm really sorry to hear about the trouble with {topic}; that sounds frustrating. "
+        f"{marker}Let me look into it right away. Could you share the order number so I can help?"
+    )
+
+
+def _dialogue(prompt: str) -> str:
+    chinese = "Simplified Chinese" in prompt
+    topic = _find(r"Topic of the new sample: (.+)", prompt) or _find(r"User: (.+)", prompt, "今天的事")
+    markers = _find(r"must contain at least one of: (.+?)\.", prompt)
+    marker = markers.split(" / ")[0] + " " if markers else ""
+    user = f"最近{topic}的事让我有点烦" if chinese else f"I have a problem with my {topic} and I need help."
+    turns = [{"role": "user", "content": user}, {"role": "assistant", "content": _reply(topic, chinese, marker)}]
+    return json.dumps({"turns": turns}, ensure_ascii=False)
+
+
+def _verdict(prompt: str) -> str:
+    criteria = [name.strip() for name in _find(r"Score the criteria: (.+)", prompt).split(",") if name.strip()]
+    scores = [{"criterion": name, "reason": "fits the rubric", "score": 5} for name in criteria]
+    return json.dumps({"scores": scores, "feedback": ""})
+
+
+def fake_answer(prompt: str, schema_name: str) -> str:
+    """Answer a rendered dialogforge prompt in the JSON shape of ``schema_name``."""
+    if schema_name == "TopicBatch":
+        return _topics(prompt)
+    if schema_name == "JudgeAnswer":
+        return _verdict(prompt)
+    return _dialogue(prompt)

@@ -1,0 +1,151 @@
+"""The nodes of the sample graph: plan_topic, generate, check, judge, rewrite, accept, reject."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agents.checks import check_exemplar_similarity, check_near_duplicate, run_text_checks
+from agents.embeddings import Embedder
+from agents.generator import generate_dialogue
+from agents.judge import judge_dialogue, problems_from_verdict
+from agents.llm import RoleModels
+from agents.prompting import PromptTemplate
+from agents.rewriter import rewrite_dialogue
+from agents.schemas import Attempt, Dialogue, Turn
+from agents.structured import StructuredReply
+from agents.styles import StylePack
+from graph.memory import TopicMemory
+from graph.state import LoopConfig, SampleState
+from graph.topic_planner import TopicPlanner
+
+Update = dict[str, Any]
+
+
+@dataclass
+class LoopDeps:
+    """What the nodes need, passed in (never built inside a node)."""
+
+    pack: StylePack
+    models: RoleModels
+    memory: TopicMemory
+    embedder: Embedder
+    planner: TopicPlanner
+    judge_template: PromptTemplate
+    config: LoopConfig = field(default_factory=LoopConfig)
+    job_id: str | None = None
+    accept_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def user_text(turns: list[Turn]) -> str:
+    """Join the user turns of a dialogue (what the memory compares)."""
+    return "\n".join(turn.content for turn in turns if turn.role == "user")
+
+
+def _with_last(attempts: list[Attempt], **changes: Any) -> list[Attempt]:
+    """Return the attempts with the last one updated (state is never mutated in place)."""
+    return [*attempts[:-1], attempts[-1].model_copy(update=changes)]
+
+
+def _draft_update(
+    state: SampleState, reply: StructuredReply[Dialogue], kind: Literal["generate", "rewrite"], role: str
+) -> Update:
+    """Record a new draft (from the generator or the rewriter) as an attempt."""
+    turns = reply.parsed.turns if reply.parsed else []
+    attempt = Attempt(kind=kind, turns=turns, raw=reply.raw, parse_error=reply.error)
+    update: Update = {
+        "attempts": [*state.get("attempts", []), attempt],
+        "usage": {role: reply.usage},
+        "verdict": None,
+        "problems": [],
+        "failure_code": None,
+    }
+    if reply.parsed is None:
+        update["problems"] = [f"the answer was not valid JSON for the sample schema ({reply.error})"]
+        update["failure_code"] = "parse"
+        update["turns"] = state.get("turns", [])
+    else:
+        update["turns"] = turns
+    return update
+
+
+class SampleNodes:
+    """The graph's node functions, bound to one job's dependencies."""
+
+    def __init__(self, deps: LoopDeps) -> None:
+        """Keep the dependencies."""
+        self.deps = deps
+
+    async def plan_topic(self, state: SampleState) -> Update:
+        """Pick the least covered topic (unless one was given) and the accepted samples nearest it."""
+        topic = state.get("topic") or await self.deps.planner.next_topic(state["sample_id"])
+        neighbors = await self.deps.memory.anearest(topic, self.deps.config.avoid_neighbors)
+        return {"topic": topic, "avoid": [neighbor.text for neighbor in neighbors]}
+
+    async def generate(self, state: SampleState) -> Update:
+        """Write the first draft."""
+        deps = self.deps
+        reply = await generate_dialogue(
+            deps.models.generator, deps.pack, state["topic"], state.get("avoid", []), deps.config.exchanges
+        )
+        return _draft_update(state, reply, "generate", "generator")
+
+    async def check(self, state: SampleState) -> Update:
+        """Run the cheap checks; the embedding checks only when the text checks pass."""
+        deps, turns = self.deps, state["turns"]
+        failures = run_text_checks(deps.pack, turns)
+        if not failures and deps.config.check_exemplar_similarity:
+            similar = await asyncio.to_thread(check_exemplar_similarity, deps.embedder, deps.pack, turns)
+            failures = [similar] if similar else []
+        if not failures:
+            neighbor = await deps.memory.anear_duplicate(user_text(turns), deps.pack.near_duplicate_similarity)
+            duplicate = check_near_duplicate(deps.pack, neighbor.similarity, neighbor.text) if neighbor else None
+            failures = [duplicate] if duplicate else []
+        reasons = [failure.reason for failure in failures]
+        return {
+            "attempts": _with_last(state["attempts"], check_failures=reasons),
+            "problems": reasons,
+            "failure_code": failures[0].code if failures else None,
+        }
+
+    async def judge(self, state: SampleState) -> Update:
+        """Score the sample with the LLM judge and the style's rubric."""
+        deps = self.deps
+        verdict, usage = await judge_dialogue(
+            deps.models.judge, deps.judge_template, deps.pack.rubric, state["turns"], deps.pack.system_prompt
+        )
+        problems = [] if verdict.passed else problems_from_verdict(verdict, deps.pack.rubric)
+        code = None if verdict.passed else ("judge_parse" if verdict.error else "judge:" + ",".join(verdict.failing))
+        return {
+            "attempts": _with_last(state["attempts"], verdict=verdict),
+            "verdict": verdict,
+            "usage": {"judge": usage},
+            "problems": problems,
+            "failure_code": code,
+        }
+
+    async def rewrite(self, state: SampleState) -> Update:
+        """Repair the sample using the exact reasons it failed."""
+        deps = self.deps
+        reply = await rewrite_dialogue(deps.models.rewriter, deps.pack, state.get("turns", []), state["problems"])
+        update = _draft_update(state, reply, "rewrite", "rewriter")
+        update["rewrites"] = 1
+        return update
+
+    async def accept(self, state: SampleState) -> Update:
+        """Store the sample in the memory; a duplicate accepted meanwhile by a sibling is rejected."""
+        deps, text = self.deps, user_text(state["turns"])
+        async with deps.accept_lock:
+            neighbor = await deps.memory.anear_duplicate(text, deps.pack.near_duplicate_similarity)
+            if neighbor is not None:
+                duplicate = check_near_duplicate(deps.pack, neighbor.similarity, neighbor.text)
+                reason = duplicate.reason if duplicate else "near duplicate"
+                return {"status": "rejected", "reject_reason": f"near_duplicate: {reason}"}
+            await deps.memory.aadd_accepted(state["sample_id"], text, state["topic"], deps.job_id)
+        return {"status": "accepted", "reject_reason": None}
+
+    async def reject(self, state: SampleState) -> Update:
+        """Give up on the sample, keeping the last reason."""
+        problems = state.get("problems") or ["unknown failure"]
+        return {"status": "rejected", "reject_reason": f"{state.get('failure_code') or 'failed'}: {problems[0]}"}

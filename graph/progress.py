@@ -1,0 +1,85 @@
+"""What a running job reports: budgets, progress events and the final summary."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from agents.schemas import Sample, TokenUsage
+from graph.diversity import DiversityReport
+
+StopReason = Literal["completed", "budget_attempts", "budget_tokens", "deadline", "cancelled", "errors"]
+
+
+class Budget(BaseModel):
+    """Bounds on one job: it stops starting samples when any is reached."""
+
+    max_attempts: int | None = Field(default=None, ge=1, description="Samples started (default 4 x n).")
+    max_tokens: int | None = Field(default=None, ge=1, description="LLM tokens, all roles.")
+    deadline_s: float | None = Field(default=None, gt=0, description="Wall-clock seconds.")
+
+
+class JobProgress(BaseModel):
+    """A snapshot of a job's counters."""
+
+    job_id: str
+    target: int
+    accepted: int = 0
+    rejected: int = 0
+    in_flight: int = 0
+    rewrites: int = 0
+    llm_calls: int = 0
+    tokens: int = 0
+    elapsed_s: float = 0.0
+    rejected_by_reason: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def rate_per_min(self) -> float:
+        """Accepted samples per minute so far."""
+        return 60.0 * self.accepted / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+class JobSummary(BaseModel):
+    """The end-of-job report: what was made, rejected and repaired, at what cost."""
+
+    job_id: str
+    style: str
+    workspace: str
+    target: int
+    accepted: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    rewrites: int
+    llm_calls: int
+    tokens: dict[str, TokenUsage]
+    total_tokens: int
+    calls_per_accepted: float | None
+    tokens_per_accepted: float | None
+    wall_s: float
+    stop_reason: StopReason
+    message: str = ""
+    models: dict[str, str] = Field(default_factory=dict)
+    prompt_hashes: dict[str, str] = Field(default_factory=dict)
+    diversity: DiversityReport | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the job reached its target."""
+        return self.accepted >= self.target
+
+
+class JobEvent(BaseModel):
+    """One progress event: a sample finished, or the job started or ended."""
+
+    kind: Literal["started", "sample", "finished"]
+    progress: JobProgress
+    sample: Sample | None = None
+    summary: JobSummary | None = None
+
+
+def reason_code(reject_reason: str | None) -> str:
+    """Return the machine code of a reject reason (the part before the first ": ")."""
+    if not reject_reason:
+        return "unknown"
+    return reject_reason.split(": ", 1)[0].strip() or "unknown"

@@ -1,0 +1,253 @@
+"""Run a dataset job: many sample graphs concurrently until n are accepted or a budget runs out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agents.prompting import role_prompt
+from agents.schemas import Lineage, Sample, TokenUsage, utc_now
+from graph.builder import build_graph, recursion_limit
+from graph.diversity import diversity_report
+from graph.nodes import LoopDeps
+from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, reason_code
+from graph.state import SampleState, merge_usage
+
+logger = logging.getLogger(__name__)
+
+EventSink = Callable[[JobEvent], Awaitable[None]]
+ATTEMPTS_PER_SAMPLE = 4
+MAX_CONSECUTIVE_ERRORS = 5
+
+
+async def _ignore(_: JobEvent) -> None:
+    return None
+
+
+class JobRunner:
+    """Run one job with bounded concurrency; emit an event per finished sample.
+
+    The runner starts a sample only while ``accepted + in_flight < n``, so a job ends with exactly
+    ``n`` accepted samples unless a budget, the deadline, cancellation or repeated errors stop it.
+    Samples already made (``previous``, e.g. when a job resumes) count toward ``n``.
+    """
+
+    def __init__(
+        self,
+        deps: LoopDeps,
+        n: int,
+        *,
+        concurrency: int = 4,
+        budget: Budget | None = None,
+        topic: str | None = None,
+        previous: list[Sample] | None = None,
+        on_event: EventSink = _ignore,
+    ) -> None:
+        """Prepare a job; nothing runs until :meth:`run`."""
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.deps, self.n, self.concurrency, self.topic = deps, n, concurrency, topic
+        self.budget = budget or Budget()
+        self.max_attempts = self.budget.max_attempts or ATTEMPTS_PER_SAMPLE * n
+        self.on_event = on_event
+        self.job_id = deps.job_id or uuid.uuid4().hex[:12]
+        self.graph = build_graph(deps)
+        self.accepted: list[Sample] = [s for s in previous or [] if s.status == "accepted"]
+        self.rejected_by_reason: Counter[str] = Counter()
+        self.usage: dict[str, TokenUsage] = {}
+        self.rewrites = 0
+        self.rejected = 0
+        self.started = 0
+        self.in_flight = 0
+        self.consecutive_errors = 0
+        self.last_error = ""
+        self.stop_reason: StopReason | None = None
+        self._condition = asyncio.Condition()
+        self._t0 = time.monotonic()
+
+    # ------------------------------------------------------------------ state
+
+    def total_tokens(self) -> int:
+        """Return every token spent so far, the topic brainstorms included."""
+        return sum(usage.total for usage in self.usage.values()) + self.deps.planner.usage.total
+
+    def llm_calls(self) -> int:
+        """Return every LLM call made so far."""
+        return sum(usage.calls for usage in self.usage.values()) + self.deps.planner.usage.calls
+
+    def progress(self) -> JobProgress:
+        """Return a snapshot of the counters."""
+        return JobProgress(
+            job_id=self.job_id,
+            target=self.n,
+            accepted=len(self.accepted),
+            rejected=self.rejected,
+            in_flight=self.in_flight,
+            rewrites=self.rewrites,
+            llm_calls=self.llm_calls(),
+            tokens=self.total_tokens(),
+            elapsed_s=time.monotonic() - self._t0,
+            rejected_by_reason=dict(self.rejected_by_reason),
+        )
+
+    def _stop_check(self) -> StopReason | None:
+        """Return why no further sample may start, or None."""
+        if self.stop_reason:
+            return self.stop_reason
+        if len(self.accepted) >= self.n:
+            return "completed"
+        if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+            return "errors"
+        if self.started >= self.max_attempts:
+            return "budget_attempts"
+        if self.budget.max_tokens is not None and self.total_tokens() >= self.budget.max_tokens:
+            return "budget_tokens"
+        if self.budget.deadline_s is not None and time.monotonic() - self._t0 >= self.budget.deadline_s:
+            return "deadline"
+        return None
+
+    async def cancel(self) -> None:
+        """Stop starting samples; the ones in flight finish and are kept."""
+        async with self._condition:
+            self.stop_reason = self.stop_reason or "cancelled"
+            self._condition.notify_all()
+
+    # ------------------------------------------------------------------- work
+
+    async def _claim(self) -> bool:
+        """Wait for a free slot; return False when the job must stop starting samples."""
+        async with self._condition:
+            while True:
+                if self._stop_check():
+                    return False
+                if len(self.accepted) + self.in_flight < self.n:
+                    self.in_flight += 1
+                    self.started += 1
+                    return True
+                await self._condition.wait()
+
+    async def _run_sample(self) -> Sample:
+        """Run one sample's graph and turn its final state into a Sample (errors become rejects)."""
+        sample_id = uuid.uuid4().hex
+        started_at = utc_now()
+        initial: SampleState = {"sample_id": sample_id, "rewrites": 0, "attempts": [], "usage": {}}
+        if self.topic:
+            initial["topic"] = self.topic
+        state: dict[str, Any] = dict(initial)
+        try:
+            state = await self.graph.ainvoke(initial, config={"recursion_limit": recursion_limit(self.deps)})
+            self.consecutive_errors = 0
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one bad sample must never crash the job
+            self.consecutive_errors += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            logger.warning("sample %s failed: %s", sample_id, self.last_error)
+            state = {**initial, "status": "rejected", "reject_reason": f"error: {self.last_error}"}
+        finally:
+            self.deps.planner.release_for(sample_id)
+        return self._to_sample(sample_id, state, started_at)
+
+    def _to_sample(self, sample_id: str, state: dict[str, Any], started_at: Any) -> Sample:
+        """Build the stored sample, with its lineage, from the graph's final state."""
+        deps = self.deps
+        lineage = Lineage(
+            style=deps.pack.name,
+            topic=state.get("topic", ""),
+            job_id=self.job_id,
+            workspace=deps.memory.workspace,
+            models=dict(deps.models.names),
+            prompt_hashes=prompt_hashes(deps),
+            tokens=state.get("usage", {}),
+            started_at=started_at,
+            finished_at=utc_now(),
+        )
+        status = "accepted" if state.get("status") == "accepted" else "rejected"
+        return Sample(
+            id=sample_id,
+            status=status,
+            system=deps.pack.system_prompt,
+            turns=state.get("turns", []),
+            reject_reason=state.get("reject_reason") if status == "rejected" else None,
+            attempts=state.get("attempts", []),
+            lineage=lineage,
+        )
+
+    async def _record(self, sample: Sample) -> None:
+        """Count a finished sample and wake waiting workers."""
+        async with self._condition:
+            self.in_flight -= 1
+            self.usage = merge_usage(self.usage, sample.lineage.tokens)
+            self.rewrites += sample.rewrites
+            if sample.status == "accepted":
+                self.accepted.append(sample)
+            else:
+                self.rejected += 1
+                self.rejected_by_reason[reason_code(sample.reject_reason)] += 1
+            self._condition.notify_all()
+
+    async def _worker(self) -> None:
+        """Start samples until the job must stop."""
+        while await self._claim():
+            sample = await self._run_sample()
+            await self._record(sample)
+            await self.on_event(JobEvent(kind="sample", progress=self.progress(), sample=sample))
+
+    async def run(self) -> JobSummary:
+        """Run the job to its end and return the summary."""
+        self._t0 = time.monotonic()
+        await self.on_event(JobEvent(kind="started", progress=self.progress()))
+        await asyncio.gather(*(self._worker() for _ in range(self.concurrency)))
+        summary = await self.summarise()
+        await self.on_event(JobEvent(kind="finished", progress=self.progress(), summary=summary))
+        return summary
+
+    async def summarise(self) -> JobSummary:
+        """Compute the summary, diversity of the accepted set included."""
+        stop = self._stop_check() or "completed"
+        texts = [sample.user_text() for sample in self.accepted]
+        diversity = await asyncio.to_thread(diversity_report, texts, self.deps.embedder) if texts else None
+        usage = dict(self.usage)
+        if self.deps.planner.usage.calls:
+            usage["topics"] = self.deps.planner.usage
+        count = len(self.accepted)
+        message = self.last_error if stop == "errors" else ""
+        return JobSummary(
+            job_id=self.job_id,
+            style=self.deps.pack.name,
+            workspace=self.deps.memory.workspace,
+            target=self.n,
+            accepted=count,
+            rejected=self.rejected,
+            rejected_by_reason=dict(self.rejected_by_reason),
+            rewrites=self.rewrites,
+            llm_calls=self.llm_calls(),
+            tokens=usage,
+            total_tokens=self.total_tokens(),
+            calls_per_accepted=self.llm_calls() / count if count else None,
+            tokens_per_accepted=self.total_tokens() / count if count else None,
+            wall_s=round(time.monotonic() - self._t0, 3),
+            stop_reason=stop,
+            message=message,
+            models=dict(self.deps.models.names),
+            prompt_hashes=prompt_hashes(self.deps),
+            diversity=diversity,
+        )
+
+
+def prompt_hashes(deps: LoopDeps) -> dict[str, str]:
+    """Return the content hashes of every prompt and of the style pack, for lineage."""
+    return {
+        "generator": role_prompt("generator").digest,
+        "rewriter": role_prompt("rewriter").digest,
+        "topics": role_prompt("topics").digest,
+        f"judge/{deps.judge_template.name}": deps.judge_template.digest,
+        "style": deps.pack.digest(),
+    }

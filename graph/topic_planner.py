@@ -1,0 +1,79 @@
+"""Plan the next sample's topic: brainstormed or listed candidates, farthest from what is covered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.schemas import TokenUsage
+from agents.styles import StylePack
+from agents.topics import brainstorm_topics
+from graph.memory import TopicMemory
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_TOPIC = "anything this user might plausibly bring up that is not covered yet"
+
+
+class TopicPlanner:
+    """Keep a pool of candidate topics for one job and hand out the least covered one.
+
+    Candidates come from the style pack's ``topics`` and from LLM brainstorms in batches; the
+    memory picks the candidate farthest from every accepted sample and every topic in flight, and
+    reserves it until the sample finishes.
+    """
+
+    def __init__(
+        self,
+        pack: StylePack,
+        memory: TopicMemory,
+        model: BaseChatModel | None,
+        *,
+        batch_size: int = 8,
+        min_pool: int = 4,
+        max_failed_brainstorms: int = 3,
+    ) -> None:
+        """Start with the pack's listed topics as the pool."""
+        self.pack, self.memory, self.model = pack, memory, model
+        self.batch_size, self.min_pool = batch_size, min_pool
+        self.max_failed_brainstorms = max_failed_brainstorms
+        self.usage = TokenUsage()
+        self._pool: list[str] = list(dict.fromkeys(pack.topics))
+        self._used: list[str] = []
+        self._reserved_by: dict[str, str] = {}
+        self._failed_brainstorms = 0
+        self._lock = asyncio.Lock()
+
+    async def _brainstorm(self) -> None:
+        """Add one batch of new candidates; count failures so a broken model cannot loop forever."""
+        if self.model is None or self._failed_brainstorms >= self.max_failed_brainstorms:
+            return
+        topics, usage, error = await brainstorm_topics(self.model, self.pack, self._used + self._pool, self.batch_size)
+        self.usage = self.usage + usage
+        if error or not topics:
+            self._failed_brainstorms += 1
+            logger.warning("topic brainstorm gave nothing usable: %s", error or "no new topics")
+            return
+        self._failed_brainstorms = 0
+        self._pool.extend(topic for topic in topics if topic not in self._pool)
+
+    async def next_topic(self, sample_id: str) -> str:
+        """Return (and reserve for ``sample_id``) the candidate farthest from what is covered or in flight."""
+        async with self._lock:
+            if len(self._pool) < self.min_pool:
+                await self._brainstorm()
+            if not self._pool:
+                return FALLBACK_TOPIC
+            topic = await self.memory.apick_topic(self._pool, reserve=True)
+            self._pool.remove(topic)
+            self._used.append(topic)
+            self._reserved_by[sample_id] = topic
+            return topic
+
+    def release_for(self, sample_id: str) -> None:
+        """Release the topic reserved for a sample once it is accepted, rejected or failed."""
+        topic = self._reserved_by.pop(sample_id, None)
+        if topic is not None:
+            self.memory.release(topic)
