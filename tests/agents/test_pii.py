@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agents.pii import find_pii, iban_valid, luhn_valid, mask, redact, resident_id_valid
 
@@ -87,3 +91,17 @@ def test_mask_keeps_only_the_ends() -> None:
     assert mask("13812345678") == "138*****678"
     assert mask("a@b.cn") == "a****n"
     assert mask("ab") == "**"
+
+
+PIECES = [*"0123456789 -+()#.@abXx号码卡电话", "13812345678", "4111 1111 1111 1111", "110101199003074573"]
+NUMBERISH = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=200), NUMBERISH))
+def test_find_pii_never_raises_and_spans_match(text: str) -> None:
+    hits = find_pii(text)
+    for hit in hits:
+        assert text[hit.start : hit.end] == hit.span_text
+    assert all(left.end <= right.start for left, right in itertools.pairwise(hits))
+    assert isinstance(redact(text), str)
