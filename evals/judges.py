@@ -1,0 +1,121 @@
+"""The judges under test: an LLM judge (prompt x model) and the rule-based baseline of seed 000.
+
+Every judge scores one response on the 1-5 scale of the engine's judge and returns a
+:class:`Judgement`; a judgement that could not be parsed has ``score=None`` and its error.
+Transport errors (connection refused, timeouts) are raised, not returned, so they are never
+cached as if they were the judge's answer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.judge import judge_dialogue
+from agents.prompting import PromptTemplate
+from agents.schemas import Turn
+from agents.styles import Criterion
+
+JUDGE_LOW, JUDGE_HIGH = 1, 5
+DEFAULT_PERSONA = (
+    "A supportive chatbot that talks with people about how they feel and guides them through "
+    "short wellbeing exercises. It should sound warm, attentive and caring."
+)
+NO_CONTEXT_USER_TURN = (
+    "(The user's message is not available. Judge the assistant's reply on its own, as one turn of a "
+    "support conversation.)"
+)
+CRITERION_DESCRIPTIONS: dict[str, str] = {
+    "empathy": (
+        "How much the reply shows empathy: it notices the person and their feelings or situation, "
+        "responds with warmth, understanding, encouragement, gratitude or care, and speaks to them as "
+        "a person. A neutral, purely procedural or informational reply shows little empathy; a cold, "
+        "blunt or dismissive one shows none."
+    ),
+    "style": "The reply speaks in the persona's voice and tone.",
+    "correctness": "The reply is accurate, sensible and answers what the user said.",
+    "helpfulness": "The reply helps the user move forward with a concrete, relevant next step.",
+}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One judge's score of one response, with its cost."""
+
+    score: float | None
+    error: str | None = None
+    raw: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0
+
+
+class Judge(Protocol):
+    """Anything that scores a response 1-5 for a criterion."""
+
+    name: str
+    model: str
+    version: str
+
+    async def judge(self, text: str, context: str, criterion: Criterion) -> Judgement:
+        """Score one response (and the user turn it answers, if known)."""
+        ...
+
+
+def make_criterion(name: str, description: str | None = None) -> Criterion:
+    """Build a one-criterion rubric entry; known criteria have a shipped description."""
+    text = description or CRITERION_DESCRIPTIONS.get(name)
+    if not text:
+        known = ", ".join(sorted(CRITERION_DESCRIPTIONS))
+        raise ValueError(f"no description for criterion {name!r}: pass one (known: {known})")
+    return Criterion(name=name, description=text, threshold=3)
+
+
+def eval_turns(text: str, context: str) -> list[Turn]:
+    """Build the dialogue to judge: the user turn (or a neutral placeholder) and the response."""
+    return [
+        Turn(role="user", content=context or NO_CONTEXT_USER_TURN),
+        Turn(role="assistant", content=text),
+    ]
+
+
+class LLMJudge:
+    """A judge prompt on one chat model, through the engine's own ``judge_dialogue``."""
+
+    def __init__(
+        self, template: PromptTemplate, chat_model: BaseChatModel, model_name: str, persona: str = DEFAULT_PERSONA
+    ) -> None:
+        """Wrap a prompt template and a chat model.
+
+        Args:
+            template: The judge prompt (its digest versions the cache).
+            chat_model: The model to call.
+            model_name: The model's name, for the leaderboard and the cache key.
+            persona: The persona text the prompt is rendered with.
+        """
+        self.template = template
+        self.chat_model = chat_model
+        self.model = model_name
+        self.persona = persona
+        self.name = template.name
+        self.version = template.digest
+
+    async def judge(self, text: str, context: str, criterion: Criterion) -> Judgement:
+        """Score one response with the judge prompt; an unparseable answer has no score."""
+        start = time.perf_counter()
+        verdict, usage = await judge_dialogue(
+            self.chat_model, self.template, [criterion], eval_turns(text, context), self.persona
+        )
+        seconds = time.perf_counter() - start
+        score = verdict.scores.get(criterion.name)
+        return Judgement(
+            score=float(score) if score is not None else None,
+            error=verdict.error if score is None else None,
+            raw=verdict.raw or "",
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            seconds=seconds,
+        )
