@@ -1,0 +1,68 @@
+"""Service settings, read from ``DIALOGFORGE_*`` environment variables (and a ``.env`` file).
+
+Only the service's startup (CLI entry, FastAPI lifespan) builds :class:`Settings`; everything
+else receives the values it needs as arguments. Keep this one flat class: each feature adds its
+own fields here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agents.llm import DEFAULT_MODEL, LLMConfig
+from agents.local_llm import EMBEDDED_MODEL_NAME
+
+
+class Settings(BaseSettings):
+    """Every knob of dialogforge, e.g. ``DIALOGFORGE_LLM_BASE_URL=https://api.deepseek.com/v1``."""
+
+    model_config = SettingsConfigDict(env_prefix="DIALOGFORGE_", env_file=".env", extra="ignore")
+
+    # LLM endpoint: unset base URL = the embedded llama.cpp model.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    generator_model: str | None = None
+    judge_model: str | None = None
+    rewriter_model: str | None = None
+    llm_timeout_s: float = Field(default=120.0, gt=0)
+    llm_max_retries: int = Field(default=5, ge=0)
+    llm_max_concurrency: int = Field(default=8, ge=1)
+    llm_requests_per_second: float | None = Field(default=None, gt=0)
+
+    # Storage.
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".dialogforge")
+
+    # Embedded model.
+    local_gguf: Path | None = None
+    local_parallel: int = Field(default=4, ge=1)
+    local_ctx_per_slot: int = Field(default=4096, ge=512)
+
+    # Embeddings: "e5" (bundled multilingual-e5-small) or a sentence-transformers name or path.
+    embedder: str = "e5"
+
+    @property
+    def uses_embedded_llm(self) -> bool:
+        """Whether the embedded llama.cpp server must be started (no base URL set)."""
+        return not self.llm_base_url
+
+    def llm_config(self) -> LLMConfig:
+        """Return the LLM settings for :func:`agents.llm.build_role_models`.
+
+        Unset model names default to the embedded model's name when the embedded server is used,
+        else to ``"default"``.
+        """
+        fallback = EMBEDDED_MODEL_NAME if self.uses_embedded_llm else DEFAULT_MODEL
+        return LLMConfig(
+            base_url=self.llm_base_url or None,
+            api_key=self.llm_api_key.get_secret_value() if self.llm_api_key else None,
+            generator_model=self.generator_model or fallback,
+            judge_model=self.judge_model or fallback,
+            rewriter_model=self.rewriter_model or fallback,
+            timeout_s=self.llm_timeout_s,
+            max_retries=self.llm_max_retries,
+            max_concurrency=self.llm_max_concurrency,
+            requests_per_second=self.llm_requests_per_second,
+        )

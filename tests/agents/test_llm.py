@@ -1,0 +1,149 @@
+"""Unit tests for the chat-model factory: names, key hiding, the concurrency bound (no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_openai import ChatOpenAI
+
+from agents.llm import (
+    BoundedChatModel,
+    ConcurrencyLimit,
+    LLMConfig,
+    build_role_models,
+)
+from agents.schemas import Dialogue
+from agents.structured import ask_structured
+from service.settings import Settings
+from tests.fakes import ScriptedChatModel
+
+SECRET = "sk-very-secret-123"
+
+
+class SlowModel(ScriptedChatModel):
+    """A scripted model that sleeps, counting how many calls are in flight at once."""
+
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.02)
+            return self._answer(messages, kwargs)
+        finally:
+            self.in_flight -= 1
+
+
+def inner_of(model: Any) -> ChatOpenAI:
+    assert isinstance(model, BoundedChatModel)
+    assert isinstance(model.inner, ChatOpenAI)
+    return model.inner
+
+
+def test_factory_builds_each_role_with_its_model_name() -> None:
+    config = LLMConfig(
+        api_key=SECRET, generator_model="gen-m", judge_model="judge-m", rewriter_model="rw-m", max_retries=7
+    )
+    models = build_role_models(config, "http://llm.example/v1")
+    assert models.names == {"generator": "gen-m", "judge": "judge-m", "rewriter": "rw-m", "topics": "gen-m"}
+    assert inner_of(models.generator).model_name == "gen-m"
+    assert inner_of(models.judge).model_name == "judge-m"
+    assert inner_of(models.rewriter).model_name == "rw-m"
+    assert inner_of(models.topics) is inner_of(models.generator)
+    client = inner_of(models.judge)
+    assert client.openai_api_base == "http://llm.example/v1"
+    assert client.max_retries == 7
+    assert client.rate_limiter is None
+    limits = {id(m.limit) for m in (models.generator, models.judge, models.rewriter, models.topics)}  # type: ignore[attr-defined]
+    assert len(limits) == 1
+
+
+def test_embedded_server_gets_a_dummy_key_and_rate_limit_is_shared() -> None:
+    models = build_role_models(LLMConfig(requests_per_second=2.0), "http://127.0.0.1:1/v1")
+    generator, judge = inner_of(models.generator), inner_of(models.judge)
+    assert generator.openai_api_key is not None
+    assert generator.openai_api_key.get_secret_value() == "sk-local"
+    assert generator.rate_limiter is not None and generator.rate_limiter is judge.rate_limiter
+
+
+def test_api_key_never_in_repr_or_str() -> None:
+    config = LLMConfig(api_key=SECRET, base_url="https://api.example/v1")
+    for text in (repr(config), str(config), f"{config}"):
+        assert SECRET not in text
+        assert "api_key='***'" in text
+        assert "https://api.example/v1" in text
+    models = build_role_models(config, "https://api.example/v1")
+    assert SECRET not in repr(models)
+    settings = Settings(llm_api_key=SECRET, llm_base_url="https://api.example/v1")  # type: ignore[arg-type]
+    assert SECRET not in repr(settings) and SECRET not in str(settings)
+    assert settings.llm_config().api_key == SECRET
+
+
+def test_settings_defaults_to_the_embedded_model_names(monkeypatch: Any) -> None:
+    for name in ("LLM_BASE_URL", "LLM_API_KEY", "GENERATOR_MODEL", "REWRITER_MODEL"):
+        monkeypatch.delenv(f"DIALOGFORGE_{name}", raising=False)
+    monkeypatch.setenv("DIALOGFORGE_JUDGE_MODEL", "judge-x")
+    monkeypatch.setenv("DIALOGFORGE_LLM_MAX_CONCURRENCY", "3")
+    config = Settings(_env_file=None).llm_config()  # type: ignore[call-arg]
+    assert config.base_url is None and config.api_key is None
+    assert config.generator_model == "qwen2.5-coder-1.5b-instruct"
+    assert config.judge_model == "judge-x"
+    assert config.max_concurrency == 3
+    remote = Settings(_env_file=None, llm_base_url="https://api.example/v1").llm_config()  # type: ignore[call-arg]
+    assert remote.generator_model == "default"
+
+
+async def test_concurrency_bound_really_bounds() -> None:
+    fake = SlowModel(responder=lambda messages, options: "ok")
+    limit = ConcurrencyLimit(3)
+    a, b = BoundedChatModel(inner=fake, limit=limit), BoundedChatModel(inner=fake, limit=limit)
+    calls = [m.ainvoke([HumanMessage("hi")]) for m in (a, b) for _ in range(10)]
+    answers = await asyncio.gather(*calls)
+    assert len(answers) == 20
+    assert fake.max_in_flight == 3
+
+
+async def test_bounded_model_keeps_bind_options_and_usage() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def responder(messages: list[BaseMessage], options: dict[str, Any]) -> str:
+        seen.append(options)
+        return '{"turns": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}'
+
+    model = BoundedChatModel(inner=ScriptedChatModel(responder=responder, calls=[]), limit=ConcurrencyLimit(2))
+    reply = await ask_structured(model, [HumanMessage("write")], Dialogue, temperature=0.3, max_tokens=50)
+    assert reply.parsed is not None and reply.error is None
+    assert reply.usage.input_tokens == 10 and reply.usage.output_tokens == 10
+    assert seen[0]["response_format"]["json_schema"]["name"] == "Dialogue"
+    assert seen[0]["temperature"] == 0.3 and seen[0]["max_tokens"] == 50
+    answer = model.invoke([HumanMessage("sync")])
+    assert isinstance(answer, AIMessage) and answer.usage_metadata is not None
+
+
+def test_limit_survives_several_event_loops() -> None:
+    fake = SlowModel(responder=lambda messages, options: "ok")
+    model = BoundedChatModel(inner=fake, limit=ConcurrencyLimit(2))
+
+    async def burst() -> None:
+        await asyncio.gather(*(model.ainvoke([HumanMessage("x")]) for _ in range(5)))
+
+    asyncio.run(burst())
+    asyncio.run(burst())
+    assert fake.max_in_flight == 2
+
+
+def test_chat_result_wraps_only_ai_messages() -> None:
+    result = BoundedChatModel._result(AIMessage("x"))
+    assert isinstance(result.generations[0], ChatGeneration)
