@@ -65,14 +65,10 @@ def packaged_parts() -> list[Path]:
     return parts
 
 
-def _marker_path(gguf: Path) -> Path:
-    return gguf.with_name(gguf.name + ".verified.json")
-
-
 def _marker_matches(gguf: Path, expected_sha256: str) -> bool:
     """Tell whether the sidecar marker vouches for the file as it is now (size, mtime, digest)."""
     try:
-        marker = json.loads(_marker_path(gguf).read_text())
+        marker = json.loads(gguf.with_name(gguf.name + ".verified.json").read_text())
         stat = gguf.stat()
     except (OSError, ValueError):
         return False
@@ -86,9 +82,10 @@ def _marker_matches(gguf: Path, expected_sha256: str) -> bool:
 def _write_marker(gguf: Path, sha256: str) -> None:
     stat = gguf.stat()
     payload = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
-    tmp = _marker_path(gguf).with_suffix(f".tmp-{os.getpid()}")
+    marker = gguf.with_name(gguf.name + ".verified.json")
+    tmp = marker.with_suffix(f".tmp-{os.getpid()}")
     tmp.write_text(json.dumps(payload))
-    os.replace(tmp, _marker_path(gguf))
+    os.replace(tmp, marker)
 
 
 def _sha256_of(path: Path) -> str:
@@ -197,29 +194,6 @@ def resolve_model_path(data_dir: Path, local_gguf: Path | None = None) -> Path:
     return assemble_gguf(data_dir)
 
 
-__all__ = [
-    "EMBEDDED_MODEL_NAME",
-    "GGUF_NAME",
-    "GGUF_SHA256",
-    "GGUF_SIZE",
-    "EmbeddedLLMServer",
-    "EmbeddedServerError",
-    "ModelAssemblyError",
-    "assemble_gguf",
-    "packaged_parts",
-    "resolve_model_path",
-]
-
-
-def _rss_bytes() -> int:
-    """Return this process's resident memory in bytes (0 where /proc is not available)."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 class EmbeddedLLMServer:
     """Run llama.cpp's OpenAI-compatible server in this process on a loopback port.
 
@@ -250,7 +224,6 @@ class EmbeddedLLMServer:
         self.n_threads = n_threads or os.cpu_count() or 1
         self.startup_timeout_s = startup_timeout_s
         self.load_seconds: float | None = None
-        self.rss_delta_bytes: int | None = None
         self._requested_port = port
         self._server: Any = None
         self._address: str | None = None
@@ -305,7 +278,7 @@ class EmbeddedLLMServer:
         import xllamacpp
 
         params = self._params()
-        started, rss_before = time.monotonic(), _rss_bytes()
+        started = time.monotonic()
         box: dict[str, Any] = {}
 
         def construct() -> None:
@@ -335,7 +308,6 @@ class EmbeddedLLMServer:
             self.stop()
             raise
         self.load_seconds = time.monotonic() - started
-        self.rss_delta_bytes = _rss_bytes() - rss_before
         return self
 
     def _wait_healthy(self, timeout_s: float) -> None:
