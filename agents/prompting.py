@@ -60,11 +60,14 @@ class PromptTemplate:
 def parse_prompt(text: str, name: str) -> PromptTemplate:
     """Split a prompt file's text into its system and user templates."""
     parts = _SECTION.split(text)
-    sections = dict(zip(parts[1::2], (part.strip() for part in parts[2::2]), strict=True))
-    if set(sections) != {"system", "user"}:
+    if sorted(parts[1::2]) != ["system", "user"]:
         raise PromptError(f"prompt {name} needs exactly one '### system' and one '### user' section")
+    sections = {key: Template(part.strip()) for key, part in zip(parts[1::2], parts[2::2], strict=True)}
+    for key, template in sections.items():
+        if not template.is_valid():
+            raise PromptError(f"prompt {name}: stray '$' in the {key} section (write $$ for a literal dollar sign)")
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return PromptTemplate(name, Template(sections["system"]), Template(sections["user"]), digest)
+    return PromptTemplate(name, sections["system"], sections["user"], digest)
 
 
 @lru_cache(maxsize=64)
