@@ -8,6 +8,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from agents.prompting import role_prompt
@@ -53,11 +54,12 @@ class JobRunner:
             raise ValueError("n must be at least 1")
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        self.job_id = deps.job_id or uuid.uuid4().hex[:12]
+        deps = deps if deps.job_id == self.job_id else replace(deps, job_id=self.job_id)  # memory entries need it
         self.deps, self.n, self.concurrency, self.topic = deps, n, concurrency, topic
         self.budget = budget or Budget()
         self.max_attempts = self.budget.max_attempts or ATTEMPTS_PER_SAMPLE * n
         self.on_event = on_event
-        self.job_id = deps.job_id or uuid.uuid4().hex[:12]
         self.graph = build_graph(deps)
         self.accepted: list[Sample] = [s for s in previous or [] if s.status == "accepted"]
         self.rejected_by_reason: Counter[str] = Counter()
