@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     generator_model: str | None = None
     judge_model: str | None = None
     rewriter_model: str | None = None
-    llm_timeout_s: float = Field(default=120.0, gt=0)
+    llm_timeout_s: float | None = Field(default=None, gt=0)
     llm_max_retries: int = Field(default=5, ge=0)
     llm_max_concurrency: int = Field(default=8, ge=1)
     llm_requests_per_second: float | None = Field(default=None, gt=0)
@@ -52,17 +52,21 @@ class Settings(BaseSettings):
         """Return the LLM settings for :func:`agents.llm.build_role_models`.
 
         Unset model names default to the embedded model's name when the embedded server is used,
-        else to ``"default"``.
+        else to ``"default"``. For the embedded server, calls in flight are capped at its slot
+        count (more would only queue inside llama.cpp with their timeout running) and the default
+        timeout is 600 s (a long answer on 2 busy cores takes minutes); 120 s elsewhere.
         """
-        fallback = EMBEDDED_MODEL_NAME if self.uses_embedded_llm else DEFAULT_MODEL
+        embedded = self.uses_embedded_llm
+        fallback = EMBEDDED_MODEL_NAME if embedded else DEFAULT_MODEL
+        concurrency = min(self.llm_max_concurrency, self.local_parallel) if embedded else self.llm_max_concurrency
         return LLMConfig(
             base_url=self.llm_base_url or None,
             api_key=self.llm_api_key.get_secret_value() if self.llm_api_key else None,
             generator_model=self.generator_model or fallback,
             judge_model=self.judge_model or fallback,
             rewriter_model=self.rewriter_model or fallback,
-            timeout_s=self.llm_timeout_s,
+            timeout_s=self.llm_timeout_s or (600.0 if embedded else 120.0),
             max_retries=self.llm_max_retries,
-            max_concurrency=self.llm_max_concurrency,
+            max_concurrency=concurrency,
             requests_per_second=self.llm_requests_per_second,
         )

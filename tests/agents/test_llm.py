@@ -101,8 +101,13 @@ def test_settings_defaults_to_the_embedded_model_names(monkeypatch: Any) -> None
     assert config.generator_model == "qwen2.5-coder-1.5b-instruct"
     assert config.judge_model == "judge-x"
     assert config.max_concurrency == 3
+    assert config.timeout_s == 600.0
+    monkeypatch.setenv("DIALOGFORGE_LLM_MAX_CONCURRENCY", "16")
+    assert Settings(_env_file=None).llm_config().max_concurrency == 4  # type: ignore[call-arg]
     remote = Settings(_env_file=None, llm_base_url="https://api.example/v1").llm_config()  # type: ignore[call-arg]
     assert remote.generator_model == "default"
+    assert remote.max_concurrency == 16
+    assert remote.timeout_s == 120.0
 
 
 async def test_concurrency_bound_really_bounds() -> None:
