@@ -230,14 +230,15 @@ async def test_rewrite_bound(tmp_path: Path, max_rewrites: int) -> None:
     assert script.count("judge") == 0
 
 
-async def test_judge_failure_bound(tmp_path: Path) -> None:
+@pytest.mark.parametrize("max_rewrites", [2, 10])
+async def test_judge_failure_bound(tmp_path: Path, max_rewrites: int) -> None:
     script = Script(judge=judge_scores(reasons={"style": "太生硬"}, style=1))
-    state = await run_one(make_deps(tmp_path, script, config=LoopConfig(max_rewrites=2)))
+    state = await run_one(make_deps(tmp_path, script, config=LoopConfig(max_rewrites=max_rewrites)))
 
     assert state["status"] == "rejected"
     assert state["reject_reason"] == "judge:style: style scored 1/5 (needs 4): 太生硬"
-    assert script.count("judge") == 3 and script.count("rewriter") == 2
-    assert state["usage"]["judge"].calls == 3
+    assert script.count("judge") == max_rewrites + 1 and script.count("rewriter") == max_rewrites
+    assert state["usage"]["judge"].calls == max_rewrites + 1
 
 
 async def test_unparseable_draft_is_routed_like_a_failure(tmp_path: Path) -> None:
@@ -281,6 +282,10 @@ async def test_near_duplicate_is_rejected_before_judge(tmp_path: Path) -> None:
     judged = script.count("judge")
 
     second = await run_one(deps, "s2", topic="下雨天没带伞")
+    assert (
+        "Already covered (do not repeat these situations or phrasings):\n- 最近下雨天没带伞的事让我有点烦"
+        in (script.prompts["generator"][1])
+    )
     assert second["status"] == "rejected"
     assert second["failure_code"] == "near_duplicate"
     assert second["reject_reason"].startswith("near_duplicate: the sample nearly duplicates an accepted one")
@@ -443,6 +448,20 @@ async def test_runner_budget_tokens(tmp_path: Path) -> None:
 
     assert summary.stop_reason == "budget_tokens"
     assert summary.accepted == 2 and summary.total_tokens == 80
+
+
+async def test_runner_deadline(tmp_path: Path) -> None:
+    summary = await JobRunner(make_deps(tmp_path, Script()), 3, budget=Budget(deadline_s=1e-9)).run()
+    assert summary.stop_reason == "deadline" and summary.accepted == 0
+
+
+async def test_runner_counts_previous_samples(tmp_path: Path) -> None:
+    first = JobRunner(make_deps(tmp_path / "a", Script()), 1)
+    await first.run()
+    script = Script()
+    resumed = JobRunner(make_deps(tmp_path / "b", script), 3, previous=first.accepted)
+    summary = await resumed.run()
+    assert summary.accepted == 3 and script.count("generator") == 2
 
 
 async def test_runner_cancel_stops_starting_samples(tmp_path: Path) -> None:
