@@ -12,17 +12,19 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import httpx
+import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_openai import ChatOpenAI
-from pydantic import ConfigDict, SecretStr
+from pydantic import ConfigDict, PrivateAttr, SecretStr
 
 DEFAULT_MODEL = "default"
 LOCAL_API_KEY = "sk-local"
@@ -102,12 +104,21 @@ class BoundedChatModel(BaseChatModel):
 
     ``.bind(...)`` options reach the inner model unchanged, and the inner model's ``AIMessage``
     (content, ``usage_metadata``, response metadata) is returned as is.
+
+    An async HTTP client must not outlive its event loop (a pooled connection from a closed loop
+    fails with "Event loop is closed"), and langchain-openai caches one per base URL for the whole
+    process. So when ``async_inner_factory`` is given, each event loop gets its own inner model
+    from it; ``inner`` serves sync calls.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     inner: BaseChatModel
     limit: ConcurrencyLimit
+    async_inner_factory: Callable[[], BaseChatModel] | None = None
+    _per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BaseChatModel] = PrivateAttr(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
     @property
     def _llm_type(self) -> str:
@@ -122,6 +133,15 @@ class BoundedChatModel(BaseChatModel):
         if not isinstance(message, AIMessage):
             raise TypeError(f"inner chat model returned {type(message).__name__}, expected AIMessage")
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _async_inner(self) -> BaseChatModel:
+        if self.async_inner_factory is None:
+            return self.inner
+        loop = asyncio.get_running_loop()
+        model = self._per_loop.get(loop)
+        if model is None:
+            model = self._per_loop[loop] = self.async_inner_factory()
+        return model
 
     def _generate(
         self,
@@ -141,11 +161,17 @@ class BoundedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         async with self.limit.semaphore():
-            return self._result(await self.inner.ainvoke(messages, stop=stop, **kwargs))
+            inner = self._async_inner()
+            return self._result(await inner.ainvoke(messages, stop=stop, **kwargs))
 
 
 def chat_openai(
-    config: LLMConfig, base_url: str, model: str, rate_limiter: InMemoryRateLimiter | None = None
+    config: LLMConfig,
+    base_url: str,
+    model: str,
+    rate_limiter: InMemoryRateLimiter | None = None,
+    *,
+    own_async_client: bool = False,
 ) -> ChatOpenAI:
     """Build one ``ChatOpenAI`` client for a model on an OpenAI-compatible endpoint.
 
@@ -155,7 +181,13 @@ def chat_openai(
     ``x-should-retry`` header says), waits ``Retry-After``/``retry-after-ms`` when the server sends
     one of at most 120 s, and otherwise backs off exponentially from 0.5 s to 8 s with up to 25 %
     jitter. A second retry layer on top would multiply the attempts, so there is none.
+
+    ``own_async_client`` gives the model a fresh async HTTP client instead of langchain-openai's
+    process-wide cached one (see :class:`BoundedChatModel`).
     """
+    extra: dict[str, Any] = {}
+    if own_async_client:
+        extra["http_async_client"] = openai.DefaultAsyncHttpxClient(timeout=config.timeout_s)
     return ChatOpenAI(
         model=model,
         base_url=base_url,
@@ -163,6 +195,7 @@ def chat_openai(
         timeout=config.timeout_s,
         max_retries=config.max_retries,
         rate_limiter=rate_limiter,
+        **extra,
     )
 
 
@@ -189,10 +222,15 @@ def build_role_models(config: LLMConfig, base_url: str) -> RoleModels:
         "rewriter": config.rewriter_model,
         "topics": config.generator_model,
     }
-    clients: dict[str, ChatOpenAI] = {}
-    for model in set(names.values()):
-        clients[model] = chat_openai(config, base_url, model, rate_limiter)
-    bounded = {role: BoundedChatModel(inner=clients[model], limit=limit) for role, model in names.items()}
+    clients = {model: chat_openai(config, base_url, model, rate_limiter) for model in set(names.values())}
+
+    def per_loop(model: str) -> Callable[[], BaseChatModel]:
+        return lambda: chat_openai(config, base_url, model, rate_limiter, own_async_client=True)
+
+    bounded = {
+        role: BoundedChatModel(inner=clients[model], limit=limit, async_inner_factory=per_loop(model))
+        for role, model in names.items()
+    }
     return RoleModels(
         generator=bounded["generator"],
         judge=bounded["judge"],

@@ -152,3 +152,24 @@ def test_limit_survives_several_event_loops() -> None:
 def test_chat_result_wraps_only_ai_messages() -> None:
     result = BoundedChatModel._result(AIMessage("x"))
     assert isinstance(result.generations[0], ChatGeneration)
+
+
+def test_each_event_loop_gets_its_own_inner_model() -> None:
+    made: list[SlowModel] = []
+
+    def factory() -> SlowModel:
+        made.append(SlowModel(responder=lambda messages, options: "ok"))
+        return made[-1]
+
+    model = BoundedChatModel(
+        inner=ScriptedChatModel(responder=lambda m, o: "sync"), limit=ConcurrencyLimit(2), async_inner_factory=factory
+    )
+
+    async def twice() -> None:
+        await model.ainvoke([HumanMessage("a")])
+        await model.ainvoke([HumanMessage("b")])
+
+    asyncio.run(twice())
+    asyncio.run(twice())
+    assert len(made) == 2
+    assert model.invoke([HumanMessage("c")]).content == "sync"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -116,3 +118,36 @@ async def test_unreachable_url_names_the_url_never_the_key() -> None:
     message = str(caught.value)
     assert message.startswith(f"cannot reach the LLM at {base_url}/models")
     assert SECRET not in message
+
+
+def test_models_survive_successive_event_loops() -> None:
+    """A CLI or a test suite may call asyncio.run several times with the same models."""
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def chat(request: web.Request) -> web.Response:
+        return web.json_response(completion("hi"))
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", chat)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        box["port"], box["stop"] = runner.addresses[0][1], asyncio.Event()
+        ready.set()
+        await box["stop"].wait()
+        await runner.cleanup()
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        models = build_role_models(LLMConfig(max_retries=0, timeout_s=10), f"http://127.0.0.1:{box['port']}/v1")
+        for _ in range(3):
+            answer = asyncio.run(models.generator.ainvoke([HumanMessage("x")]))
+            assert answer.content == "hi"
+    finally:
+        loop.call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
