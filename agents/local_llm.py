@@ -283,9 +283,12 @@ class EmbeddedLLMServer:
 
         def construct() -> None:
             try:
-                box["server"] = xllamacpp.Server(params)
+                server = xllamacpp.Server(params)
             except Exception as exc:  # llama.cpp reports every failure as one RuntimeError
                 box["error"] = exc
+                return
+            if not box.get("abandoned"):  # a load that finishes after the timeout is dropped
+                box["server"] = server
 
         saved = _python_signal_handlers()
         loader = threading.Thread(target=construct, name="embedded-llm-load", daemon=True)
@@ -293,6 +296,7 @@ class EmbeddedLLMServer:
         loader.join(self.startup_timeout_s)
         _restore_signal_handlers(saved)
         if loader.is_alive():
+            box["abandoned"] = True
             raise EmbeddedServerError(
                 f"embedded LLM did not load {self.model_path.name} within {self.startup_timeout_s:.0f} s"
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,32 @@ def test_server_context_sizes_and_missing_model(tmp_path: Path) -> None:
     with pytest.raises(EmbeddedServerError, match="not running"):
         _ = server.base_url
     server.stop()  # stopping a stopped server is harmless
+
+
+def test_start_times_out_with_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xllamacpp
+
+    class SlowServer:
+        def __init__(self, params: object) -> None:
+            time.sleep(0.5)
+
+    monkeypatch.setattr(xllamacpp, "Server", SlowServer)
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"x")
+    server = EmbeddedLLMServer(model, startup_timeout_s=0.05)
+    with pytest.raises(EmbeddedServerError, match=r"did not load m\.gguf within"):
+        server.start()
+    assert not server.running
+
+
+def test_llama_cpp_refusal_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xllamacpp
+
+    def refuse(params: object) -> None:
+        raise RuntimeError("Failed to init server, please check the input params.")
+
+    monkeypatch.setattr(xllamacpp, "Server", refuse)
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"x")
+    with pytest.raises(EmbeddedServerError, match="failed to start: Failed to init server"):
+        EmbeddedLLMServer(model).start()
