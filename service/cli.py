@@ -1,0 +1,119 @@
+"""The ``dialogforge`` command line: styles, generate, serve and eval."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agents.styles import StylePackError, builtin_styles
+from graph.progress import Budget
+from graph.state import LoopConfig
+from service.generate_command import GenerateRequest, UsageError, run_generate, validate
+
+app = typer.Typer(
+    name="dialogforge",
+    help="Make fine-tuning data sets from a style pack: generate, check, judge, rewrite, export.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+
+
+class CliError(Exception):
+    """An error to show as one line, with the exit code to use."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@app.command()
+def styles() -> None:
+    """List the shipped style packs with a one-line description."""
+    for name, pack in sorted(builtin_styles().items()):
+        aliases = f" ({', '.join(pack.aliases)})" if pack.aliases else ""
+        console.print(f"[bold]{name}[/bold]{aliases}: {pack.description}", highlight=False)
+
+
+@app.command()
+def generate(
+    style: Annotated[str, typer.Option("--style", "-s", help="Style pack name, alias (温柔) or .yaml path.")],
+    n: Annotated[int, typer.Option("-n", help="How many accepted samples to make.")] = 20,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="alpaca | sharegpt | openai | raw")] = "sharegpt",
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file to write.")] = Path("out/data.jsonl"),
+    report: Annotated[Path | None, typer.Option("--report", help="Directory for report.json and report.md.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Samples in flight at once.")] = 4,
+    workspace: Annotated[str, typer.Option(help="Memory namespace: jobs in one workspace avoid each other.")] = (
+        "default"
+    ),
+    seed: Annotated[int | None, typer.Option(help="Seed for topic tie-breaking.")] = None,
+    max_rewrites: Annotated[int, typer.Option(help="Rewrites per sample before it is rejected.")] = 2,
+    max_attempts: Annotated[int | None, typer.Option(help="Samples to start at most (default 4 x n).")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Token budget for the whole job.")] = None,
+    deadline: Annotated[float | None, typer.Option(help="Stop starting samples after this many seconds.")] = None,
+    judge: Annotated[str, typer.Option(help="Judge prompt in prompts/judge (or a .md path).")] = "default",
+) -> None:
+    """Generate N accepted samples in a style and export them."""
+    from service.settings import Settings
+
+    try:
+        pack, export_format = validate(style, n, fmt, output, report, concurrency, max_rewrites)
+        budget = Budget(max_attempts=max_attempts, max_tokens=max_tokens, deadline_s=deadline)
+    except (UsageError, StylePackError, ValueError) as exc:
+        raise CliError(_first_line(exc)) from None
+    request = GenerateRequest(
+        pack=pack,
+        n=n,
+        fmt=export_format,
+        output=output,
+        report_dir=report,
+        concurrency=concurrency,
+        workspace=workspace,
+        seed=seed,
+        budget=budget,
+        loop=LoopConfig(max_rewrites=max_rewrites),
+        judge=judge,
+    )
+    code = run_generate(request, Settings(), console)
+    raise typer.Exit(code)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def main() -> None:
+    """Run the CLI: known errors become one line on stderr and a non-zero exit, never a traceback."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from agents.llm import LLMUnreachableError
+    from agents.local_llm import EmbeddedServerError, ModelAssemblyError
+    from agents.prompting import PromptError
+    from service.exports import ExportError
+
+    known = (CliError, LLMUnreachableError, ModelAssemblyError, EmbeddedServerError, PromptError, ExportError)
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except known as exc:
+        print(f"error: {_first_line(exc)}", file=sys.stderr)
+        sys.exit(getattr(exc, "code", 1))
+    except Exception as exc:  # click usage errors and anything unexpected: one line, no traceback
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            print(f"error: {exc.format_message()}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        print(f"error: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The shared runtime: LLM endpoint (embedded or remote), role models, embedder and memories.
+
+Built once at startup (CLI command or the HTTP app's lifespan) from settings and passed on;
+nothing below the service reads settings or builds clients itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.embeddings import Embedder, make_embedder
+from agents.llm import LLMConfig, RoleModels, build_role_models
+from agents.local_llm import EmbeddedLLMServer, resolve_model_path
+from agents.prompting import judge_prompt
+from agents.styles import StylePack
+from graph.memory import TopicMemory, open_client
+from graph.nodes import LoopDeps
+from graph.state import LoopConfig
+from graph.topic_planner import TopicPlanner
+from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Notify = Callable[[str], None]
+
+
+def _log(message: str) -> None:
+    logger.info(message)
+
+
+@dataclass
+class Engine:
+    """Everything a job needs that is expensive to build: shared by every job of a process."""
+
+    settings: Settings
+    models: RoleModels
+    embedder: Embedder
+    base_url: str
+    server: EmbeddedLLMServer | None = None
+    chroma: Any = None
+    _memories: dict[tuple[str, str], TopicMemory] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def start(cls, settings: Settings, notify: Notify = _log, models: RoleModels | None = None) -> Engine:
+        """Start the embedded model (unless a base URL is set or models are given) and the embedder."""
+        config = settings.llm_config()
+        server = None
+        if models is None:
+            base_url, server = cls._endpoint(settings, config, notify)
+            models = build_role_models(config, base_url)
+        else:
+            base_url = config.base_url or "(injected models)"
+        embedder = make_embedder(settings.embedder)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(settings, models, embedder, base_url, server, open_client(settings.data_dir))
+
+    @staticmethod
+    def _endpoint(settings: Settings, config: LLMConfig, notify: Notify) -> tuple[str, EmbeddedLLMServer | None]:
+        """Return the base URL to call, starting the embedded server when none is configured."""
+        if config.base_url:
+            return config.base_url, None
+        notify("preparing the embedded model (the first run assembles and verifies a 1.1 GB file)...")
+        model_path = resolve_model_path(settings.data_dir, settings.local_gguf)
+        server = EmbeddedLLMServer(
+            model_path, n_parallel=settings.local_parallel, ctx_per_slot=settings.local_ctx_per_slot
+        ).start()
+        notify(f"embedded model {server.model_name} ready at {server.base_url}")
+        return server.base_url, server
+
+    @property
+    def is_embedded(self) -> bool:
+        """Whether the LLM runs in this process."""
+        return self.server is not None
+
+    def memory(self, workspace: str, style: str, seed: int | None = None) -> TopicMemory:
+        """Return the (shared) memory of one workspace and style; ``seed`` applies when it is first opened."""
+        key = (workspace, style)
+        with self._lock:
+            if key not in self._memories:
+                rng = random.Random(seed) if seed is not None else None
+                self._memories[key] = TopicMemory(
+                    self.settings.data_dir, workspace, style, self.embedder, rng=rng, client=self.chroma
+                )
+            return self._memories[key]
+
+    def loop_deps(
+        self,
+        pack: StylePack,
+        workspace: str,
+        *,
+        job_id: str | None = None,
+        judge: str = "default",
+        config: LoopConfig | None = None,
+        seed: int | None = None,
+    ) -> LoopDeps:
+        """Wire the dependencies of one job's sample graphs."""
+        memory = self.memory(workspace, pack.name, seed)
+        return LoopDeps(
+            pack=pack,
+            models=self.models,
+            memory=memory,
+            embedder=self.embedder,
+            planner=TopicPlanner(pack, memory, self.models.topics),
+            judge_template=judge_prompt(judge),
+            config=config or LoopConfig(),
+            job_id=job_id,
+        )
+
+    def stop(self) -> None:
+        """Stop the embedded server, if this engine started one."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None

@@ -1,0 +1,193 @@
+"""``dialogforge generate``: validate the request, run one job with a progress bar, write outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import get_args
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agents.llm import check_reachable
+from agents.schemas import Sample
+from agents.styles import StylePack, resolve_style
+from graph.progress import Budget, JobEvent, JobSummary
+from graph.runner import JobRunner
+from graph.state import LoopConfig
+from service.engine import Engine
+from service.exports import ExportFormat, write_dataset_info, write_jsonl
+from service.report import STOP_EXPLANATIONS, write_report
+from service.settings import Settings
+
+EXIT_INCOMPLETE = 3
+MAX_N = 100_000
+
+
+class UsageError(ValueError):
+    """The request is wrong; the message says what to fix."""
+
+
+@dataclass
+class GenerateRequest:
+    """A validated ``generate`` request."""
+
+    pack: StylePack
+    n: int
+    fmt: ExportFormat
+    output: Path
+    report_dir: Path | None
+    concurrency: int
+    workspace: str
+    seed: int | None
+    budget: Budget
+    loop: LoopConfig
+    judge: str
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Fail early, before any LLM call, when an output cannot be written (creates missing folders)."""
+    if what == "output" and path.is_dir():
+        raise UsageError(f"output {path} is a directory; give a file name such as {path / 'data.jsonl'}")
+    folder = path if what == "report directory" else path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write the {what} {path}: {exc.strerror or exc}") from None
+
+
+def validate(
+    style: str, n: int, fmt: str, output: Path, report_dir: Path | None, concurrency: int, max_rewrites: int
+) -> tuple[StylePack, ExportFormat]:
+    """Check every option that can be checked without a model; raise UsageError on the first problem."""
+    if not 1 <= n <= MAX_N:
+        raise UsageError(f"-n must be between 1 and {MAX_N}, got {n}")
+    formats = get_args(ExportFormat)
+    if fmt not in formats:
+        raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(formats)}")
+    if not 1 <= concurrency <= 64:
+        raise UsageError(f"--concurrency must be between 1 and 64, got {concurrency}")
+    if not 0 <= max_rewrites <= 10:
+        raise UsageError(f"--max-rewrites must be between 0 and 10, got {max_rewrites}")
+    check_writable(output, "output")
+    if report_dir is not None:
+        check_writable(report_dir, "report directory")
+    return resolve_style(style), fmt  # type: ignore[return-value]
+
+
+class ProgressView:
+    """A rich progress bar fed by job events."""
+
+    def __init__(self, console: Console, target: int) -> None:
+        """Create the bar (not yet shown)."""
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("rejected {task.fields[rejected]}  rewrites {task.fields[rewrites]}"),
+            TextColumn("tokens {task.fields[tokens]}  {task.fields[rate]:.1f}/min"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self.task = self.progress.add_task("accepted", total=target, rejected=0, rewrites=0, tokens=0, rate=0.0)
+        self.samples: list[Sample] = []
+
+    async def on_event(self, event: JobEvent) -> None:
+        """Update the bar and keep every finished sample."""
+        if event.sample is not None:
+            self.samples.append(event.sample)
+        p = event.progress
+        self.progress.update(
+            self.task,
+            completed=p.accepted,
+            rejected=p.rejected,
+            rewrites=p.rewrites,
+            tokens=p.tokens,
+            rate=p.rate_per_min,
+        )
+
+
+async def _run(engine: Engine, request: GenerateRequest, view: ProgressView) -> JobSummary:
+    deps = engine.loop_deps(
+        request.pack, request.workspace, judge=request.judge, config=request.loop, seed=request.seed
+    )
+    runner = JobRunner(deps, request.n, concurrency=request.concurrency, budget=request.budget, on_event=view.on_event)
+    task = asyncio.ensure_future(runner.run())
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await runner.cancel()
+        return await task
+
+
+def run_generate(request: GenerateRequest, settings: Settings, console: Console) -> int:
+    """Run the job and write the data set, dataset_info.json and the report; return the exit code."""
+    err = Console(stderr=True)
+    engine = Engine.start(settings, notify=lambda message: err.print(f"[dim]{message}[/dim]"))
+    try:
+        if not engine.is_embedded:
+            asyncio.run(check_reachable(engine.base_url, settings.llm_config().api_key, timeout=10))
+        view = ProgressView(err, request.n)
+        with view.progress:
+            try:
+                summary = asyncio.run(_run(engine, request, view))
+            except KeyboardInterrupt:
+                err.print("interrupted: writing what was accepted so far")
+                summary = None
+    finally:
+        engine.stop()
+    accepted = [sample for sample in view.samples if sample.status == "accepted"]
+    count = write_jsonl(accepted, request.fmt, request.output)
+    write_dataset_info(request.output.parent, request.output.stem, request.output.name, request.fmt)
+    if summary is None:
+        console.print(f"wrote {count} accepted samples to {request.output} (interrupted)")
+        return 130
+    if request.report_dir is not None:
+        write_report(request.report_dir, summary, view.samples, _request_dict(request))
+    print_summary(console, summary, request, count)
+    return 0 if summary.complete else EXIT_INCOMPLETE
+
+
+def _request_dict(request: GenerateRequest) -> dict[str, object]:
+    return {
+        "style": request.pack.name,
+        "n": request.n,
+        "format": request.fmt,
+        "output": str(request.output),
+        "concurrency": request.concurrency,
+        "workspace": request.workspace,
+        "seed": request.seed,
+        "budget": request.budget.model_dump(),
+        "max_rewrites": request.loop.max_rewrites,
+        "judge": request.judge,
+    }
+
+
+def print_summary(console: Console, summary: JobSummary, request: GenerateRequest, written: int) -> None:
+    """Print the end-of-job summary."""
+    outcome = STOP_EXPLANATIONS.get(summary.stop_reason, summary.stop_reason)
+    console.print(f"[bold]{summary.accepted}/{summary.target} accepted[/bold] ({outcome}) in {summary.wall_s:.1f} s")
+    reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(summary.rejected_by_reason.items()))
+    console.print(
+        f"rejected {summary.rejected}" + (f" ({reasons})" if reasons else "") + f", rewrites {summary.rewrites}"
+    )
+    per = f"{summary.calls_per_accepted:.1f}" if summary.calls_per_accepted else "n/a"
+    console.print(f"LLM calls {summary.llm_calls} ({per} per accepted), tokens {summary.total_tokens}")
+    if summary.diversity:
+        d = summary.diversity
+        console.print(
+            f"diversity: distinct-2 {d.distinct_2:.3f}, mean pairwise distance {d.mean_pairwise_distance:.3f}, "
+            f"near-duplicate pairs {d.near_duplicates}"
+        )
+    if summary.message:
+        console.print(f"last error: {summary.message}")
+    console.print(f"wrote {written} samples ({request.fmt}) to {request.output}")
+    if request.report_dir is not None:
+        console.print(f"report: {request.report_dir / 'report.md'}")
+    if not summary.complete:
+        print(f"warning: only {summary.accepted} of {summary.target} samples were accepted", file=sys.stderr)
