@@ -1,0 +1,49 @@
+"""The real embedded model: one structured Dialogue call through ChatOpenAI, then a clean stop."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from agents.llm import RoleModels, check_reachable
+from agents.local_llm import EmbeddedLLMServer
+from agents.schemas import Dialogue
+from agents.structured import ask_structured
+
+pytestmark = pytest.mark.embedded
+
+
+async def test_structured_dialogue_call(embedded_server: EmbeddedLLMServer, embedded_models: RoleModels) -> None:
+    assert embedded_server.base_url.startswith("http://127.0.0.1:")
+    assert embedded_server.base_url.endswith("/v1")
+    await check_reachable(embedded_server.base_url, None, timeout=5)
+    messages = [
+        SystemMessage("You write short training dialogues for a kind companion. Answer in JSON."),
+        HumanMessage("Write a 2-turn dialogue (user, then assistant) about a rainy day. Under 30 words a turn."),
+    ]
+    reply = await ask_structured(embedded_models.generator, messages, Dialogue, temperature=0.2, max_tokens=200)
+    assert reply.error is None, reply.raw
+    assert reply.parsed is not None
+    assert [turn.role for turn in reply.parsed.turns][:2] == ["user", "assistant"]
+    assert reply.usage.input_tokens > 0 and reply.usage.output_tokens > 0
+
+
+def test_models_endpoint_names_the_model(embedded_server: EmbeddedLLMServer) -> None:
+    answer = httpx.get(f"{embedded_server.base_url}/models", timeout=5, trust_env=False)
+    assert embedded_server.model_name in [m["id"] for m in answer.json()["data"]]
+
+
+def test_stop_frees_the_port(embedded_server: EmbeddedLLMServer) -> None:
+    """Start a second, tiny-context server on the same weights and stop it (the shared one stays)."""
+    server = EmbeddedLLMServer(embedded_server.model_path, n_parallel=1, ctx_per_slot=512)
+    with server:
+        port = server.port
+        assert httpx.get(f"{server.root_url}/health", timeout=5, trust_env=False).status_code == 200
+    assert not server.running
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
+    shared = httpx.get(f"{embedded_server.root_url}/health", timeout=5, trust_env=False)
+    assert shared.status_code == 200  # stopping one server leaves the other serving
