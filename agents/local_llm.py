@@ -30,6 +30,8 @@ GGUF_SIZE = 1_117_320_768
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PART_COUNT = 22
 EMBEDDED_MODEL_NAME = "qwen2.5-coder-1.5b-instruct"
+LLAMA_SILENT = -1  # llama.cpp's own log lines off (they would flood the CLI's terminal)
+LLAMA_VERBOSE = 3
 _CHUNK = 8 * 1024 * 1024
 
 PartFinder = Callable[[], Sequence[Path]]
@@ -216,6 +218,7 @@ class EmbeddedLLMServer:
         n_threads: int | None = None,
         port: int = 0,
         startup_timeout_s: float = 180.0,
+        verbose: bool = False,
     ) -> None:
         self.model_path = Path(model_path)
         self.model_name = model_name
@@ -223,6 +226,7 @@ class EmbeddedLLMServer:
         self.ctx_per_slot = ctx_per_slot
         self.n_threads = n_threads or os.cpu_count() or 1
         self.startup_timeout_s = startup_timeout_s
+        self.verbose = verbose
         self.load_seconds: float | None = None
         self._requested_port = port
         self._server: Any = None
@@ -260,6 +264,7 @@ class EmbeddedLLMServer:
         params.n_ctx = self.ctx_per_slot * self.n_parallel
         params.cpuparams.n_threads = self.n_threads
         params.cpuparams_batch.n_threads = self.n_threads
+        params.verbosity = LLAMA_VERBOSE if self.verbose else LLAMA_SILENT
         params.hostnames = ["127.0.0.1"]
         params.port = self._requested_port
         return params

@@ -39,7 +39,7 @@ def _topics(prompt: str) -> str:
     count = int(_find(r"Give (\d+) new", prompt, "8"))
     rng, words = _rng(prompt), ZH_WORDS if chinese else EN_WORDS
     joiner = "和" if chinese else " and "
-    topics = [joiner.join(rng.sample(words, 3)) for _ in range(count)]
+    topics = [joiner.join(rng.sample(words, 2)) for _ in range(count)]
     return json.dumps({"topics": topics}, ensure_ascii=False)
 
 
@@ -52,12 +52,27 @@ def _reply(topic: str, chinese: bool, marker: str) -> str:
     )
 
 
+ZH_OPENINGS = ["最近", "这周", "昨天", "今天早上", "上个月", "刚才"]
+ZH_FEELINGS = ["有点烦", "好焦虑", "特别开心", "很委屈", "不知道怎么办", "累坏了", "哭笑不得"]
+EN_OPENINGS = ["Yesterday", "This morning", "Last week", "Two days ago", "Right now", "Since Monday"]
+EN_FEELINGS = ["I'm upset", "I'm worried", "I'm confused", "I'm really annoyed", "I'm stuck", "I'm disappointed"]
+
+
+def _user_turn(topic: str, chinese: bool, rng: random.Random) -> str:
+    if chinese:
+        extra = "、".join(rng.sample(ZH_WORDS, 2))
+        return f"{rng.choice(ZH_OPENINGS)}因为{topic}{rng.choice(ZH_FEELINGS)}，还牵扯到{extra}"
+    extra = " and ".join(rng.sample(EN_WORDS, 2))
+    return f"{rng.choice(EN_OPENINGS)} my {topic} broke down, {rng.choice(EN_FEELINGS)}, and the {extra} too."
+
+
 def _dialogue(prompt: str) -> str:
     chinese = "Simplified Chinese" in prompt
+    rng = _rng(prompt)
     topic = _find(r"Topic of the new sample: (.+)", prompt) or _find(r"User: (.+)", prompt, "今天的事")
     markers = _find(r"must contain at least one of: (.+?)\.", prompt)
     marker = markers.split(" / ")[0] + " " if markers else ""
-    user = f"最近{topic}的事让我有点烦" if chinese else f"I have a problem with my {topic} and I need help."
+    user = _user_turn(topic, chinese, rng)
     turns = [{"role": "user", "content": user}, {"role": "assistant", "content": _reply(topic, chinese, marker)}]
     return json.dumps({"turns": turns}, ensure_ascii=False)
 

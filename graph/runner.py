@@ -215,7 +215,13 @@ class JobRunner:
         """Compute the summary, diversity of the accepted set included."""
         stop = self._stop_check() or "completed"
         texts = [sample.user_text() for sample in self.accepted]
-        diversity = await asyncio.to_thread(diversity_report, texts, self.deps.embedder) if texts else None
+        diversity = (
+            await asyncio.to_thread(
+                diversity_report, texts, self.deps.embedder, self.deps.pack.near_duplicate_similarity
+            )
+            if texts
+            else None
+        )
         usage = dict(self.usage)
         if self.deps.planner.usage.calls:
             usage["topics"] = self.deps.planner.usage

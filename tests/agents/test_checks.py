@@ -275,10 +275,10 @@ def test_check_exemplar_similarity(gentle: StylePack, snarky: StylePack) -> None
 
 def test_check_near_duplicate(gentle: StylePack) -> None:
     assert check_near_duplicate(gentle, 0.5, "今天好累") is None
-    failure = check_near_duplicate(gentle, 0.95, "今天好累")
+    failure = check_near_duplicate(gentle, 0.97, "今天好累")
     assert failure == CheckFailure(
         "near_duplicate",
-        "the sample nearly duplicates an accepted one ('今天好累', similarity 0.95, limit 0.92): "
+        "the sample nearly duplicates an accepted one ('今天好累', similarity 0.97, limit 0.95): "
         "choose a different situation and wording",
     )
 

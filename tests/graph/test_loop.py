@@ -23,7 +23,8 @@ from graph.state import LoopConfig
 from graph.topic_planner import TopicPlanner
 from tests.fakes import FakeEmbedder, fake_role_models, prompt_text, schema_name
 
-GENTLE = builtin_styles()["gentle"]
+# The shipped threshold is calibrated for e5; the bigram FakeEmbedder needs seed 000's original 0.40.
+GENTLE = builtin_styles()["gentle"].model_copy(update={"min_exemplar_similarity": 0.40})
 MARKER_RULE = "reply lacks a style marker: use one of 呢/呀/啦"
 Override = Callable[[str, int], str]
 
@@ -96,6 +97,14 @@ def raising(prompt: str, call: int) -> str:
 
 def not_json(prompt: str, call: int) -> str:
     return "not json"
+
+
+def same_dialogue(prompt: str, call: int) -> str:
+    turns = [
+        {"role": "user", "content": "最近下雨天没带伞的事让我有点烦"},
+        {"role": "assistant", "content": "听起来下雨天没带伞真的让你很费心呢，要不要和我说说现在的感受呀？(^_−)☆"},
+    ]
+    return json.dumps({"turns": turns}, ensure_ascii=False)
 
 
 # ------------------------------------------------------------------ wiring
@@ -275,7 +284,7 @@ async def test_unparseable_judge_answer_is_a_failure(tmp_path: Path) -> None:
 
 
 async def test_near_duplicate_is_rejected_before_judge(tmp_path: Path) -> None:
-    script = Script()
+    script = Script(generator=same_dialogue)
     deps = make_deps(tmp_path, script, config=LoopConfig(max_rewrites=0))
     first = await run_one(deps, "s1", topic="下雨天没带伞")
     assert first["status"] == "accepted"
@@ -294,7 +303,7 @@ async def test_near_duplicate_is_rejected_before_judge(tmp_path: Path) -> None:
 
 
 async def test_concurrent_duplicates_only_one_accepted(tmp_path: Path) -> None:
-    deps = make_deps(tmp_path, Script(), config=LoopConfig(max_rewrites=0))
+    deps = make_deps(tmp_path, Script(generator=same_dialogue), config=LoopConfig(max_rewrites=0))
     runner = JobRunner(deps, 2, concurrency=2, topic="下雨天没带伞", budget=Budget(max_attempts=4))
     summary = await runner.run()
 
@@ -375,15 +384,16 @@ async def test_second_job_in_workspace_avoids_first_jobs_topics(tmp_path: Path) 
 async def test_other_workspace_is_independent(tmp_path: Path) -> None:
     topic = "下雨天没带伞"
     config = LoopConfig(max_rewrites=0)
-    first = await JobRunner(make_deps(tmp_path, Script(), workspace="team", config=config), 1, topic=topic).run()
+    script = Script(generator=same_dialogue)
+    first = await JobRunner(make_deps(tmp_path, script, workspace="team", config=config), 1, topic=topic).run()
     assert first.accepted == 1
 
     same = await JobRunner(
-        make_deps(tmp_path, Script(), workspace="team", config=config), 1, topic=topic, budget=Budget(max_attempts=1)
+        make_deps(tmp_path, script, workspace="team", config=config), 1, topic=topic, budget=Budget(max_attempts=1)
     ).run()
     assert same.accepted == 0 and same.rejected_by_reason == {"near_duplicate": 1}
 
-    deps = make_deps(tmp_path, Script(), workspace="other", config=config)
+    deps = make_deps(tmp_path, script, workspace="other", config=config)
     assert deps.memory.count() == 0
     other = await JobRunner(deps, 1, topic=topic, budget=Budget(max_attempts=1)).run()
     assert other.accepted == 1 and other.workspace == "other"
