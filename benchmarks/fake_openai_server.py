@@ -1,0 +1,88 @@
+"""A fake OpenAI-compatible chat server on loopback with a fixed latency per call.
+
+Used by the pipeline-overhead benchmark (latency near a hosted model's, 1 s) and by service tests
+that need a real HTTP LLM endpoint in another process. Answers come from
+:func:`benchmarks.fake_llm.fake_answer`; usage is reported as characters / 4.
+
+Run: ``python -m benchmarks.fake_openai_server --port 8099 --latency 1.0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from benchmarks.fake_llm import fake_answer
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message.get("content", "")
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def build_app(latency_s: float = 1.0) -> Starlette:
+    """Build the app: ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /health``."""
+    stats = {"calls": 0, "in_flight": 0, "max_in_flight": 0}
+
+    async def completions(request: Request) -> JSONResponse:
+        body = await request.json()
+        stats["calls"] += 1
+        stats["in_flight"] += 1
+        stats["max_in_flight"] = max(stats["max_in_flight"], stats["in_flight"])
+        try:
+            await asyncio.sleep(latency_s)
+        finally:
+            stats["in_flight"] -= 1
+        prompt = "\n".join(_text(message) for message in body.get("messages", []))
+        schema = (body.get("response_format") or {}).get("json_schema", {}).get("name", "")
+        answer = fake_answer(prompt, schema)
+        usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(answer) // 4}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+                "usage": usage,
+            }
+        )
+
+    async def models(_: Request) -> JSONResponse:
+        return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", **stats})
+
+    return Starlette(
+        routes=[
+            Route("/v1/chat/completions", completions, methods=["POST"]),
+            Route("/v1/models", models),
+            Route("/health", health),
+        ]
+    )
+
+
+def main() -> None:
+    """Serve the fake on 127.0.0.1."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--latency", type=float, default=1.0, help="seconds per call")
+    args = parser.parse_args()
+    uvicorn.run(build_app(args.latency), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
