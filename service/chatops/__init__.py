@@ -1,0 +1,1 @@
+"""Platform-neutral chat operations: command grammar, message texts, job calls and bounds."""

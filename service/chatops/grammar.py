@@ -1,0 +1,244 @@
+"""Parse chat command text (English or Chinese) into typed commands; no chat platform imports.
+
+The grammar, after an optional verb, is a list of words separated by spaces (ASCII or
+full-width), commas or the boundary between Chinese and Latin/digit characters, so
+``温柔50条`` reads like ``温柔 50 条``:
+
+- ``help`` | ``帮助`` (also an empty text)
+- ``styles`` | ``风格``
+- ``[generate|生成] <style> <n> [format]``: e.g. ``gentle 50 sharegpt``, ``温柔 50``, ``生成 毒舌 20 条 alpaca``
+- ``status <id>`` | ``状态 <id>``
+- ``cancel <id>`` | ``取消 <id>``
+- ``sample <style>`` | ``样例 <style>``
+
+Every problem raises :class:`CommandError` with a message in plain words that says what to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from service.exports import EXPORT_FORMATS, ExportFormat
+
+DEFAULT_FORMAT: ExportFormat = "sharegpt"
+MAX_TEXT_CHARS = 500
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_BOUNDARY = re.compile(rf"(?<=[{_CJK}])(?=[0-9A-Za-z\uff10-\uff19])|(?<=[0-9A-Za-z\uff10-\uff19])(?=[{_CJK}])")
+_SEPARATORS = re.compile(r"[\s\u3000,，、;；]+")
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_COUNT_WORDS = frozenset({"条", "个", "份", "组", "samples", "sample", "x"})
+
+Verb = Literal["help", "styles", "generate", "status", "cancel", "sample"]
+VERBS: dict[str, Verb] = {
+    "help": "help",
+    "h": "help",
+    "?": "help",
+    "？": "help",
+    "帮助": "help",
+    "说明": "help",
+    "styles": "styles",
+    "style": "styles",
+    "list": "styles",
+    "风格": "styles",
+    "风格列表": "styles",
+    "generate": "generate",
+    "gen": "generate",
+    "make": "generate",
+    "生成": "generate",
+    "status": "status",
+    "progress": "status",
+    "状态": "status",
+    "进度": "status",
+    "cancel": "cancel",
+    "stop": "cancel",
+    "取消": "cancel",
+    "停止": "cancel",
+    "sample": "sample",
+    "try": "sample",
+    "样例": "sample",
+    "示例": "sample",
+    "试试": "sample",
+}
+
+_CJK_VERBS = sorted((word for word in VERBS if not word.isascii()), key=len, reverse=True)
+
+
+class CommandError(ValueError):
+    """The text is not a valid command; the message says what to fix, in plain words."""
+
+
+@dataclass(frozen=True)
+class Help:
+    """Show the grammar with examples."""
+
+
+@dataclass(frozen=True)
+class Styles:
+    """List the style packs."""
+
+
+@dataclass(frozen=True)
+class Generate:
+    """Start a dataset job of ``n`` samples of a style, exported as ``format``."""
+
+    style: str
+    n: int
+    format: ExportFormat = DEFAULT_FORMAT
+
+
+@dataclass(frozen=True)
+class Status:
+    """Show a job's progress or summary."""
+
+    job_id: str
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Cancel a running job."""
+
+    job_id: str
+
+
+@dataclass(frozen=True)
+class SampleNow:
+    """Make one sample now and show it with its scores."""
+
+    style: str
+
+
+Command = Help | Styles | Generate | Status | Cancel | SampleNow
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the parser needs to know: style names with their aliases, and the largest n."""
+
+    styles: Mapping[str, Sequence[str]]
+    max_n: int
+
+    def resolve_style(self, word: str) -> str | None:
+        """Return the style's canonical name for a name or alias (names case-insensitive), else None."""
+        lowered = word.lower()
+        for name, aliases in self.styles.items():
+            if lowered == name.lower() or word in aliases or lowered in (a.lower() for a in aliases):
+                return name
+        return None
+
+    def style_list(self) -> str:
+        """Return the styles as ``name (alias, alias)`` joined by commas."""
+        parts = [f"{name} ({', '.join(aliases)})" if aliases else name for name, aliases in sorted(self.styles.items())]
+        return ", ".join(parts)
+
+
+def tokenize(text: str) -> list[str]:
+    """Split command text into words (spaces, commas, and Chinese/Latin boundaries separate words)."""
+    spaced = _BOUNDARY.sub(" ", text.strip())
+    return [word for word in _SEPARATORS.split(spaced) if word]
+
+
+def parse_command(text: str, vocabulary: Vocabulary) -> Command:
+    """Parse one command.
+
+    Args:
+        text: What the user typed after ``/dataset`` or the bot mention.
+        vocabulary: The known styles and the largest n one job may ask for.
+
+    Returns:
+        The typed command.
+
+    Raises:
+        CommandError: The text is not a valid command; the message says what to fix.
+    """
+    if len(text) > MAX_TEXT_CHARS:
+        raise CommandError(f"that command is too long ({len(text)} characters); keep it under {MAX_TEXT_CHARS}.")
+    words = tokenize(text)
+    if not words:
+        return Help()
+    words = _split_glued_verb(words, vocabulary)
+    verb = VERBS.get(words[0].lower())
+    args = words[1:] if verb else words
+    if verb in ("help", "styles"):
+        return Help() if verb == "help" else Styles()
+    if verb in ("status", "cancel"):
+        return _job_command(verb, args)
+    if verb == "sample":
+        return _sample_command(args, vocabulary)
+    return _generate_command(args, vocabulary)
+
+
+def _split_glued_verb(words: list[str], vocabulary: Vocabulary) -> list[str]:
+    """Split a Chinese verb written together with its argument (``生成毒舌`` -> ``生成``, ``毒舌``)."""
+    head = words[0]
+    if head.lower() in VERBS or vocabulary.resolve_style(head) is not None:
+        return words
+    for verb in _CJK_VERBS:
+        if head.startswith(verb):
+            return [verb, head[len(verb) :], *words[1:]]
+    return words
+
+
+def _job_command(verb: Literal["status", "cancel"], args: list[str]) -> Status | Cancel:
+    """Parse ``status <id>`` or ``cancel <id>``."""
+    if len(args) != 1:
+        raise CommandError(f"say which job: `{verb} <job id>`, e.g. `{verb} 3f2a9c1b7d4e`.")
+    job_id = args[0]
+    if not _JOB_ID.match(job_id):
+        raise CommandError(f"{job_id!r} is not a job id; a job id is letters, digits, '-' or '_', e.g. 3f2a9c1b7d4e.")
+    return Status(job_id) if verb == "status" else Cancel(job_id)
+
+
+def _style(word: str, vocabulary: Vocabulary) -> str:
+    """Return the canonical style for a word, or raise an error listing the styles."""
+    style = vocabulary.resolve_style(word)
+    if style is None:
+        raise CommandError(f"I don't know the style {word!r}. The styles are: {vocabulary.style_list()}.")
+    return style
+
+
+def _sample_command(args: list[str], vocabulary: Vocabulary) -> SampleNow:
+    """Parse ``sample <style>``."""
+    if len(args) != 1:
+        styles = vocabulary.style_list()
+        raise CommandError(f"say which style: `sample <style>`, e.g. `sample gentle`. Styles: {styles}.")
+    return SampleNow(_style(args[0], vocabulary))
+
+
+def _count(word: str) -> int | None:
+    """Return the number a word spells (``50``, ``n=50``, ``５０``), or None."""
+    digits = word[2:] if word.lower().startswith("n=") else word
+    return int(digits) if digits.isdecimal() and len(digits) <= 9 else None
+
+
+def _generate_command(args: list[str], vocabulary: Vocabulary) -> Generate:
+    """Parse ``<style> <n> [format]`` (n and format in either order after the style)."""
+    if not args:
+        raise CommandError("say which style and how many, e.g. `gentle 50 sharegpt` or `温柔 50`.")
+    style = _style(args[0], vocabulary)
+    n: int | None = None
+    fmt: ExportFormat | None = None
+    for word in args[1:]:
+        count = _count(word)
+        if count is not None and n is None:
+            n = count
+        elif word.lower() in EXPORT_FORMATS and fmt is None:
+            fmt = word.lower()  # type: ignore[assignment]
+        elif word.lower() in _COUNT_WORDS and n is not None:
+            continue
+        elif count is not None or word.lower() in EXPORT_FORMATS:
+            raise CommandError(f"{word!r} is given twice; say the number and the format once each.")
+        elif word.isascii() and word.isalpha():
+            raise CommandError(f"unknown format {word!r}; the formats are: {', '.join(EXPORT_FORMATS)}.")
+        else:
+            raise CommandError(f"I don't understand {word!r}; write e.g. `{style} 50 sharegpt`, or `help`.")
+    if n is None:
+        raise CommandError(f"say how many samples, e.g. `{style} 50`.")
+    if n < 1:
+        raise CommandError("ask for at least 1 sample.")
+    if n > vocabulary.max_n:
+        raise CommandError(f"{n} is too many: one job can make at most {vocabulary.max_n} samples.")
+    return Generate(style=style, n=n, format=fmt or DEFAULT_FORMAT)
