@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.llm import DEFAULT_MODEL, LLMConfig
@@ -42,6 +42,41 @@ class Settings(BaseSettings):
 
     # Embeddings: "e5" (bundled multilingual-e5-small) or a sentence-transformers name or path.
     embedder: str = "e5"
+
+    # HTTP service (dialogforge serve): keys are comma-separated bearer tokens; none = loopback only.
+    api_keys: SecretStr | None = None
+    max_job_n: int = Field(default=10_000, ge=1)
+    max_concurrent_jobs: int = Field(default=4, ge=1)
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    sample_timeout_s: float = Field(default=300.0, gt=0)
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+    max_event_subscribers: int = Field(default=256, ge=1)
+
+    def api_key_list(self) -> list[str]:
+        """Return the configured API keys (empty when the service is open on loopback only)."""
+        raw = self.api_keys.get_secret_value() if self.api_keys else ""
+        return [key.strip() for key in raw.split(",") if key.strip()]
+
+    # Slack bot (service.slack): off unless both the token and the signing secret are set.
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
+    )
+    slack_api_url: str | None = None  # DIALOGFORGE_SLACK_API_URL: Slack Web API base (tests point it at a mock)
+    slack_progress_interval_s: float = Field(default=3.0, gt=0)
+    # Chat bots: bounds per user and per channel (n = samples in that user's/channel's running jobs).
+    chatops_max_n_per_user: int = Field(default=1000, ge=1)
+    chatops_max_n_per_channel: int = Field(default=2000, ge=1)
+    chatops_max_jobs_per_user: int = Field(default=2, ge=1)
+    chatops_max_jobs_per_channel: int = Field(default=4, ge=1)
+    chatops_public_url: str | None = None  # e.g. https://dialogforge.example.com, for download links
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether the Slack bot is configured (both the bot token and the signing secret set)."""
+        return bool(self.slack_bot_token and self.slack_signing_secret)
 
     @property
     def uses_embedded_llm(self) -> bool:

@@ -1,0 +1,1 @@
+"""The platform-neutral job service: durable dataset jobs, progress streams and on-demand samples."""

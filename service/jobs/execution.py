@@ -1,0 +1,178 @@
+"""Run one stored job: wire a JobRunner, write every finished sample as it finishes, publish updates."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Literal, Protocol
+
+from agents.schemas import Sample
+from agents.styles import StylePack
+from graph.progress import JobEvent, JobProgress, JobSummary, StopReason
+from graph.runner import JobRunner
+from graph.state import LoopConfig
+from service.engine import Engine
+from service.jobs.baseline import Baseline
+from service.jobs.events import EventHub
+from service.jobs.models import JobRecord, JobStatus, JobUpdate
+from service.jobs.store import JobStore
+
+logger = logging.getLogger(__name__)
+
+UpdateKind = Literal["snapshot", "sample", "status", "end"]
+
+
+class JobObserver(Protocol):
+    """Receives finished samples and ended jobs (e.g. to update metrics)."""
+
+    def on_sample(self, sample: Sample) -> None:
+        """Count one finished sample."""
+
+    def on_job_end(self, record: JobRecord) -> None:
+        """Count one ended job."""
+
+
+class NullObserver:
+    """An observer that ignores everything."""
+
+    def on_sample(self, sample: Sample) -> None:
+        """Ignore the sample."""
+
+    def on_job_end(self, record: JobRecord) -> None:
+        """Ignore the job."""
+
+
+def final_status(stop: StopReason, interrupted: bool, cancel_requested: bool) -> JobStatus:
+    """Map a runner's stop reason to the job's final status."""
+    if stop == "completed":
+        return "completed"
+    if stop == "cancelled":
+        return "interrupted" if interrupted and not cancel_requested else "cancelled"
+    if stop == "errors":
+        return "failed"
+    return "incomplete"
+
+
+class JobExecution:
+    """One run of one job (a resumed job gets a new execution that continues from the store)."""
+
+    def __init__(
+        self,
+        record: JobRecord,
+        pack: StylePack,
+        engine: Engine,
+        store: JobStore,
+        hub: EventHub,
+        observer: JobObserver,
+    ) -> None:
+        """Keep what the run needs; nothing starts until :meth:`run`."""
+        self.record, self.pack, self.engine, self.store = record, pack, engine, store
+        self.hub, self.observer = hub, observer
+        self.runner: JobRunner | None = None
+        self.baseline = Baseline()
+        self.cancel_requested = record.cancel_requested
+        self.interrupted = False
+
+    @property
+    def job_id(self) -> str:
+        """The job's id."""
+        return self.record.id
+
+    def progress(self) -> JobProgress:
+        """Return the live progress (the stored one before the runner exists)."""
+        if self.runner is None:
+            return self.record.progress
+        return self.baseline.progress(self.runner.progress())
+
+    async def cancel(self, *, interrupt: bool = False) -> None:
+        """Stop starting samples; in-flight ones finish. ``interrupt``: shutdown, to be resumed later."""
+        if interrupt:
+            self.interrupted = True
+        else:
+            self.cancel_requested = True
+        if self.runner is not None:
+            await self.runner.cancel()
+
+    def publish(self, kind: UpdateKind, status: JobStatus, sample: Sample | None = None) -> None:
+        """Send an update to the job's subscribers."""
+        progress = self.progress()
+        self.hub.publish(
+            JobUpdate(
+                job_id=self.job_id,
+                seq=self.hub.next_seq(self.job_id),
+                kind=kind,
+                status=status,
+                progress=progress,
+                rate_per_min=progress.rate_per_min,
+                sample_id=sample.id if sample else None,
+                sample_status=sample.status if sample else None,
+            )
+        )
+
+    async def _on_event(self, event: JobEvent) -> None:
+        """Persist a finished sample with the job's progress, then tell the subscribers."""
+        if event.kind != "sample" or event.sample is None:
+            return
+        progress = self.baseline.progress(event.progress)
+        await asyncio.to_thread(self.store.add_sample, self.job_id, event.sample, progress)
+        self.observer.on_sample(event.sample)
+        self.publish("sample", "running", event.sample)
+
+    async def _prepare(self) -> JobRunner:
+        """Load what the job already made and build its runner."""
+        request = self.record.request
+        previous = await asyncio.to_thread(self.store.samples, self.job_id, None)
+        self.baseline = Baseline.from_samples(previous, self.record.progress.elapsed_s if previous else 0.0)
+        deps = await asyncio.to_thread(
+            self.engine.loop_deps,
+            self.pack,
+            request.workspace,
+            job_id=self.job_id,
+            judge=request.judge,
+            config=LoopConfig(max_rewrites=request.max_rewrites),
+            seed=request.seed,
+        )
+        return JobRunner(
+            deps,
+            request.n,
+            concurrency=request.concurrency,
+            budget=self.baseline.budget(request.budget, request.n),
+            topic=request.topic,
+            previous=[sample for sample in previous if sample.status == "accepted"],
+            on_event=self._on_event,
+        )
+
+    async def run(self) -> JobStatus:
+        """Run the job to its end, persisting the final status; return it."""
+        try:
+            self.runner = await self._prepare()
+            if self.cancel_requested or self.interrupted:
+                await self.runner.cancel()
+            await asyncio.to_thread(self.store.update_job, self.job_id, status="running", progress=self.progress())
+            self.publish("status", "running")
+            summary = await self.runner.run()
+        except asyncio.CancelledError:
+            status: JobStatus = "cancelled" if self.cancel_requested else "interrupted"
+            await self._finish(status, None, "stopped before its in-flight samples finished")
+            raise
+        except Exception as exc:  # a broken job must not take the service down
+            logger.exception("job %s failed", self.job_id)
+            await self._finish("failed", None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            return "failed"
+        summary = self.baseline.summary(summary)
+        status = final_status(summary.stop_reason, self.interrupted, self.cancel_requested)
+        await self._finish(status, summary, summary.message)
+        return status
+
+    async def _finish(self, status: JobStatus, summary: JobSummary | None, error: str) -> None:
+        """Persist the final state (shielded from cancellation) and publish the end."""
+        write: Callable[[], None] = lambda: self.store.update_job(  # noqa: E731
+            self.job_id, status=status, progress=self.progress(), summary=summary, error=error
+        )
+        await asyncio.shield(asyncio.to_thread(write))
+        self.publish("end", status)
+        record = await asyncio.to_thread(self.store.get_job, self.job_id)
+        if record is not None:
+            self.observer.on_job_end(record)
+        logger.info("job %s ended: %s", self.job_id, status)
