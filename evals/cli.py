@@ -56,7 +56,10 @@ def endpoint_provider(base_url: str | None, api_key: str | None, data_dir: Path,
         local = os.environ.get("DIALOGFORGE_LOCAL_GGUF")
         path = resolve_model_path(data_dir, Path(local) if local else None)
         with EmbeddedLLMServer(path, n_parallel=parallel) as server:
-            models = build_role_models(LLMConfig(max_concurrency=parallel), server.base_url)
+            # a long timeout: on a busy 2-core machine a queued call can take minutes, and a retry
+            # after a client timeout would only redo the same work
+            config = LLMConfig(max_concurrency=parallel, timeout_s=900.0, max_retries=2)
+            models = build_role_models(config, server.base_url)
             yield {path.stem: models.judge}
 
     return provide
@@ -119,7 +122,9 @@ def make_eval_app(provider: ModelProvider | None = None) -> typer.Typer:
         cache: Annotated[Path | None, typer.Option(help="Cache DB (default OUT/judgements.sqlite).")] = None,
         base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (standalone).")] = None,
         api_key: Annotated[str | None, typer.Option(envvar="DIALOGFORGE_API_KEY", show_default=False)] = None,
-        data_dir: Annotated[Path, typer.Option(help="Where the embedded model lives.")] = Path("~/.dialogforge"),
+        data_dir: Annotated[
+            Path, typer.Option(envvar="DIALOGFORGE_DATA_DIR", help="Where the embedded model lives.")
+        ] = Path("~/.dialogforge"),
     ) -> None:
         """Compare judge prompts (x models, + baseline) with human labels; write the leaderboard."""
         try:

@@ -74,8 +74,8 @@ async def run_judges(
     result = RunResult({judge_label(judge): {} for judge in judges})
     semaphore = asyncio.Semaphore(max(1, concurrency))
     todo: list[tuple[Judge, Response, CacheKey]] = []
-    for judge in judges:
-        for response in unique_responses(responses):
+    for response in unique_responses(responses):  # item-major: every judge advances evenly
+        for judge in judges:
             key = CacheKey(judge.version, judge.model, response.key, criterion.name)
             hit = cache.get(key)
             if hit is None:
