@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Literal, Protocol
 
-from agents.schemas import Sample
+from agents.schemas import Sample, TokenUsage
 from agents.styles import StylePack
 from graph.progress import JobEvent, JobProgress, JobSummary, StopReason
 from graph.runner import JobRunner
@@ -32,6 +32,9 @@ class JobObserver(Protocol):
     def on_job_end(self, record: JobRecord) -> None:
         """Count one ended job."""
 
+    def on_usage(self, tokens: dict[str, TokenUsage]) -> None:
+        """Count LLM calls made outside jobs."""
+
 
 class NullObserver:
     """An observer that ignores everything."""
@@ -41,6 +44,9 @@ class NullObserver:
 
     def on_job_end(self, record: JobRecord) -> None:
         """Ignore the job."""
+
+    def on_usage(self, tokens: dict[str, TokenUsage]) -> None:
+        """Ignore the usage."""
 
 
 def final_status(stop: StopReason, interrupted: bool, cancel_requested: bool) -> JobStatus:

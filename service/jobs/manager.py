@@ -12,6 +12,7 @@ Public API (all coroutines run on the event loop the manager was started in)::
     async for page in manager.iter_samples(job_id, "accepted"): ...   # pages of samples, for streaming
     async for update in manager.subscribe(job_id): ...   # JobUpdate: snapshot, sample..., end (then stops)
     batch = await manager.sample_now("gentle", k=3, topic=None, timeout=60)   # -> SampleBatch
+    pack, verdicts, usage = await manager.judge("gentle", "default", [(turns, None)])   # user's own data
     await manager.shutdown()                      # stop taking work, let in-flight samples finish, persist
 
 Errors (``service.jobs.errors``, each message says what to fix): ``JobNotFoundError``,
@@ -32,10 +33,10 @@ import builtins
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
-from agents.prompting import judge_prompt_names
-from agents.schemas import Sample
+from agents.prompting import judge_prompt, judge_prompt_names
+from agents.schemas import Sample, TokenUsage, Turn, Verdict
 from agents.styles import StylePack
 from graph.runner import JobRunner
 from graph.state import LoopConfig
@@ -49,6 +50,7 @@ from service.jobs.errors import (
 )
 from service.jobs.events import EventHub
 from service.jobs.execution import JobExecution, JobObserver, NullObserver
+from service.jobs.judging import judge_many
 from service.jobs.models import RESUMABLE_STATUSES, JobPage, JobRecord, JobRequest, JobUpdate, Limits, SampleBatch
 from service.jobs.ondemand import run_on_demand
 from service.jobs.store import JobStore
@@ -57,6 +59,7 @@ from service.jobs.styles import StyleRegistry
 logger = logging.getLogger(__name__)
 
 MAX_PAGE = 100
+MAX_JUDGE_ITEMS = 20
 
 
 class JobManager:
@@ -155,7 +158,7 @@ class JobManager:
             after = page[-1][0]
             yield [sample for _, sample in page]
 
-    async def subscribe(self, job_id: str) -> AsyncIterator[JobUpdate]:
+    async def subscribe(self, job_id: str) -> AsyncGenerator[JobUpdate, None]:
         """Yield the job's current state, then its updates, ending with ``end`` once the job ends.
 
         A slow reader skips intermediate updates (``dropped`` counts them) and never slows the job.
@@ -216,6 +219,18 @@ class JobManager:
         self._on_demand.add(task)
         task.add_done_callback(self._on_demand.discard)
         return await task
+
+    async def judge(
+        self, style: str, prompt: str, dialogues: Sequence[tuple[builtins.list[Turn], str | None]]
+    ) -> tuple[StylePack, builtins.list[Verdict], TokenUsage]:
+        """Score a user's own dialogues ((turns, persona or None) pairs) with a style's rubric."""
+        if not 1 <= len(dialogues) <= MAX_JUDGE_ITEMS:
+            raise InvalidRequestError(f"send between 1 and {MAX_JUDGE_ITEMS} dialogues, got {len(dialogues)}")
+        self.check_judge(prompt)
+        pack = self.styles.resolve(style)
+        verdicts, usage = await judge_many(self.engine.models.judge, judge_prompt(prompt), pack, dialogues)
+        self.observer.on_usage({"judge": usage})
+        return pack, verdicts, usage
 
     # ------------------------------------------------------- start and stop
 

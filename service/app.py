@@ -1,0 +1,115 @@
+"""The FastAPI app: ``create_app(settings, models=..., embedder=...)``.
+
+The lifespan builds the expensive things once: the Engine (the embedded llama.cpp model, started
+once and shared by every request and job, unless a base URL is set or models are injected), the
+SQLite job store and the JobManager, which resumes unfinished jobs. On shutdown the manager stops
+taking work, lets in-flight samples finish (bounded by ``shutdown_grace_s``), persists, and marks
+unfinished jobs ``interrupted`` so the next start resumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from agents.embeddings import Embedder
+from agents.llm import RoleModels, check_reachable
+from graph.memory import open_client
+from service.engine import Engine
+from service.http_errors import install_error_handlers
+from service.jobs.manager import JobManager
+from service.jobs.models import Limits
+from service.jobs.store import JobStore
+from service.jobs.styles import StyleRegistry
+from service.metrics import ServiceMetrics
+from service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from service.routers import health, job_outputs, jobs, judge, samples, styles
+from service.settings import Settings
+from service.slack.mount import mount_slack
+
+logger = logging.getLogger(__name__)
+
+API_DESCRIPTION = (
+    "Generate fine-tuning samples on demand and run durable dataset jobs. Endpoints under /v1 need "
+    "`Authorization: Bearer <key>` when DIALOGFORGE_API_KEYS is set."
+)
+
+
+def limits_of(settings: Settings) -> Limits:
+    """Read the service bounds from settings."""
+    return Limits(
+        max_job_n=settings.max_job_n,
+        max_concurrent_jobs=settings.max_concurrent_jobs,
+        sample_timeout_s=settings.sample_timeout_s,
+        shutdown_grace_s=settings.shutdown_grace_s,
+        max_event_subscribers=settings.max_event_subscribers,
+    )
+
+
+def build_engine(settings: Settings, models: RoleModels | None, embedder: Embedder | None) -> Engine:
+    """Start the shared engine; injected models/embedder (tests) replace the real ones."""
+    if embedder is None:
+        return Engine.start(settings, models=models)
+    if models is None:
+        engine = Engine.start(settings)
+        engine.embedder = embedder
+        return engine
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Engine(settings, models, embedder, "(injected models)", None, open_client(settings.data_dir))
+
+
+async def _warn_if_unreachable(engine: Engine, settings: Settings) -> None:
+    if engine.is_embedded or not settings.llm_base_url:
+        return
+    try:
+        await check_reachable(engine.base_url, settings.llm_config().api_key, timeout=5)
+    except Exception as exc:
+        logger.warning("LLM endpoint check failed (jobs will retry): %s", str(exc).splitlines()[0])
+
+
+def create_app(
+    settings: Settings | None = None, *, models: RoleModels | None = None, embedder: Embedder | None = None
+) -> FastAPI:
+    """Build the app; nothing expensive happens until its lifespan starts."""
+    settings = settings or Settings()
+    metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = await asyncio.to_thread(build_engine, settings, models, embedder)
+        store: JobStore | None = None
+        manager: JobManager | None = None
+        try:
+            await _warn_if_unreachable(engine, settings)
+            store = await asyncio.to_thread(JobStore, settings.data_dir)
+            registry = await asyncio.to_thread(StyleRegistry, store)
+            manager = JobManager(engine, store, registry, limits_of(settings), observer=metrics)
+            metrics.track_running(lambda: manager.running if manager else 0)
+            app.state.engine, app.state.manager = engine, manager
+            resumed = await manager.resume()
+            if resumed:
+                logger.info("resumed %d unfinished jobs", len(resumed))
+            yield
+        finally:
+            if manager is not None:
+                await manager.shutdown()
+            if store is not None:
+                store.close()
+            await asyncio.to_thread(engine.stop)
+
+    app = FastAPI(title="dialogforge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.api_keys = [key.encode() for key in settings.api_key_list()]
+    app.state.injected_models = models is not None
+    install_error_handlers(app)
+    for module in (health, samples, jobs, job_outputs, judge, styles):
+        app.include_router(module.router)
+    mount_slack(app, settings)  # POST /slack/events when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,39 @@
+"""Score dialogues a user sends (their own data) with a style's rubric and a judge prompt."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from langchain_core.language_models import BaseChatModel
+
+from agents.judge import judge_dialogue
+from agents.prompting import PromptTemplate
+from agents.schemas import TokenUsage, Turn, Verdict
+from agents.styles import StylePack
+
+logger = logging.getLogger(__name__)
+
+
+async def judge_many(
+    model: BaseChatModel,
+    template: PromptTemplate,
+    pack: StylePack,
+    dialogues: Sequence[tuple[list[Turn], str | None]],
+) -> tuple[list[Verdict], TokenUsage]:
+    """Judge each (turns, persona) pair concurrently; an LLM failure becomes a failed verdict."""
+
+    async def one(turns: list[Turn], persona: str | None) -> tuple[Verdict, TokenUsage]:
+        try:
+            return await judge_dialogue(model, template, pack.rubric, turns, persona or pack.system_prompt)
+        except Exception as exc:  # one failed call must not fail the others
+            logger.warning("judge call failed: %s", type(exc).__name__)
+            error = f"the judge call failed ({type(exc).__name__}); try again"
+            return Verdict(scores={}, passed=False, prompt_name=template.name, error=error), TokenUsage()
+
+    answers = await asyncio.gather(*(one(turns, persona) for turns, persona in dialogues))
+    usage = TokenUsage()
+    for _, spent in answers:
+        usage = usage + spent
+    return [verdict for verdict, _ in answers], usage
