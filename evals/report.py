@@ -81,7 +81,7 @@ def write_chart(rows: Sequence[Row], path: Path, metric: str = CHART_METRIC) -> 
     """Draw one horizontal bar panel per data set: the metric with its interval, the ceiling as a band."""
     datasets = sorted({row.dataset for row in rows})
     judges = [row for row in sort_rows(rows, metric) if row.judge != "human ceiling"]
-    height = max(3.0, 0.55 * max((sum(r.dataset == d for r in judges) for d in datasets), default=1) + 1.6)
+    height = max(3.4, 0.55 * max((sum(r.dataset == d for r in judges) for d in datasets), default=1) + 1.6)
     figure, axes = plt.subplots(1, len(datasets), figsize=(6.2 * len(datasets), height), squeeze=False)
     for axis, dataset in zip(axes[0], datasets, strict=True):
         mine = [row for row in judges if row.dataset == dataset and metric in row.metrics][::-1]
@@ -92,16 +92,22 @@ def write_chart(rows: Sequence[Row], path: Path, metric: str = CHART_METRIC) -> 
             [max(0.0, v.high - v.value) if not math.isnan(v.high) else 0.0 for v in values],
         ]
         colours = ["#9e9e9e" if row.judge.startswith("rule-baseline") else "#3b75af" for row in mine]
-        axis.barh(positions, [v.value for v in values], xerr=errors, color=colours, capsize=4, height=0.6)
+        axis.barh(positions, [v.value for v in values], xerr=errors, color=colours, capsize=4, height=0.6, zorder=2)
         for position, value in zip(positions, values, strict=True):
+            if math.isnan(value.value):
+                axis.text(0.015, position, "n/a (constant scores)", va="center", fontsize=9, color="#777")
+                continue
             upper = value.high if not math.isnan(value.high) else value.value
             axis.text(max(upper, 0) + 0.015, position, f"{value.value:.2f}", va="center", fontsize=9)
         ceiling = next((r for r in rows if r.dataset == dataset and r.judge == "human ceiling"), None)
         if ceiling and metric in ceiling.metrics:
             level = ceiling.metrics[metric].value
-            axis.axvspan(level, 1.0, color="#f2c14e", alpha=0.18, label="above human ceiling")
-            axis.axvline(level, color="#d08c00", linestyle="--", linewidth=1.5, label=f"human ceiling {level:.2f}")
-            axis.legend(loc="lower right", fontsize=8)
+            axis.axvspan(level, 1.0, color="#f2c14e", alpha=0.18, label="above human ceiling", zorder=0)
+            axis.axvline(
+                level, color="#d08c00", linestyle="--", linewidth=1.5, label=f"human ceiling {level:.2f}", zorder=3
+            )
+            axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=8, frameon=False)
+        axis.set_ylim(-0.6, len(mine) - 0.4)
         axis.set_yticks(positions, [row.judge.replace(" @ ", "\n@ ") for row in mine], fontsize=8)
         axis.set_xlim(min([0.0, *(v.low for v in values if not math.isnan(v.low))]) - 0.02, 1.0)
         axis.axvline(0, color="black", linewidth=0.8)
