@@ -14,6 +14,7 @@ from agents.styles import StylePackError, builtin_styles
 from graph.progress import Budget
 from graph.state import LoopConfig
 from service.generate_command import GenerateRequest, UsageError, run_generate, validate
+from service.serve_command import serve
 
 app = typer.Typer(
     name="dialogforge",
@@ -82,6 +83,9 @@ def generate(
     )
     code = run_generate(request, Settings(), console)
     raise typer.Exit(code)
+
+
+app.command("serve")(serve)
 
 
 def _first_line(exc: BaseException) -> str:

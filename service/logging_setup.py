@@ -22,8 +22,9 @@ class RequestIdFilter(logging.Filter):
     """Attach the current request id to each record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Add ``record.request_id`` and keep the record."""
-        record.request_id = request_id_var.get()
+        """Add ``record.request_id`` (unless the caller gave one) and keep the record."""
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
         return True
 
 
@@ -59,5 +60,5 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs each request instead
-    for noisy in ("httpx", "httpcore", "openai", "chromadb"):
+    for noisy in ("httpx", "httpx2", "httpcore", "openai", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -84,6 +84,7 @@ class RequestContextMiddleware:
                 route,
                 status,
                 extra={
+                    "request_id": request_id,
                     "method": scope["method"],
                     "route": route,
                     "status": status,

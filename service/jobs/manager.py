@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextvars
 import logging
 import time
 import uuid
@@ -110,7 +111,10 @@ class JobManager:
 
     def _launch(self, record: JobRecord, pack: StylePack) -> None:
         execution = JobExecution(record, pack, self.engine, self.store, self.hub, self.observer)
-        task: asyncio.Task[object] = asyncio.create_task(execution.run(), name=f"job-{record.id}")
+        # a fresh context: the job outlives the request that started it (and its request id)
+        task: asyncio.Task[object] = asyncio.create_task(
+            execution.run(), name=f"job-{record.id}", context=contextvars.Context()
+        )
         self._running[record.id] = (execution, task)
         task.add_done_callback(lambda _: self._running.pop(record.id, None))
 
@@ -166,7 +170,8 @@ class JobManager:
         subscription = self.hub.open(job_id)
         try:
             record = await self.get(job_id)
-            kind = "snapshot" if record.active else "end"
+            follow = record.active and job_id in self._running
+            kind = "snapshot" if follow else "end"
             progress = record.progress
             yield JobUpdate(
                 job_id=job_id,
@@ -176,7 +181,7 @@ class JobManager:
                 progress=progress,
                 rate_per_min=progress.rate_per_min,
             )
-            if not record.active or job_id not in self._running:
+            if not follow:
                 return
             while True:
                 update = await subscription.next()

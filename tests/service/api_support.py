@@ -48,7 +48,7 @@ def slow_role_models(delay_s: float) -> RoleModels:
     return RoleModels(generator=model, judge=model, rewriter=model, topics=model, names=names)
 
 
-def test_pack_yaml(name: str = TEST_STYLE) -> str:
+def style_pack_yaml(name: str = TEST_STYLE) -> str:
     """Return the gentle pack renamed, without the exemplar-similarity bound the fake embedder fails."""
     pack = builtin_styles()["gentle"].model_copy(update={"name": name, "aliases": [], "min_exemplar_similarity": None})
     return yaml.safe_dump(pack.model_dump(mode="json"), allow_unicode=True)
@@ -75,7 +75,7 @@ async def api_client(
         client = httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers, timeout=60)
         async with client:
             if register_style:
-                answer = await client.post("/v1/styles", json={"yaml": test_pack_yaml()})
+                answer = await client.post("/v1/styles", json={"yaml": style_pack_yaml()})
                 assert answer.status_code in (200, 201), answer.text
             yield client, app
 
