@@ -38,7 +38,9 @@ def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def endpoint_provider(base_url: str | None, api_key: str | None, data_dir: Path, parallel: int) -> ModelProvider:
+def endpoint_provider(
+    base_url: str | None, api_key: str | None, data_dir: Path, parallel: int, threads: int | None = None
+) -> ModelProvider:
     """Return the standalone provider: an OpenAI-compatible endpoint, or the embedded server."""
 
     @contextlib.contextmanager
@@ -55,7 +57,7 @@ def endpoint_provider(base_url: str | None, api_key: str | None, data_dir: Path,
 
         local = os.environ.get("DIALOGFORGE_LOCAL_GGUF")
         path = resolve_model_path(data_dir, Path(local) if local else None)
-        with EmbeddedLLMServer(path, n_parallel=parallel) as server:
+        with EmbeddedLLMServer(path, n_parallel=parallel, n_threads=threads) as server:
             # a long timeout: on a busy 2-core machine a queued call can take minutes, and a retry
             # after a client timeout would only redo the same work
             config = LLMConfig(max_concurrency=parallel, timeout_s=900.0, max_retries=2)
@@ -122,6 +124,7 @@ def make_eval_app(provider: ModelProvider | None = None) -> typer.Typer:
         cache: Annotated[Path | None, typer.Option(help="Cache DB (default OUT/judgements.sqlite).")] = None,
         base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (standalone).")] = None,
         api_key: Annotated[str | None, typer.Option(envvar="DIALOGFORGE_API_KEY", show_default=False)] = None,
+        threads: Annotated[int | None, typer.Option(help="CPU threads of the embedded server.")] = None,
         data_dir: Annotated[
             Path, typer.Option(envvar="DIALOGFORGE_DATA_DIR", help="Where the embedded model lives.")
         ] = Path("~/.dialogforge"),
@@ -145,7 +148,7 @@ def make_eval_app(provider: ModelProvider | None = None) -> typer.Typer:
             from evals.baseline import RuleBaselineJudge
 
             judges.append(RuleBaselineJudge(make_embedder(embedder)))
-        chosen = provider or endpoint_provider(base_url, api_key, data_dir.expanduser(), concurrency)
+        chosen = provider or endpoint_provider(base_url, api_key, data_dir.expanduser(), concurrency, threads)
         needs_llm = bool(prompt_names)
         with chosen(_split(models)) if needs_llm else contextlib.nullcontext({}) as chat_models:
             judges.extend(build_llm_judges(prompt_names, chat_models, persona))

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 BOM = "\ufeff"
 Preference = Literal["a", "b", "tie"]
@@ -232,21 +231,26 @@ def load_pairwise(
 
 
 def stratified_indices(labels: list[str], limit: int | None, seed: int = 0) -> list[int]:
-    """Pick ``limit`` row indices with the label proportions kept (sklearn), in original order.
+    """Pick ``limit`` row indices with the label proportions kept, returned in original order.
 
-    Falls back to a plain seeded sample when a label is too rare to stratify.
+    Systematic stratified sampling: each label's rows are shuffled (seeded) and the i-th of a
+    group of size m gets the rank ``(i + u) / m`` with one seeded offset ``u`` per group; the
+    ``limit`` lowest ranks win. Each label gets its share within one row, and the samples are
+    nested: ``--limit 40`` is a subset of ``--limit 80`` with the same seed, so a bigger run
+    reuses every judgement a smaller one cached.
     """
     count = len(labels)
     if limit is None or limit >= count:
         return list(range(count))
     if limit <= 0:
         raise DatasetError(f"--limit must be positive, got {limit}")
-    indices = list(range(count))
-    try:
-        chosen, _ = train_test_split(indices, train_size=limit, stratify=labels, random_state=seed)
-    except ValueError:
-        chosen = list(np.random.default_rng(seed).choice(count, size=limit, replace=False))
-    return sorted(int(index) for index in chosen)
+    rng = np.random.default_rng(seed)
+    ranks = np.empty(count)
+    for label in sorted(set(labels)):
+        members = rng.permutation([index for index, value in enumerate(labels) if value == label])
+        ranks[members] = (np.arange(len(members)) + rng.random()) / len(members)
+    order = np.lexsort((np.arange(count), ranks))
+    return sorted(int(index) for index in order[:limit])
 
 
 def limit_labelled(dataset: LabelledSet, limit: int | None, seed: int = 0) -> LabelledSet:

@@ -104,6 +104,8 @@ def test_stratified_limit_keeps_proportions_and_is_deterministic() -> None:
     assert chosen == stratified_indices(labels, 20, seed=7)
     assert chosen == sorted(chosen)
     assert Counter(labels[index] for index in chosen) == {"0": 6, "1": 12, "2": 2}
+    assert set(chosen) <= set(stratified_indices(labels, 50, seed=7))  # nested
+    assert stratified_indices(labels, 20, seed=8) != chosen
     assert stratified_indices(labels, None) == list(range(100))
     with pytest.raises(DatasetError):
         stratified_indices(labels, 0)
