@@ -12,6 +12,7 @@ pairwise accuracy) use the raw judge scores, so they need no mapping.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -108,7 +109,8 @@ def bootstrap_interval(
     """Return a 95% percentile bootstrap interval of ``metric`` over items (paired resampling)."""
     if len(human) < 3:
         return float("nan"), float("nan")
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)  # nan interval says it
         result = stats.bootstrap(
             (human, judge),
             metric,
