@@ -161,3 +161,9 @@ async def test_slow_event_reader_never_blocks_the_job(tmp_path: Path) -> None:
             assert rest[-1].kind == "end" and rest[-1].progress.accepted == 8
             assert len(rest) <= 2 and sum(update.dropped for update in rest) > 0
         assert manager.hub.subscribers(job["id"]) == 0
+
+
+async def test_body_that_is_not_utf8_is_422(tmp_path: Path) -> None:
+    async with api_client(tmp_path) as (client, _):
+        answer = await client.post("/v1/jobs", content=b"\x17_a\xffGp", headers={"content-type": "application/json"})
+        assert answer.status_code == 422 and "UTF-8 JSON" in answer.json()["message"]

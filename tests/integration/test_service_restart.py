@@ -1,0 +1,179 @@
+"""The real thing: ``dialogforge serve`` subprocesses against the fake OpenAI server, killed and restarted.
+
+SIGKILL in the middle of a job, start again: the job resumes and ends with exactly n accepted
+samples, ids unique, and every sample accepted before the kill kept. SIGTERM: the server stops
+taking work, lets in-flight samples finish, marks the job interrupted and exits; the next start
+finishes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+N = 12
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"process exited with {process.returncode}"
+        try:
+            if httpx.get(url, timeout=1, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up in {timeout} s")
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "benchmarks.fake_openai_server", "--port", str(port), "--latency", "0.3"]
+    process = subprocess.Popen(command, cwd=REPO)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health", process)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+class Server:
+    """One ``dialogforge serve`` process on a free port."""
+
+    def __init__(self, data_dir: Path, llm_url: str, log: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "DIALOGFORGE_DATA_DIR": str(data_dir),
+            "DIALOGFORGE_LLM_BASE_URL": llm_url,
+            "DIALOGFORGE_SHUTDOWN_GRACE_S": "15",
+        }
+        env.pop("DIALOGFORGE_API_KEYS", None)
+        command = [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)]
+        self.log = log.open("ab")
+        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until_up(f"{self.base}/healthz", self.process)
+
+    def get(self, path: str, **kwargs: object) -> httpx.Response:
+        return httpx.get(f"{self.base}{path}", timeout=10, trust_env=False, **kwargs)  # type: ignore[arg-type]
+
+    def post(self, path: str, body: dict[str, object]) -> httpx.Response:
+        return httpx.post(f"{self.base}{path}", json=body, timeout=10, trust_env=False)
+
+    def stop(self, sig: signal.Signals, timeout: float = 30) -> int:
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout)
+        self.log.close()
+        return code
+
+    def accepted_ids(self, job_id: str) -> list[str]:
+        lines = self.get(f"/v1/jobs/{job_id}/dataset", params={"format": "raw"}).text.splitlines()
+        return [json.loads(line)["id"] for line in lines]
+
+    def wait_accepted(self, job_id: str, at_least: int, timeout: float = 60) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.get(f"/v1/jobs/{job_id}").json()
+            if job["progress"]["accepted"] >= at_least:
+                return job  # type: ignore[no-any-return]
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} did not reach {at_least} accepted in {timeout} s")
+
+    def wait_ended(self, job_id: str, timeout: float = 120) -> dict[str, object]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.get(f"/v1/jobs/{job_id}").json()
+            if job["status"] not in ("queued", "running"):
+                return job  # type: ignore[no-any-return]
+            time.sleep(0.2)
+        raise AssertionError(f"job {job_id} did not end in {timeout} s")
+
+
+def stored_accepted(data_dir: Path, job_id: str) -> list[str]:
+    with sqlite3.connect(data_dir / "dialogforge.db") as db:
+        rows = db.execute("SELECT id FROM samples WHERE job_id = ? AND status = 'accepted'", (job_id,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_sigkill_mid_job_then_restart_resumes_to_exactly_n(tmp_path: Path, fake_llm: str) -> None:
+    log = tmp_path / "server.log"
+    first = Server(tmp_path / "data", fake_llm, log)
+    job = first.post("/v1/jobs", {"style": "gentle", "n": N, "concurrency": 2}).json()
+    first.wait_accepted(job["id"], 2)
+    before = first.accepted_ids(job["id"])
+    assert 0 < len(before) < N, "the job must be caught in the middle"
+    first.stop(signal.SIGKILL)
+    killed_with = stored_accepted(tmp_path / "data", job["id"])
+    assert set(before) <= set(killed_with) and len(killed_with) < N
+
+    second = Server(tmp_path / "data", fake_llm, log)
+    try:
+        done = second.wait_ended(job["id"])
+        assert done["status"] == "completed", log.read_text()[-3000:]
+        ids = second.accepted_ids(job["id"])
+        assert len(ids) == N and len(set(ids)) == N
+        assert set(killed_with) <= set(ids)
+        assert sorted(stored_accepted(tmp_path / "data", job["id"])) == sorted(ids)
+        assert done["summary"]["accepted"] == N  # type: ignore[index]
+    finally:
+        second.stop(signal.SIGTERM)
+
+
+def test_sigterm_is_graceful_and_the_next_start_finishes_the_job(tmp_path: Path, fake_llm: str) -> None:
+    log = tmp_path / "server.log"
+    first = Server(tmp_path / "data", fake_llm, log)
+    job = first.post("/v1/jobs", {"style": "gentle", "n": N, "concurrency": 2}).json()
+    first.wait_accepted(job["id"], 2)
+    started = time.monotonic()
+    # uvicorn re-raises the captured SIGTERM once its graceful shutdown is done
+    assert first.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+    assert time.monotonic() - started < 20
+    text = log.read_text()
+    assert "shutdown: 1 jobs stopped" in text and "(0 cut short)" in text
+    with sqlite3.connect(tmp_path / "data" / "dialogforge.db") as db:
+        status, progress = db.execute("SELECT status, progress FROM jobs WHERE id = ?", (job["id"],)).fetchone()
+    kept = stored_accepted(tmp_path / "data", job["id"])
+    assert status == "interrupted" and json.loads(progress)["accepted"] == len(kept) < N
+    assert json.loads(progress)["in_flight"] == 0  # in-flight samples finished before the exit
+
+    second = Server(tmp_path / "data", fake_llm, log)
+    try:
+        done = second.wait_ended(job["id"])
+        assert done["status"] == "completed"
+        ids = second.accepted_ids(job["id"])
+        assert len(ids) == N and len(set(ids)) == N and set(kept) <= set(ids)
+    finally:
+        second.stop(signal.SIGTERM)
+
+
+def test_refuses_a_public_host_without_keys(tmp_path: Path) -> None:
+    env = {**os.environ, "DIALOGFORGE_DATA_DIR": str(tmp_path)}
+    env.pop("DIALOGFORGE_API_KEYS", None)
+    command = [sys.executable, "-m", "service.cli", "serve", "--host", "0.0.0.0", "--port", str(free_port())]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: refusing to listen on 0.0.0.0 without API keys: set DIALOGFORGE_API_KEYS or use --host 127.0.0.1"
+    ]
