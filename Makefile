@@ -1,0 +1,45 @@
+# Set-up and the two everyday commands: `make demo` and `make test` (see README.md).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: install install-test demo test lint bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# The export-compatibility tests load our files with TRL and HF datasets, which need torch.
+# torch is pinned to 2.13.0 first: that version resolves to a local CPU build here, and an
+# unpinned torch would pull several GB of CUDA packages.
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet -e ".[dev,compat]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(BIN)/dialogforge styles
+	$(BIN)/dialogforge generate --style gentle -n 20 --format sharegpt -o out/gentle.jsonl --report out/gentle-report
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install-test lint
+	$(PY) -m pytest
+
+bench: install
+	$(PY) -m benchmarks.pipeline_overhead
+	$(PY) -m benchmarks.embedded_throughput
+	$(PY) -m benchmarks.diversity
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
