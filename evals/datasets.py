@@ -231,13 +231,14 @@ def load_pairwise(
 
 
 def stratified_indices(labels: list[str], limit: int | None, seed: int = 0) -> list[int]:
-    """Pick ``limit`` row indices with the label proportions kept, returned in original order.
+    """Pick ``limit`` row indices with the label proportions kept, in sampling order.
 
     Systematic stratified sampling: each label's rows are shuffled (seeded) and the i-th of a
     group of size m gets the rank ``(i + u) / m`` with one seeded offset ``u`` per group; the
     ``limit`` lowest ranks win. Each label gets its share within one row, and the samples are
     nested: ``--limit 40`` is a subset of ``--limit 80`` with the same seed, so a bigger run
-    reuses every judgement a smaller one cached.
+    reuses every judgement a smaller one cached. The indices come lowest rank first, so a run
+    judging items in this order and stopped early has judged a smaller stratified sample.
     """
     count = len(labels)
     if limit is None or limit >= count:
@@ -250,7 +251,7 @@ def stratified_indices(labels: list[str], limit: int | None, seed: int = 0) -> l
         members = rng.permutation([index for index, value in enumerate(labels) if value == label])
         ranks[members] = (np.arange(len(members)) + rng.random()) / len(members)
     order = np.lexsort((np.arange(count), ranks))
-    return sorted(int(index) for index in order[:limit])
+    return [int(index) for index in order[:limit]]
 
 
 def limit_labelled(dataset: LabelledSet, limit: int | None, seed: int = 0) -> LabelledSet:
