@@ -78,12 +78,15 @@ def load_datasets(
     scale: str,
     limit: int | None,
     seed: int,
+    pair_columns: tuple[str, str, str] = ("response_a", "response_b", "preference"),
 ) -> list[Dataset]:
     """Load and (stratified) limit every data file with the same column mapping."""
     found: list[Dataset] = []
     for path in paths:
         if pairwise:
-            found.append(limit_pairwise(load_pairwise(path, context=context), limit, seed))
+            first, second, choice = pair_columns
+            loaded_pairs = load_pairwise(path, text_a=first, text_b=second, preference=choice, context=context)
+            found.append(limit_pairwise(loaded_pairs, limit, seed))
         else:
             loaded = load_labelled(path, text=text, context=context, score=score, annotators=annotators, scale=scale)
             found.append(limit_labelled(loaded, limit, seed))
@@ -109,6 +112,9 @@ def make_eval_app(provider: ModelProvider | None = None) -> typer.Typer:
         pairwise: Annotated[
             bool, typer.Option(help="Pairwise set: response_a, response_b, preference (a|b|tie).")
         ] = False,
+        text_a: Annotated[str, typer.Option(help="Pairwise: first response column.")] = "response_a",
+        text_b: Annotated[str, typer.Option(help="Pairwise: second response column.")] = "response_b",
+        preference: Annotated[str, typer.Option(help="Pairwise: a|b|tie column.")] = "preference",
         prompts: Annotated[str | None, typer.Option(help="Judge prompts (default: all); 'none'.")] = None,
         models: Annotated[str | None, typer.Option(help="Model names (default: the embedded model).")] = None,
         criterion: Annotated[str, typer.Option(help="Rubric criterion to score.")] = "empathy",
@@ -134,6 +140,7 @@ def make_eval_app(provider: ModelProvider | None = None) -> typer.Typer:
             datasets = load_datasets(
                 data, pairwise=pairwise, text=text, context=context, score=score,
                 annotators=_split(annotators), scale=scale, limit=limit, seed=seed,
+                pair_columns=(text_a, text_b, preference),
             )  # fmt: skip
             prompt_names = [] if prompts == "none" else (_split(prompts) or judge_prompt_names())
             for name in prompt_names:

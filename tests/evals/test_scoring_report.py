@@ -136,3 +136,26 @@ def test_cli_reports_mapping_errors(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "available columns: reply, score" in result.output
+
+
+def test_cli_pairwise_with_column_mapping(tmp_path: Path) -> None:
+    rows = (
+        "ctx,left,right,winner\nI failed,I'm so sorry,Press continue,a\nhi,Press continue,Thank you,B\nyo,Ok,Fine,tie\n"
+    )
+    (tmp_path / "p.csv").write_text(rows)
+    model = ScriptedChatModel(responder=responder, calls=[])
+
+    @contextlib.contextmanager
+    def provide(names: list[str]) -> Iterator[dict[str, BaseChatModel]]:
+        yield {"scripted": model}
+
+    args = ["judges", "--data", str(tmp_path / "p.csv"), "--pairwise", "--context", "ctx", "--text-a", "left",
+            "--text-b", "right", "--preference", "winner", "--prompts", "default", "--no-baseline",
+            "--out", str(tmp_path / "out"), "--bootstrap", "0"]  # fmt: skip
+    result = CliRunner().invoke(make_eval_app(provide), args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out" / "leaderboard.json").read_text())
+    row = data["rows"][0]
+    assert row["metrics"]["pairwise"]["value"] == 1.0  # both decided pairs right
+    assert row["metrics"]["pairwise_ties"]["value"] == 1.0  # Ok vs Fine: both 1 -> tie
+    assert "User: I failed" in str(model.calls[0][0][-1].content)
