@@ -18,7 +18,6 @@ from fastapi import FastAPI
 
 from agents.embeddings import Embedder
 from agents.llm import RoleModels, check_reachable
-from graph.memory import open_client
 from service.engine import Engine
 from service.http_errors import install_error_handlers
 from service.jobs.manager import JobManager
@@ -52,14 +51,7 @@ def limits_of(settings: Settings) -> Limits:
 
 def build_engine(settings: Settings, models: RoleModels | None, embedder: Embedder | None) -> Engine:
     """Start the shared engine; injected models/embedder (tests) replace the real ones."""
-    if embedder is None:
-        return Engine.start(settings, models=models)
-    if models is None:
-        engine = Engine.start(settings)
-        engine.embedder = embedder
-        return engine
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Engine(settings, models, embedder, "(injected models)", None, open_client(settings.data_dir))
+    return Engine.start(settings, models=models, embedder=embedder)
 
 
 async def _warn_if_unreachable(engine: Engine, settings: Settings) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder, make_embedder
 from agents.llm import LLMConfig, RoleModels, build_role_models
 from agents.local_llm import EmbeddedLLMServer, resolve_model_path
@@ -47,8 +48,18 @@ class Engine:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def start(cls, settings: Settings, notify: Notify = _log, models: RoleModels | None = None) -> Engine:
-        """Start the embedded model (unless a base URL is set or models are given) and the embedder."""
+    def start(
+        cls,
+        settings: Settings,
+        notify: Notify = _log,
+        models: RoleModels | None = None,
+        embedder: Embedder | None = None,
+    ) -> Engine:
+        """Start the embedded model (unless a base URL is set or models are given) and the embedder.
+
+        Injected ``models`` / ``embedder`` (tests, benchmarks) replace the ones built from settings.
+        The embedder is wrapped in a bounded cache: topics and seed replies are embedded once.
+        """
         config = settings.llm_config()
         server = None
         if models is None:
@@ -56,7 +67,7 @@ class Engine:
             models = build_role_models(config, base_url)
         else:
             base_url = config.base_url or "(injected models)"
-        embedder = make_embedder(settings.embedder)
+        embedder = CachingEmbedder(embedder or make_embedder(settings.embedder))
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(settings, models, embedder, base_url, server, open_client(settings.data_dir))
 

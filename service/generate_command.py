@@ -96,11 +96,14 @@ class ProgressView:
         )
         self.task = self.progress.add_task("accepted", total=target, rejected=0, rewrites=0, tokens=0, rate=0.0)
         self.samples: list[Sample] = []
+        self.console = console
 
     async def on_event(self, event: JobEvent) -> None:
         """Update the bar and keep every finished sample."""
         if event.sample is not None:
             self.samples.append(event.sample)
+            if not self.console.is_terminal:  # no live bar in a log: one line per finished sample
+                self.console.print(sample_line(event), highlight=False, soft_wrap=True)
         p = event.progress
         self.progress.update(
             self.task,
@@ -110,6 +113,14 @@ class ProgressView:
             tokens=p.tokens,
             rate=p.rate_per_min,
         )
+
+
+def sample_line(event: JobEvent) -> str:
+    """Describe one finished sample in a single log line."""
+    sample, p = event.sample, event.progress
+    assert sample is not None
+    outcome = "accepted" if sample.status == "accepted" else f"rejected ({sample.reject_reason})"
+    return f"[{p.accepted}/{p.target}] {outcome}: {sample.lineage.topic} (rewrites {sample.rewrites})"
 
 
 async def _run(engine: Engine, request: GenerateRequest, view: ProgressView) -> JobSummary:
