@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Literal, Protocol
 
-from agents.schemas import Sample, TokenUsage
+from agents.schemas import Sample, TokenUsage, utc_now
 from agents.styles import StylePack
 from graph.progress import JobEvent, JobProgress, JobSummary, StopReason
 from graph.runner import JobRunner
@@ -79,6 +79,9 @@ class JobExecution:
         self.baseline = Baseline()
         self.cancel_requested = record.cancel_requested
         self.interrupted = False
+        self.status: JobStatus = "queued"
+        self.summary: JobSummary | None = None
+        self.error = ""
 
     @property
     def job_id(self) -> str:
@@ -90,6 +93,19 @@ class JobExecution:
         if self.runner is None:
             return self.record.progress
         return self.baseline.progress(self.runner.progress())
+
+    def snapshot(self) -> JobRecord:
+        """Return the job as it is now (served from memory while it runs: no database read)."""
+        return self.record.model_copy(
+            update={
+                "status": self.status,
+                "progress": self.progress(),
+                "summary": self.summary,
+                "error": self.error,
+                "cancel_requested": self.cancel_requested,
+                "updated_at": utc_now(),
+            }
+        )
 
     async def cancel(self, *, interrupt: bool = False) -> None:
         """Stop starting samples; in-flight ones finish. ``interrupt``: shutdown, to be resumed later."""
@@ -121,14 +137,14 @@ class JobExecution:
         if event.kind != "sample" or event.sample is None:
             return
         progress = self.baseline.progress(event.progress)
-        await asyncio.to_thread(self.store.add_sample, self.job_id, event.sample, progress)
+        await self.store.run(self.store.add_sample, self.job_id, event.sample, progress)
         self.observer.on_sample(event.sample)
         self.publish("sample", "running", event.sample)
 
     async def _prepare(self) -> JobRunner:
         """Load what the job already made and build its runner."""
         request = self.record.request
-        previous = await asyncio.to_thread(self.store.samples, self.job_id, None)
+        previous = await self.store.run(self.store.samples, self.job_id, None)
         self.baseline = Baseline.from_samples(previous, self.record.progress.elapsed_s if previous else 0.0)
         deps = await asyncio.to_thread(
             self.engine.loop_deps,
@@ -155,7 +171,8 @@ class JobExecution:
             self.runner = await self._prepare()
             if self.cancel_requested or self.interrupted:
                 await self.runner.cancel()
-            await asyncio.to_thread(self.store.update_job, self.job_id, status="running", progress=self.progress())
+            await self.store.run(self.store.update_job, self.job_id, status="running", progress=self.progress())
+            self.status = "running"
             self.publish("status", "running")
             summary = await self.runner.run()
         except asyncio.CancelledError:
@@ -173,12 +190,13 @@ class JobExecution:
 
     async def _finish(self, status: JobStatus, summary: JobSummary | None, error: str) -> None:
         """Persist the final state (shielded from cancellation) and publish the end."""
+        self.status, self.summary, self.error = status, summary, error
         write: Callable[[], None] = lambda: self.store.update_job(  # noqa: E731
             self.job_id, status=status, progress=self.progress(), summary=summary, error=error
         )
-        await asyncio.shield(asyncio.to_thread(write))
+        await asyncio.shield(self.store.run(write))
         self.publish("end", status)
-        record = await asyncio.to_thread(self.store.get_job, self.job_id)
+        record = await self.store.run(self.store.get_job, self.job_id)
         if record is not None:
             self.observer.on_job_end(record)
         logger.info("job %s ended: %s", self.job_id, status)

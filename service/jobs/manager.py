@@ -104,7 +104,7 @@ class JobManager:
                 f"{len(self._running)} jobs are running (max {self.limits.max_concurrent_jobs}); "
                 "wait for one to end or cancel one"
             )
-        record = await asyncio.to_thread(self.store.create_job, uuid.uuid4().hex, request, pack)
+        record = await self.store.run(self.store.create_job, uuid.uuid4().hex, request, pack)
         self._launch(record, pack)
         logger.info("job %s started: style=%s n=%d", record.id, pack.name, request.n)
         return record
@@ -119,19 +119,19 @@ class JobManager:
         task.add_done_callback(lambda _: self._running.pop(record.id, None))
 
     async def get(self, job_id: str) -> JobRecord:
-        """Return a job with its live progress while it runs."""
-        record = await asyncio.to_thread(self.store.get_job, job_id)
+        """Return a job; while it runs, from memory with its live progress."""
+        active = self._running.get(job_id)
+        if active is not None:
+            return active[0].snapshot()
+        record = await self.store.run(self.store.get_job, job_id)
         if record is None:
             raise JobNotFoundError(f"no job with id {job_id!r}")
-        active = self._running.get(job_id)
-        if active is not None and record.active:
-            record = record.model_copy(update={"progress": active[0].progress()})
         return record
 
     async def list(self, offset: int = 0, limit: int = 20) -> JobPage:
         """Return one page of jobs, newest first (``limit`` at most 100)."""
         offset, limit = max(0, offset), min(max(1, limit), MAX_PAGE)
-        items, total = await asyncio.to_thread(self.store.list_jobs, offset, limit)
+        items, total = await self.store.run(self.store.list_jobs, offset, limit)
         return JobPage(items=items, total=total, offset=offset, limit=limit)
 
     async def cancel(self, job_id: str) -> JobRecord:
@@ -139,10 +139,10 @@ class JobManager:
         record = await self.get(job_id)
         active = self._running.get(job_id)
         if active is not None:
-            await asyncio.to_thread(self.store.update_job, job_id, cancel_requested=True)
+            await self.store.run(self.store.update_job, job_id, cancel_requested=True)
             await active[0].cancel()
         elif record.status == "interrupted":
-            await asyncio.to_thread(self.store.update_job, job_id, status="cancelled", cancel_requested=True)
+            await self.store.run(self.store.update_job, job_id, status="cancelled", cancel_requested=True)
         else:
             raise JobConflictError(f"job {job_id} already ended ({record.status}); nothing to cancel")
         return await self.get(job_id)
@@ -150,13 +150,13 @@ class JobManager:
     async def samples(self, job_id: str, status: str | None = "accepted") -> builtins.list[Sample]:
         """Return a job's finished samples (``status`` ``accepted``, ``rejected`` or None for all)."""
         await self.get(job_id)
-        return await asyncio.to_thread(self.store.samples, job_id, status)
+        return await self.store.run(self.store.samples, job_id, status)
 
     async def iter_samples(self, job_id: str, status: str | None = "accepted") -> AsyncIterator[builtins.list[Sample]]:
         """Yield a job's samples page by page (each page read in a worker thread)."""
         after = 0
         for _ in range(self.limits.max_job_n * 4 + 1):  # bounded: at most one page per sample
-            page = await asyncio.to_thread(self.store.sample_page, job_id, status, after, 200)
+            page = await self.store.run(self.store.sample_page, job_id, status, after, 200)
             if not page:
                 return
             after = page[-1][0]
@@ -242,11 +242,11 @@ class JobManager:
     async def resume(self) -> builtins.list[str]:
         """Continue every job a previous process left queued, running or interrupted; return their ids."""
         resumed = []
-        for record in await asyncio.to_thread(self.store.jobs_with_status, RESUMABLE_STATUSES):
+        for record in await self.store.run(self.store.jobs_with_status, RESUMABLE_STATUSES):
             if record.cancel_requested:
-                await asyncio.to_thread(self.store.update_job, record.id, status="cancelled")
+                await self.store.run(self.store.update_job, record.id, status="cancelled")
                 continue
-            pack = await asyncio.to_thread(self.store.job_pack, record.id)
+            pack = await self.store.run(self.store.job_pack, record.id)
             if pack is None:
                 continue
             self._launch(record, pack)

@@ -1,8 +1,9 @@
 """Durable job storage: SQLite (stdlib ``sqlite3``, WAL) in ``data_dir/dialogforge.db``.
 
 Why stdlib sqlite3 rather than aiosqlite: aiosqlite is a thread plus a queue around this same
-module; the manager already runs each store call in a worker thread (``asyncio.to_thread``), and
-a synchronous store is easy to use from tests, the CLI and a Slack bot alike. One connection is
+module; :meth:`JobStore.run` does the same with the store's own single worker thread (so store
+calls never queue behind embedding work in the default executor), and a synchronous store is
+easy to use from tests, the CLI and a Slack bot alike. One connection is
 shared under a lock; every write is its own transaction, committed before the call returns
 (``synchronous=FULL``), so a sample acknowledged here survives a SIGKILL or a power cut.
 
@@ -13,12 +14,15 @@ per finished sample, ``id`` primary key, so a duplicated id cannot be stored twi
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.schemas import Sample, utc_now
 from agents.styles import StylePack
@@ -57,6 +61,7 @@ CREATE TABLE IF NOT EXISTS styles (
 );
 """
 
+T = TypeVar("T")
 _JOB_COLUMNS = "id, request, status, progress, summary, error, cancel_requested, created, updated"
 
 
@@ -73,9 +78,15 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobstore")
+
+    async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a store method in the store's own worker thread and await its result."""
+        return await asyncio.get_running_loop().run_in_executor(self._io, partial(function, *args, **kwargs))
 
     def close(self) -> None:
-        """Close the connection."""
+        """Finish pending calls and close the connection."""
+        self._io.shutdown(wait=True)
         with self._lock:
             self._db.close()
 
