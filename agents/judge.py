@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -19,7 +20,12 @@ JUDGE_MAX_TOKENS = 600
 
 def answer_schema(criteria: list[str]) -> type[BaseModel]:
     """Build the judge's JSON schema: exactly one score per named criterion, reason first."""
-    names = tuple(criteria)
+    return _answer_schema(tuple(criteria))
+
+
+@lru_cache(maxsize=128)
+def _answer_schema(names: tuple[str, ...]) -> type[BaseModel]:
+    """Build (once per rubric) the pydantic model behind :func:`answer_schema`."""
     score_model = create_model(
         "CriterionScore",
         criterion=(Literal[names], ...),  # type: ignore[arg-type]

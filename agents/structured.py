@@ -8,6 +8,7 @@ answer that does not validate is returned with its raw text and the error, never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -29,8 +30,9 @@ class StructuredReply(Generic[SchemaT]):
     error: str | None = None
 
 
+@lru_cache(maxsize=256)
 def response_format(schema: type[BaseModel]) -> dict[str, Any]:
-    """Build the OpenAI ``response_format`` payload for a pydantic model."""
+    """Build (once per schema) the OpenAI ``response_format`` payload for a pydantic model."""
     return {
         "type": "json_schema",
         "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": True},

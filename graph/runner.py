@@ -206,7 +206,10 @@ class JobRunner:
         """Run the job to its end and return the summary."""
         self._t0 = time.monotonic()
         await self.on_event(JobEvent(kind="started", progress=self.progress()))
-        await asyncio.gather(*(self._worker() for _ in range(self.concurrency)))
+        try:
+            await asyncio.gather(*(self._worker() for _ in range(self.concurrency)))
+        finally:
+            await self.deps.planner.close()
         summary = await self.summarise()
         await self.on_event(JobEvent(kind="finished", progress=self.progress(), summary=summary))
         return summary

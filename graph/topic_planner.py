@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from langchain_core.language_models import BaseChatModel
@@ -32,7 +33,7 @@ class TopicPlanner:
         model: BaseChatModel | None,
         *,
         batch_size: int = 8,
-        min_pool: int = 4,
+        min_pool: int = 8,
         max_failed_brainstorms: int = 3,
     ) -> None:
         """Start with the pack's listed topics as the pool."""
@@ -45,6 +46,7 @@ class TopicPlanner:
         self._reserved_by: dict[str, str] = {}
         self._failed_brainstorms = 0
         self._lock = asyncio.Lock()
+        self._refill: asyncio.Task[None] | None = None
 
     async def _brainstorm(self) -> None:
         """Add one batch of new candidates; count failures so a broken model cannot loop forever."""
@@ -59,18 +61,37 @@ class TopicPlanner:
         self._failed_brainstorms = 0
         self._pool.extend(topic for topic in topics if topic not in self._pool)
 
+    def _start_refill(self) -> None:
+        """Brainstorm more candidates in the background (one brainstorm at a time)."""
+        exhausted = self.model is None or self._failed_brainstorms >= self.max_failed_brainstorms
+        if not exhausted and (self._refill is None or self._refill.done()):
+            self._refill = asyncio.create_task(self._brainstorm())
+
     async def next_topic(self, sample_id: str) -> str:
-        """Return (and reserve for ``sample_id``) the candidate farthest from what is covered or in flight."""
+        """Return (and reserve for ``sample_id``) the candidate farthest from what is covered or in flight.
+
+        The pool is refilled in the background when it runs low, so samples wait for a brainstorm
+        only when no candidate is left at all.
+        """
         async with self._lock:
             if len(self._pool) < self.min_pool:
-                await self._brainstorm()
+                self._start_refill()
+            if not self._pool and self._refill is not None:
+                await asyncio.shield(self._refill)
             if not self._pool:
                 return FALLBACK_TOPIC
-            topic = await self.memory.apick_topic(self._pool, reserve=True)
+            topic = await self.memory.apick_topic(list(self._pool), reserve=True)
             self._pool.remove(topic)
             self._used.append(topic)
             self._reserved_by[sample_id] = topic
             return topic
+
+    async def close(self) -> None:
+        """Stop a brainstorm still running when the job ends."""
+        if self._refill is not None and not self._refill.done():
+            self._refill.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refill
 
     def release_for(self, sample_id: str) -> None:
         """Release the topic reserved for a sample once it is accepted, rejected or failed."""

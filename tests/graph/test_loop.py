@@ -420,7 +420,7 @@ async def test_runner_events_and_summary(tmp_path: Path) -> None:
     # Generator calls: 1 lacks a marker, 2-4 are fine; the first judge call fails the style.
     script = Script(generator=first_calls(markerless), judge=first_calls(judge_scores(style=2)))
     events = Events()
-    deps = make_deps(tmp_path, script, config=LoopConfig(max_rewrites=0))
+    deps = make_deps(tmp_path, script, config=LoopConfig(max_rewrites=0), brainstorm=False)
     runner = JobRunner(deps, 2, concurrency=1, on_event=events)
     summary = await runner.run()
 
@@ -453,7 +453,8 @@ async def test_runner_budget_attempts(tmp_path: Path) -> None:
 
 async def test_runner_budget_tokens(tmp_path: Path) -> None:
     # Each good sample costs a generator and a judge call, 20 tokens each.
-    runner = JobRunner(make_deps(tmp_path, Script()), 10, concurrency=1, budget=Budget(max_tokens=50))
+    deps = make_deps(tmp_path, Script(), brainstorm=False)
+    runner = JobRunner(deps, 10, concurrency=1, budget=Budget(max_tokens=50))
     summary = await runner.run()
 
     assert summary.stop_reason == "budget_tokens"
