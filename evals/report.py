@@ -98,7 +98,7 @@ def write_chart(rows: Sequence[Row], path: Path, metric: str = CHART_METRIC) -> 
                 axis.text(0.015, position, "n/a (constant scores)", va="center", fontsize=9, color="#777")
                 continue
             upper = value.high if not math.isnan(value.high) else value.value
-            axis.text(max(upper, 0) + 0.015, position, f"{value.value:.2f}", va="center", fontsize=9)
+            axis.text(max(upper, 0) + 0.03, position, f"{value.value:.2f}", va="center", fontsize=9)
         ceiling = next((r for r in rows if r.dataset == dataset and r.judge == "human ceiling"), None)
         if ceiling and metric in ceiling.metrics:
             level = ceiling.metrics[metric].value
