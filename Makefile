@@ -37,9 +37,8 @@ test: install-test lint
 	$(PY) -m pytest
 
 bench: install
-	$(PY) -m benchmarks.pipeline_overhead
-	$(PY) -m benchmarks.embedded_throughput
-	$(PY) -m benchmarks.diversity
+	$(PY) -m benchmarks.pipeline_overhead --concurrency 32 --n 160 --latency 1.0
+	$(PY) -m benchmarks.embedded_vs_seed000 --style gentle --n 30
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
