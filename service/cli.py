@@ -103,16 +103,15 @@ def main() -> None:
 
     known = (CliError, LLMUnreachableError, ModelAssemblyError, EmbeddedServerError, PromptError, ExportError)
     try:
-        app(standalone_mode=False)
+        result = app(standalone_mode=False)  # click returns a command's exit code instead of raising
+        sys.exit(result if isinstance(result, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except known as exc:
         print(f"error: {_first_line(exc)}", file=sys.stderr)
         sys.exit(getattr(exc, "code", 1))
-    except Exception as exc:  # click usage errors and anything unexpected: one line, no traceback
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # usage errors of typer's click and anything unexpected: one line, no traceback
+        if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
             print(f"error: {exc.format_message()}", file=sys.stderr)
             sys.exit(exc.exit_code)
         print(f"error: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -128,12 +129,7 @@ async def _run(engine: Engine, request: GenerateRequest, view: ProgressView) -> 
         request.pack, request.workspace, judge=request.judge, config=request.loop, seed=request.seed
     )
     runner = JobRunner(deps, request.n, concurrency=request.concurrency, budget=request.budget, on_event=view.on_event)
-    task = asyncio.ensure_future(runner.run())
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await runner.cancel()
-        return await task
+    return await runner.run()
 
 
 def run_generate(request: GenerateRequest, settings: Settings, console: Console) -> int:
@@ -144,6 +140,7 @@ def run_generate(request: GenerateRequest, settings: Settings, console: Console)
         if not engine.is_embedded:
             asyncio.run(check_reachable(engine.base_url, settings.llm_config().api_key, timeout=10))
         view = ProgressView(err, request.n)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM, like Ctrl-C, keeps what was made
         with view.progress:
             try:
                 summary = asyncio.run(_run(engine, request, view))
