@@ -111,9 +111,10 @@ def main() -> None:
         print(f"error: {_first_line(exc)}", file=sys.stderr)
         sys.exit(getattr(exc, "code", 1))
     except Exception as exc:  # usage errors of typer's click and anything unexpected: one line, no traceback
-        if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+        exit_code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "format_message") and isinstance(exit_code, int):
             print(f"error: {exc.format_message()}", file=sys.stderr)
-            sys.exit(exc.exit_code)
+            sys.exit(exit_code)
         print(f"error: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
         sys.exit(1)
 
