@@ -137,7 +137,7 @@ def run_generate(request: GenerateRequest, settings: Settings, console: Console)
     err = Console(stderr=True)
     engine = Engine.start(settings, notify=lambda message: err.print(f"[dim]{message}[/dim]"))
     try:
-        if not engine.is_embedded:
+        if settings.llm_base_url and not engine.is_embedded:
             asyncio.run(check_reachable(engine.base_url, settings.llm_config().api_key, timeout=10))
         view = ProgressView(err, request.n)
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM, like Ctrl-C, keeps what was made

@@ -1,0 +1,123 @@
+"""The CLI through its real entry point, with fake models injected into the engine (no sockets)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents.styles import builtin_styles
+from service import cli, generate_command
+from service.engine import Engine
+from tests.fakes import FakeEmbedder, fake_role_models
+
+PACK = builtin_styles()["empathetic-cs"].model_copy(update={"min_exemplar_similarity": None, "name": "cs-test"})
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["dialogforge", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DIALOGFORGE_DATA_DIR", str(tmp_path / "data"))
+    original = Engine.start.__func__  # type: ignore[attr-defined]
+
+    def start(cls, settings, notify=print, models=None, embedder=None):  # type: ignore[no-untyped-def]
+        return original(cls, settings, notify, models=fake_role_models(), embedder=FakeEmbedder())
+
+    monkeypatch.setattr(Engine, "start", classmethod(start))
+
+
+@pytest.fixture
+def pack_file(tmp_path: Path) -> Path:
+    path = tmp_path / "cs-test.yaml"
+    path.write_text(json.dumps(PACK.model_dump(mode="json"), ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_styles_lists_every_pack(monkeypatch, capsys) -> None:
+    code, out, _ = run_cli(monkeypatch, capsys, "styles")
+    assert code == 0
+    for name in ("gentle", "snarky", "empathetic-cs", "bank-cs", "温柔", "毒舌"):
+        assert name in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--style", "nope"], "unknown style 'nope'; known styles: bank-cs, empathetic-cs, gentle, snarky"),
+        (["--style", "gentle", "-n", "0"], "-n must be between 1 and"),
+        (
+            ["--style", "gentle", "--format", "csv"],
+            "unknown format 'csv'; choose one of: alpaca, sharegpt, openai, raw",
+        ),
+        (["--style", "gentle", "-n", "abc"], "Invalid value for '-n'"),
+        (["--style", "gentle", "--concurrency", "0"], "--concurrency must be between 1 and 64"),
+        (["--style", "missing.yaml"], "style pack file not found: missing.yaml"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path, args, message) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "generate", *args, "-o", str(tmp_path / "o.jsonl"))
+    assert code == 2
+    assert err.startswith("error: ") and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_unwritable_output_is_refused_before_any_model_starts(monkeypatch, capsys, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setattr(Engine, "start", lambda *a, **k: pytest.fail("the engine must not start"))
+    code, _, err = run_cli(monkeypatch, capsys, "generate", "--style", "gentle", "-o", str(blocker / "o.jsonl"))
+    assert code == 2 and "cannot write the output" in err
+
+
+def test_unreachable_llm_names_the_url(monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setenv("DIALOGFORGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DIALOGFORGE_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("DIALOGFORGE_LLM_API_KEY", "sk-secret-value")
+    monkeypatch.setattr(Engine, "start", classmethod(lambda cls, s, **k: _remote_engine(cls, s)))
+    code, _, err = run_cli(monkeypatch, capsys, "generate", "--style", "gentle", "-o", str(tmp_path / "o.jsonl"))
+    assert code == 1
+    assert "cannot reach the LLM at http://127.0.0.1:9/v1/models" in err
+    assert "sk-secret-value" not in err
+
+
+def _remote_engine(cls, settings):  # type: ignore[no-untyped-def]
+    return cls(settings, fake_role_models(), FakeEmbedder(), settings.llm_base_url)
+
+
+def test_generate_writes_data_dataset_info_and_report(monkeypatch, capsys, tmp_path, fake_engine, pack_file) -> None:
+    out_file, report = tmp_path / "out" / "cs.jsonl", tmp_path / "rep"
+    code, out, err = run_cli(
+        monkeypatch, capsys, "generate", "--style", str(pack_file), "-n", "4", "-f", "openai",
+        "-o", str(out_file), "--report", str(report), "--concurrency", "2",
+    )  # fmt: skip
+    assert code == 0, err
+    records = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 4
+    assert all(record["messages"][0]["role"] == "system" for record in records)
+    info = json.loads((out_file.parent / "dataset_info.json").read_text())
+    assert info["cs"]["file_name"] == "cs.jsonl"
+    data = json.loads((report / "report.json").read_text())
+    assert data["summary"]["accepted"] == 4 and data["summary"]["stop_reason"] == "completed"
+    assert "# dialogforge report" in (report / "report.md").read_text()
+    assert "4/4 accepted" in out
+
+
+def test_budget_exhausted_writes_what_was_accepted_and_exits_3(
+    monkeypatch, capsys, tmp_path, fake_engine, pack_file
+) -> None:
+    out_file = tmp_path / "cs.jsonl"
+    code, out, err = run_cli(
+        monkeypatch, capsys, "generate", "--style", str(pack_file), "-n", "5", "-o", str(out_file),
+        "--max-attempts", "2", "--concurrency", "1",
+    )  # fmt: skip
+    assert code == generate_command.EXIT_INCOMPLETE
+    assert len(out_file.read_text().splitlines()) == 2
+    assert "the attempt budget ran out" in out
+    assert "only 2 of 5 samples were accepted" in err
