@@ -151,7 +151,8 @@ def run_generate(request: GenerateRequest, settings: Settings, console: Console)
         engine.stop()
     accepted = [sample for sample in view.samples if sample.status == "accepted"]
     count = write_jsonl(accepted, request.fmt, request.output)
-    write_dataset_info(request.output.parent, request.output.stem, request.output.name, request.fmt)
+    if request.fmt != "raw":  # raw is the audit dump, not a training format
+        write_dataset_info(request.output.parent, request.output.stem, request.output.name, request.fmt)
     if summary is None:
         console.print(f"wrote {count} accepted samples to {request.output} (interrupted)")
         return 130
