@@ -91,12 +91,17 @@ def judge_prompt_names() -> list[str]:
     return sorted(names, key=lambda name: name != "default")
 
 
-def judge_prompt(name: str = "default") -> PromptTemplate:
-    """Load a judge prompt variant by name or path; unknown names list the known ones."""
+def judge_prompt(name: str = "default", *, allow_path: bool = False) -> PromptTemplate:
+    """Load a shipped judge prompt variant by name; unknown names list the known ones.
+
+    Args:
+        name: A name from :func:`judge_prompt_names`, or, when ``allow_path`` is set (the CLI,
+            where the user owns the files), the path of a ``.md`` prompt file.
+        allow_path: Accept file paths. Never set it for names that come over the network.
+    """
     path = Path(name)
-    if path.suffix == ".md" and path.is_file():
+    if allow_path and path.suffix == ".md" and path.is_file():
         return load_prompt(path.resolve())
-    candidate = JUDGE_PROMPTS_DIR / f"{name}.md"
-    if not candidate.is_file():
+    if name not in judge_prompt_names():
         raise PromptError(f"unknown judge prompt {name!r}; known: {', '.join(judge_prompt_names())}")
-    return load_prompt(candidate)
+    return load_prompt(JUDGE_PROMPTS_DIR / f"{name}.md")

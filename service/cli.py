@@ -64,7 +64,7 @@ def generate(
     from service.settings import Settings
 
     try:
-        pack, export_format = validate(style, n, fmt, output, report, concurrency, max_rewrites)
+        pack, export_format = validate(style, n, fmt, output, report, concurrency, max_rewrites, judge)
         budget = Budget(max_attempts=max_attempts, max_tokens=max_tokens, deadline_s=deadline)
     except (UsageError, StylePackError, ValueError) as exc:
         raise CliError(_first_line(exc)) from None

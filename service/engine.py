@@ -107,6 +107,7 @@ class Engine:
         *,
         job_id: str | None = None,
         judge: str = "default",
+        judge_from_path: bool = False,
         config: LoopConfig | None = None,
         seed: int | None = None,
     ) -> LoopDeps:
@@ -118,7 +119,7 @@ class Engine:
             memory=memory,
             embedder=self.embedder,
             planner=TopicPlanner(pack, memory, self.models.topics),
-            judge_template=judge_prompt(judge),
+            judge_template=judge_prompt(judge, allow_path=judge_from_path),
             config=config or LoopConfig(),
             job_id=job_id,
         )

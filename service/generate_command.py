@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.llm import check_reachable
+from agents.prompting import judge_prompt
 from agents.schemas import Sample
 from agents.styles import StylePack, resolve_style
 from graph.progress import Budget, JobEvent, JobSummary
@@ -63,7 +64,14 @@ def check_writable(path: Path, what: str) -> None:
 
 
 def validate(
-    style: str, n: int, fmt: str, output: Path, report_dir: Path | None, concurrency: int, max_rewrites: int
+    style: str,
+    n: int,
+    fmt: str,
+    output: Path,
+    report_dir: Path | None,
+    concurrency: int,
+    max_rewrites: int,
+    judge: str = "default",
 ) -> tuple[StylePack, ExportFormat]:
     """Check every option that can be checked without a model; raise UsageError on the first problem."""
     if not 1 <= n <= MAX_N:
@@ -75,6 +83,7 @@ def validate(
         raise UsageError(f"--concurrency must be between 1 and 64, got {concurrency}")
     if not 0 <= max_rewrites <= 10:
         raise UsageError(f"--max-rewrites must be between 0 and 10, got {max_rewrites}")
+    judge_prompt(judge, allow_path=True)  # unknown judge prompt: PromptError lists the known ones
     check_writable(output, "output")
     if report_dir is not None:
         check_writable(report_dir, "report directory")
@@ -126,7 +135,12 @@ def sample_line(event: JobEvent) -> str:
 
 async def _run(engine: Engine, request: GenerateRequest, view: ProgressView) -> JobSummary:
     deps = engine.loop_deps(
-        request.pack, request.workspace, judge=request.judge, config=request.loop, seed=request.seed
+        request.pack,
+        request.workspace,
+        judge=request.judge,
+        judge_from_path=True,
+        config=request.loop,
+        seed=request.seed,
     )
     runner = JobRunner(deps, request.n, concurrency=request.concurrency, budget=request.budget, on_event=view.on_event)
     return await runner.run()

@@ -129,8 +129,12 @@ def test_judge_prompts_parse(name: str) -> None:
     assert template.variables == {"persona", "rubric", "dialogue", "criteria"}
 
 
-def test_judge_prompt_by_path() -> None:
-    assert judge_prompt(str(JUDGE_PROMPTS_DIR / "default.md")).digest == judge_prompt().digest
+def test_judge_prompt_by_path_only_when_allowed() -> None:
+    path = str(JUDGE_PROMPTS_DIR / "default.md")
+    assert judge_prompt(path, allow_path=True).digest == judge_prompt().digest
+    for name in (path, "../rewriter", "../judge/default"):  # names from the network never reach a file
+        with pytest.raises(PromptError):
+            judge_prompt(name)
 
 
 def test_unknown_judge_prompt_lists_known() -> None:
