@@ -6,7 +6,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from agents.prompting import PromptTemplate, role_prompt
-from agents.rendering import LANGUAGE_NAMES, bullet_list, format_examples, marker_rule
+from agents.rendering import bullet_list, style_variables
 from agents.schemas import Dialogue
 from agents.structured import StructuredReply, ask_structured
 from agents.styles import StylePack
@@ -20,16 +20,9 @@ def generator_messages(
     """Render the generator prompt for one sample."""
     template = template or role_prompt("generator")
     return template.render(
-        persona=pack.system_prompt,
-        examples=format_examples(pack),
+        **style_variables(pack),
         topic=topic,
         avoid=bullet_list(avoid),
-        language=LANGUAGE_NAMES[pack.language],
-        reply_min=pack.reply_bounds.min_chars,
-        reply_max=pack.reply_bounds.max_chars,
-        user_min=pack.user_bounds.min_chars,
-        user_max=pack.user_bounds.max_chars,
-        marker_rule=marker_rule(pack),
         exchanges=exchanges,
     )
 

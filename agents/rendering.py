@@ -37,3 +37,17 @@ def marker_rule(pack: StylePack) -> str:
 def bullet_list(items: list[str], empty: str = "(nothing yet)") -> str:
     """Render items as ``- item`` lines, or a placeholder when there are none."""
     return "\n".join(f"- {item}" for item in items) if items else empty
+
+
+def style_variables(pack: StylePack) -> dict[str, object]:
+    """Return the prompt variables every drafting role takes from the style pack."""
+    return {
+        "persona": pack.system_prompt,
+        "examples": format_examples(pack),
+        "language": LANGUAGE_NAMES[pack.language],
+        "reply_min": pack.reply_bounds.min_chars,
+        "reply_max": pack.reply_bounds.max_chars,
+        "user_min": pack.user_bounds.min_chars,
+        "user_max": pack.user_bounds.max_chars,
+        "marker_rule": marker_rule(pack),
+    }

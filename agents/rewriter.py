@@ -6,7 +6,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from agents.prompting import PromptTemplate, role_prompt
-from agents.rendering import LANGUAGE_NAMES, bullet_list, format_dialogue, format_examples, marker_rule
+from agents.rendering import bullet_list, format_dialogue, style_variables
 from agents.schemas import Dialogue, Turn
 from agents.structured import StructuredReply, ask_structured
 from agents.styles import StylePack
@@ -21,16 +21,9 @@ def rewriter_messages(
     """Render the rewriter prompt for one failing sample."""
     template = template or role_prompt("rewriter")
     return template.render(
-        persona=pack.system_prompt,
-        examples=format_examples(pack),
+        **style_variables(pack),
         dialogue=format_dialogue(turns) if turns else "(the previous answer could not be read)",
         problems=bullet_list(problems, empty="- (no details given: make it fit the persona better)"),
-        language=LANGUAGE_NAMES[pack.language],
-        reply_min=pack.reply_bounds.min_chars,
-        reply_max=pack.reply_bounds.max_chars,
-        user_min=pack.user_bounds.min_chars,
-        user_max=pack.user_bounds.max_chars,
-        marker_rule=marker_rule(pack),
     )
 
 
