@@ -11,9 +11,6 @@ import typer
 from rich.console import Console
 
 from agents.styles import StylePackError, builtin_styles
-from graph.progress import Budget
-from graph.state import LoopConfig
-from service.generate_command import GenerateRequest, UsageError, run_generate, validate
 from service.serve_command import serve
 
 app = typer.Typer(
@@ -61,6 +58,10 @@ def generate(
     judge: Annotated[str, typer.Option(help="Judge prompt in prompts/judge (or a .md path).")] = "default",
 ) -> None:
     """Generate N accepted samples in a style and export them."""
+    # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
+    from graph.progress import Budget
+    from graph.state import LoopConfig
+    from service.generate_command import GenerateRequest, UsageError, run_generate, validate
     from service.settings import Settings
 
     try:
@@ -86,6 +87,18 @@ def generate(
 
 
 app.command("serve")(serve)
+
+
+@app.command(
+    "eval",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def eval_command(ctx: typer.Context) -> None:
+    """Measure judge prompts against human labels: dialogforge eval judges --help."""
+    from evals.cli import eval_app
+
+    eval_app(args=ctx.args, prog_name="dialogforge eval")
 
 
 def _first_line(exc: BaseException) -> str:
