@@ -58,12 +58,28 @@ EN_OPENINGS = ["Yesterday", "This morning", "Last week", "Two days ago", "Right 
 EN_FEELINGS = ["I'm upset", "I'm worried", "I'm confused", "I'm really annoyed", "I'm stuck", "I'm disappointed"]
 
 
+ZH_TEMPLATES = [
+    "{opening}因为{topic}{feeling}，还牵扯到{extra}",
+    "{topic}这件事让我{feeling}，你说我该怎么办？",
+    "跟你说个事：{opening}遇到{topic}，{extra}也一团糟",
+    "为什么{topic}总是发生在我身上，{feeling}",
+]
+EN_TEMPLATES = [
+    "{opening} my {topic} broke down, {feeling}, and the {extra} too.",
+    "Can you help? The {topic} I ordered is a mess and {feeling}.",
+    "{feeling}: nobody answers about my {topic}, and now the {extra} as well.",
+    "Why does the {topic} keep failing? {opening} it happened again with the {extra}.",
+]
+
+
 def _user_turn(topic: str, chinese: bool, rng: random.Random) -> str:
     if chinese:
-        extra = "、".join(rng.sample(ZH_WORDS, 2))
-        return f"{rng.choice(ZH_OPENINGS)}因为{topic}{rng.choice(ZH_FEELINGS)}，还牵扯到{extra}"
-    extra = " and ".join(rng.sample(EN_WORDS, 2))
-    return f"{rng.choice(EN_OPENINGS)} my {topic} broke down, {rng.choice(EN_FEELINGS)}, and the {extra} too."
+        template, extra = rng.choice(ZH_TEMPLATES), "、".join(rng.sample(ZH_WORDS, 2))
+        return template.format(
+            opening=rng.choice(ZH_OPENINGS), topic=topic, feeling=rng.choice(ZH_FEELINGS), extra=extra
+        )
+    template, extra = rng.choice(EN_TEMPLATES), " and ".join(rng.sample(EN_WORDS, 2))
+    return template.format(opening=rng.choice(EN_OPENINGS), topic=topic, feeling=rng.choice(EN_FEELINGS), extra=extra)
 
 
 def _dialogue(prompt: str) -> str:

@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--n", type=int, default=160)
     parser.add_argument("--latency", type=float, default=1.0)
-    parser.add_argument("--style", default="empathetic-cs")
+    parser.add_argument("--style", default="gentle")
     parser.add_argument("--profile", action="store_true", help="print the top functions by own time")
     args = parser.parse_args()
 
