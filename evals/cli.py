@@ -144,7 +144,7 @@ def make_eval_app(provider: ModelProvider | None = None) -> typer.Typer:
             )  # fmt: skip
             prompt_names = [] if prompts == "none" else (_split(prompts) or judge_prompt_names())
             for name in prompt_names:
-                judge_prompt(name)
+                judge_prompt(name, allow_path=True)
             rubric_entry = make_criterion(criterion, criterion_description)
         except (DatasetError, PromptError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")

@@ -33,7 +33,7 @@ def build_llm_judges(
 ) -> list[Judge]:
     """Make one LLM judge per (prompt, model) pair."""
     return [
-        LLMJudge(judge_prompt(prompt), chat_model, name, persona)
+        LLMJudge(judge_prompt(prompt, allow_path=True), chat_model, name, persona)
         for name, chat_model in models.items()
         for prompt in prompts
     ]
