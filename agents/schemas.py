@@ -55,7 +55,7 @@ class Verdict(BaseModel):
     feedback: str = ""
     passed: bool
     failing: list[str] = Field(default_factory=list)
-    prompt_name: str = "default"
+    prompt_name: str = ""
     raw: str | None = None
     error: str | None = None
 

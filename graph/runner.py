@@ -60,6 +60,7 @@ class JobRunner:
         self.budget = budget or Budget()
         self.max_attempts = self.budget.max_attempts or ATTEMPTS_PER_SAMPLE * n
         self.on_event = on_event
+        deps.planner.plan_for(concurrency)
         self.graph = build_graph(deps)
         self.accepted: list[Sample] = [s for s in previous or [] if s.status == "accepted"]
         self.rejected_by_reason: Counter[str] = Counter()

@@ -15,6 +15,7 @@ from graph.memory import TopicMemory
 
 logger = logging.getLogger(__name__)
 
+MAX_PARALLEL_BRAINSTORMS = 4
 FALLBACK_TOPIC = "anything this user might plausibly bring up that is not covered yet"
 
 
@@ -32,7 +33,7 @@ class TopicPlanner:
         memory: TopicMemory,
         model: BaseChatModel | None,
         *,
-        batch_size: int = 8,
+        batch_size: int = 12,
         min_pool: int = 8,
         max_failed_brainstorms: int = 3,
     ) -> None:
@@ -46,7 +47,7 @@ class TopicPlanner:
         self._reserved_by: dict[str, str] = {}
         self._failed_brainstorms = 0
         self._lock = asyncio.Lock()
-        self._refill: asyncio.Task[None] | None = None
+        self._refills: set[asyncio.Task[None]] = set()
 
     async def _brainstorm(self) -> None:
         """Add one batch of new candidates; count failures so a broken model cannot loop forever."""
@@ -61,11 +62,18 @@ class TopicPlanner:
         self._failed_brainstorms = 0
         self._pool.extend(topic for topic in topics if topic not in self._pool)
 
-    def _start_refill(self) -> None:
-        """Brainstorm more candidates in the background (one brainstorm at a time)."""
+    def plan_for(self, concurrency: int) -> None:
+        """Keep enough candidates for ``concurrency`` samples in flight (two each, to choose from)."""
+        self.min_pool = max(self.min_pool, 2 * concurrency)
+
+    def _start_refills(self) -> None:
+        """Brainstorm more candidates in the background: enough parallel batches to refill the pool."""
         exhausted = self.model is None or self._failed_brainstorms >= self.max_failed_brainstorms
-        if not exhausted and (self._refill is None or self._refill.done()):
-            self._refill = asyncio.create_task(self._brainstorm())
+        self._refills = {task for task in self._refills if not task.done()}
+        deficit = self.min_pool - len(self._pool) - self.batch_size * len(self._refills)
+        wanted = min(MAX_PARALLEL_BRAINSTORMS - len(self._refills), -(-deficit // self.batch_size))
+        for _ in range(0 if exhausted else max(0, wanted)):
+            self._refills.add(asyncio.create_task(self._brainstorm()))
 
     async def next_topic(self, sample_id: str) -> str:
         """Return (and reserve for ``sample_id``) the candidate farthest from what is covered or in flight.
@@ -75,9 +83,9 @@ class TopicPlanner:
         """
         async with self._lock:
             if len(self._pool) < self.min_pool:
-                self._start_refill()
-            if not self._pool and self._refill is not None:
-                await asyncio.shield(self._refill)
+                self._start_refills()
+            if not self._pool and self._refills:
+                await asyncio.wait(self._refills, return_when=asyncio.FIRST_COMPLETED)
             if not self._pool:
                 return FALLBACK_TOPIC
             topic = await self.memory.apick_topic(list(self._pool), reserve=True)
@@ -87,11 +95,13 @@ class TopicPlanner:
             return topic
 
     async def close(self) -> None:
-        """Stop a brainstorm still running when the job ends."""
-        if self._refill is not None and not self._refill.done():
-            self._refill.cancel()
+        """Stop brainstorms still running when the job ends."""
+        for task in self._refills:
+            task.cancel()
+        for task in self._refills:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._refill
+                await task
+        self._refills.clear()
 
     def release_for(self, sample_id: str) -> None:
         """Release the topic reserved for a sample once it is accepted, rejected or failed."""

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.schemas import TokenUsage, Turn
 from agents.styles import StylePack
 from graph.progress import JobProgress, JobSummary
@@ -34,7 +35,7 @@ class SampleCreate(BaseModel):
     topic: str | None = Field(default=None, max_length=200)
     timeout_s: float | None = Field(default=None, gt=0, le=3600, description="Capped by the server's limit.")
     workspace: str = Field(default="on-demand", pattern=NAME_PATTERN)
-    judge: str = Field(default="default", max_length=64)
+    judge: str = Field(default=DEFAULT_JUDGE_PROMPT, max_length=64)
     max_rewrites: int = Field(default=2, ge=0, le=10)
 
 
@@ -135,7 +136,7 @@ class JudgeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     style: str = Field(min_length=1, max_length=64, description="Whose rubric to use.", examples=["gentle"])
-    prompt: str = Field(default="default", max_length=64, description="Judge prompt name (prompts/judge).")
+    prompt: str = Field(default=DEFAULT_JUDGE_PROMPT, max_length=64, description="Judge prompt name (prompts/judge).")
     samples: list[JudgeItem] = Field(min_length=1, max_length=20)
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
 from service.serve_command import serve
 
@@ -55,7 +56,7 @@ def generate(
     max_attempts: Annotated[int | None, typer.Option(help="Samples to start at most (default 4 x n).")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Token budget for the whole job.")] = None,
     deadline: Annotated[float | None, typer.Option(help="Stop starting samples after this many seconds.")] = None,
-    judge: Annotated[str, typer.Option(help="Judge prompt in prompts/judge (or a .md path).")] = "default",
+    judge: Annotated[str, typer.Option(help="Judge prompt in prompts/judge (or a .md path).")] = DEFAULT_JUDGE_PROMPT,
 ) -> None:
     """Generate N accepted samples in a style and export them."""
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.

@@ -17,7 +17,7 @@ from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder, make_embedder
 from agents.llm import LLMConfig, RoleModels, build_role_models
 from agents.local_llm import EmbeddedLLMServer, resolve_model_path
-from agents.prompting import judge_prompt
+from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.styles import StylePack
 from graph.memory import TopicMemory, open_client
 from graph.nodes import LoopDeps
@@ -106,7 +106,7 @@ class Engine:
         workspace: str,
         *,
         job_id: str | None = None,
-        judge: str = "default",
+        judge: str = DEFAULT_JUDGE_PROMPT,
         judge_from_path: bool = False,
         config: LoopConfig | None = None,
         seed: int | None = None,

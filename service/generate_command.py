@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.llm import check_reachable
-from agents.prompting import judge_prompt
+from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.schemas import Sample
 from agents.styles import StylePack, resolve_style
 from graph.progress import Budget, JobEvent, JobSummary
@@ -71,7 +71,7 @@ def validate(
     report_dir: Path | None,
     concurrency: int,
     max_rewrites: int,
-    judge: str = "default",
+    judge: str = DEFAULT_JUDGE_PROMPT,
 ) -> tuple[StylePack, ExportFormat]:
     """Check every option that can be checked without a model; raise UsageError on the first problem."""
     if not 1 <= n <= MAX_N:

@@ -12,7 +12,7 @@ Public API (all coroutines run on the event loop the manager was started in)::
     async for page in manager.iter_samples(job_id, "accepted"): ...   # pages of samples, for streaming
     async for update in manager.subscribe(job_id): ...   # JobUpdate: snapshot, sample..., end (then stops)
     batch = await manager.sample_now("gentle", k=3, topic=None, timeout=60)   # -> SampleBatch
-    pack, verdicts, usage = await manager.judge("gentle", "default", [(turns, None)])   # user's own data
+    pack, verdicts, usage = await manager.judge("gentle", "anchored", [(turns, None)])   # user's own data
     await manager.shutdown()                      # stop taking work, let in-flight samples finish, persist
 
 Errors (``service.jobs.errors``, each message says what to fix): ``JobNotFoundError``,
@@ -36,7 +36,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
-from agents.prompting import judge_prompt, judge_prompt_names
+from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt, judge_prompt_names
 from agents.schemas import Sample, TokenUsage, Turn, Verdict
 from agents.styles import StylePack
 from graph.runner import JobRunner
@@ -201,7 +201,7 @@ class JobManager:
         timeout: float | None = None,
         *,
         workspace: str = "on-demand",
-        judge: str = "default",
+        judge: str = DEFAULT_JUDGE_PROMPT,
         max_rewrites: int = 2,
     ) -> SampleBatch:
         """Make up to k accepted samples now; on timeout return what finished and say so."""

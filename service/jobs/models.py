@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.schemas import Sample, TokenUsage
 from graph.progress import Budget, JobProgress, JobSummary
 from service.exports import ExportFormat
@@ -44,7 +45,7 @@ class JobRequest(BaseModel):
     )
     budget: Budget = Field(default_factory=Budget)
     topic: str | None = Field(default=None, max_length=200, description="Fix the topic of every sample.")
-    judge: str = Field(default="default", max_length=64, description="Judge prompt name (prompts/judge).")
+    judge: str = Field(default=DEFAULT_JUDGE_PROMPT, max_length=64, description="Judge prompt name (prompts/judge).")
     max_rewrites: int = Field(default=2, ge=0, le=10)
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
 

@@ -35,3 +35,45 @@ def test_bounded_lru() -> None:
     cached.embed(["x", "y"])
     assert inner.seen == ["x", "y", "z", "y"]
     assert cached.embed([]).shape == (0, inner.dim)
+
+
+def test_concurrent_requests_are_batched_and_errors_reach_every_waiter() -> None:
+    import threading
+    import time
+
+    class SlowEmbedder(CountingEmbedder):
+        calls = 0
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            time.sleep(0.05)
+            return super().embed(texts)
+
+    inner = SlowEmbedder()
+    cached = CachingEmbedder(inner)
+    results: dict[int, np.ndarray] = {}
+
+    def worker(index: int) -> None:
+        results[index] = cached.embed([f"text {index}"])
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert inner.calls < 8  # at least some requests shared a call
+    for index, vector in results.items():
+        assert np.allclose(vector, FakeEmbedder().embed([f"text {index}"]))
+
+    class Broken(FakeEmbedder):
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            raise RuntimeError("model gone")
+
+    broken = CachingEmbedder(Broken())
+    try:
+        broken.embed(["x"])
+    except RuntimeError as exc:
+        assert "model gone" in str(exc)
+    else:
+        raise AssertionError("the error must reach the caller")
+    assert broken.embed.__self__._busy is False  # the next caller can lead again

@@ -117,7 +117,7 @@ def test_role_prompts_parse(role: str) -> None:
 
 
 def test_judge_prompt_names_default_first() -> None:
-    assert JUDGES[0] == "default"
+    assert JUDGES[0] == "anchored"
     assert set(JUDGES) == {path.stem for path in JUDGE_PROMPTS_DIR.glob("*.md")}
     assert len(JUDGES) >= 2
 
@@ -130,9 +130,9 @@ def test_judge_prompts_parse(name: str) -> None:
 
 
 def test_judge_prompt_by_path_only_when_allowed() -> None:
-    path = str(JUDGE_PROMPTS_DIR / "default.md")
+    path = str(JUDGE_PROMPTS_DIR / "anchored.md")
     assert judge_prompt(path, allow_path=True).digest == judge_prompt().digest
-    for name in (path, "../rewriter", "../judge/default"):  # names from the network never reach a file
+    for name in (path, "../rewriter", "../judge/anchored"):  # names from the network never reach a file
         with pytest.raises(PromptError):
             judge_prompt(name)
 

@@ -113,7 +113,7 @@ def test_cli_with_injected_models(tmp_path: Path) -> None:
         "--annotators",
         "a1,a2,a3",
         "--prompts",
-        "default,anchored",
+        "rubric,anchored",
         "--no-baseline",
         "--out",
         str(tmp_path / "out"),
@@ -124,7 +124,7 @@ def test_cli_with_injected_models(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert len(model.calls) == 24 and asked == [[]]
     table = (tmp_path / "out" / "leaderboard.md").read_text()
-    assert "default @ scripted" in table and "anchored @ scripted" in table
+    assert "rubric @ scripted" in table and "anchored @ scripted" in table
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and len(model.calls) == 24  # all cached
 
@@ -150,7 +150,7 @@ def test_cli_pairwise_with_column_mapping(tmp_path: Path) -> None:
         yield {"scripted": model}
 
     args = ["judges", "--data", str(tmp_path / "p.csv"), "--pairwise", "--context", "ctx", "--text-a", "left",
-            "--text-b", "right", "--preference", "winner", "--prompts", "default", "--no-baseline",
+            "--text-b", "right", "--preference", "winner", "--prompts", "rubric", "--no-baseline",
             "--out", str(tmp_path / "out"), "--bootstrap", "0"]  # fmt: skip
     result = CliRunner().invoke(make_eval_app(provide), args)
     assert result.exit_code == 0, result.output

@@ -181,7 +181,7 @@ async def test_happy_sample_accepted_with_lineage(tmp_path: Path) -> None:
         "generator": role_prompt("generator").digest,
         "rewriter": role_prompt("rewriter").digest,
         "topics": role_prompt("topics").digest,
-        "judge/default": judge_prompt().digest,
+        "judge/anchored": judge_prompt().digest,
         "style": GENTLE.digest(),
     }
     one_call = TokenUsage(calls=1, input_tokens=10, output_tokens=10)

@@ -20,7 +20,7 @@ ANNOTATORS = ["annotator1_score", "annotator2_score", "annotator3_score"]
 @pytest.mark.skipif(not DEV_EN.is_file(), reason="judge-dev set not present")
 async def test_small_real_eval(embedded_models: RoleModels, tmp_path: Path) -> None:
     data = limit_labelled(load_labelled(DEV_EN, score="empathy_score", annotators=ANNOTATORS), 6, seed=0)
-    judges = build_llm_judges(["default"], {"embedded": embedded_models.judge})
+    judges = build_llm_judges(["anchored"], {"embedded": embedded_models.judge})
     with JudgementCache(tmp_path / "cache.sqlite") as cache:
         first = await evaluate([data], judges, make_criterion("empathy"), cache, concurrency=2, bootstrap=50)
         again = await evaluate([data], judges, make_criterion("empathy"), cache, concurrency=2, bootstrap=50)

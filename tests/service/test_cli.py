@@ -59,7 +59,7 @@ def test_styles_lists_every_pack(monkeypatch, capsys) -> None:
         (["--style", "gentle", "-n", "abc"], "Invalid value for '-n'"),
         (["--style", "gentle", "--concurrency", "0"], "--concurrency must be between 1 and 64"),
         (["--style", "missing.yaml"], "style pack file not found: missing.yaml"),
-        (["--style", "gentle", "--judge", "../rewriter"], "unknown judge prompt '../rewriter'; known: default,"),
+        (["--style", "gentle", "--judge", "../rewriter"], "unknown judge prompt '../rewriter'; known: anchored,"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path, args, message) -> None:
