@@ -8,6 +8,7 @@ samples are template text and must never be used as data.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import re
@@ -34,10 +35,14 @@ def _find(pattern: str, text: str, default: str = "") -> str:
     return match.group(1).strip() if match else default
 
 
+_brainstorms = itertools.count()
+
+
 def _topics(prompt: str) -> str:
     chinese = "Simplified Chinese" in prompt
     count = int(_find(r"Give (\d+) new", prompt, "8"))
-    rng, words = _rng(prompt), ZH_WORDS if chinese else EN_WORDS
+    # Like a model at temperature 1, two brainstorms with the same prompt give different topics.
+    rng, words = _rng(f"{prompt}#{next(_brainstorms)}"), ZH_WORDS if chinese else EN_WORDS
     joiner = "和" if chinese else " and "
     topics = [joiner.join(rng.sample(words, 2)) for _ in range(count)]
     return json.dumps({"topics": topics}, ensure_ascii=False)

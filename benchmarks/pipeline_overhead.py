@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -56,6 +57,7 @@ def start_fake_server(port: int, latency: float) -> subprocess.Popen[bytes]:
 
 async def run_job(engine: Engine, style: str, n: int, concurrency: int, workspace: str) -> JobSummary:
     """Run one job on the engine and return its summary."""
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2 * concurrency))
     deps = engine.loop_deps(resolve_style(style), workspace)
     return await JobRunner(deps, n, concurrency=concurrency).run()
 

@@ -95,6 +95,8 @@ class SampleNodes:
         """Run the cheap checks; the embedding checks only when the text checks pass."""
         deps, turns = self.deps, state["turns"]
         failures = run_text_checks(deps.pack, turns)
+        if not failures:  # one embedding call for every new text; the checks below then hit the cache
+            await asyncio.to_thread(deps.embedder.embed, [turn.content for turn in turns])
         if not failures and deps.config.check_exemplar_similarity:
             similar = await asyncio.to_thread(check_exemplar_similarity, deps.embedder, deps.pack, turns)
             failures = [similar] if similar else []
