@@ -11,7 +11,7 @@ from agents.schemas import Dialogue
 from agents.structured import StructuredReply, ask_structured
 from agents.styles import StylePack
 
-GENERATOR_MAX_TOKENS = 700
+GENERATOR_MAX_TOKENS = 450
 
 
 def generator_messages(

@@ -11,7 +11,7 @@ from agents.schemas import Dialogue, Turn
 from agents.structured import StructuredReply, ask_structured
 from agents.styles import StylePack
 
-REWRITER_MAX_TOKENS = 700
+REWRITER_MAX_TOKENS = 450
 REWRITER_TEMPERATURE = 0.3
 
 

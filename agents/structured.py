@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
+import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel, ValidationError
@@ -81,7 +82,17 @@ async def ask_structured(
         options["temperature"] = temperature
     if max_tokens is not None:
         options["max_tokens"] = max_tokens
-    answer = await model.bind(**options).ainvoke(messages)
+    try:
+        answer = await model.bind(**options).ainvoke(messages)
+    except openai.LengthFinishReasonError as exc:  # cut at max_tokens: a failed answer, not a crash
+        text = exc.completion.choices[0].message.content or "" if exc.completion.choices else ""
+        usage = exc.completion.usage
+        spent = TokenUsage(
+            calls=1,
+            input_tokens=usage.prompt_tokens if usage else 0,
+            output_tokens=usage.completion_tokens if usage else 0,
+        )
+        return StructuredReply(parsed=None, raw=text, usage=spent, error="the answer was cut off at the token limit")
     if not isinstance(answer, AIMessage):
         raise TypeError(f"chat model returned {type(answer).__name__}, expected AIMessage")
     raw = text_of(answer)

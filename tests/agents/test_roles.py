@@ -261,3 +261,35 @@ async def test_brainstorm_failure_reports_error(gentle: StylePack, answer: str) 
     topics, usage, error = await brainstorm_topics(answering(answer), gentle, [])
     assert topics == [] and usage.calls == 1
     assert error is not None and "TopicBatch" in error
+
+
+async def test_answer_cut_at_the_token_limit_is_a_failed_reply_not_a_crash() -> None:
+    import openai
+    from openai.types.chat import ChatCompletion
+
+    completion = ChatCompletion.model_validate(
+        {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [
+                {"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": '{"turns": [{"ro'}}
+            ],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 450, "total_tokens": 457},
+        }
+    )
+
+    def cut(messages, options):  # type: ignore[no-untyped-def]
+        raise openai.LengthFinishReasonError(completion=completion)
+
+    from langchain_core.messages import HumanMessage
+
+    from agents.schemas import Dialogue
+    from agents.structured import ask_structured
+    from tests.fakes import ScriptedChatModel
+
+    reply = await ask_structured(ScriptedChatModel(responder=cut), [HumanMessage("x")], Dialogue)
+    assert reply.parsed is None and reply.raw == '{"turns": [{"ro'
+    assert reply.error == "the answer was cut off at the token limit"
+    assert (reply.usage.input_tokens, reply.usage.output_tokens) == (7, 450)
