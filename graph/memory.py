@@ -104,7 +104,8 @@ class TopicMemory:
             raise ValueError("workspace and style must be non-empty")
         self.workspace, self.style, self.embedder = workspace, style, embedder
         self._rng = rng if rng is not None else random.Random()
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # Chroma reads and writes
+        self._reserve_lock = threading.Lock()  # reservations only: never held while Chroma works
         self._reserved: Counter[str] = Counter()
         self._reserved_vectors: dict[str, np.ndarray] = {}
         self._client = client if client is not None else open_client(data_dir)
@@ -153,7 +154,7 @@ class TopicMemory:
     def reserve(self, topic: str) -> None:
         """Mark ``topic`` as being written by an in-flight sample (counted: reserve twice, release twice)."""
         vector = self.embedder.embed([topic])[0]
-        with self._lock:
+        with self._reserve_lock:
             self._reserve_locked(topic, vector)
 
     def _reserve_locked(self, topic: str, vector: np.ndarray) -> None:
@@ -161,8 +162,11 @@ class TopicMemory:
         self._reserved_vectors[topic] = vector
 
     def release(self, topic: str) -> None:
-        """Drop one reservation of ``topic``; releasing an unreserved topic does nothing."""
-        with self._lock:
+        """Drop one reservation of ``topic``; releasing an unreserved topic does nothing.
+
+        Cheap and never blocked by Chroma, so it may be called from the event loop.
+        """
+        with self._reserve_lock:
             if self._reserved[topic] <= 1:
                 self._reserved.pop(topic, None)
                 self._reserved_vectors.pop(topic, None)
@@ -171,7 +175,7 @@ class TopicMemory:
 
     def reserved(self) -> list[str]:
         """Return the topics currently reserved, sorted."""
-        with self._lock:
+        with self._reserve_lock:
             return sorted(self._reserved)
 
     # ------------------------------------------------------------------ reads
@@ -230,13 +234,14 @@ class TopicMemory:
         if not candidates:
             raise ValueError("pick_topic needs at least one candidate")
         vectors = self.embedder.embed(candidates)
+        scores = np.full(len(candidates), -np.inf)
         with self._lock:
-            scores = np.full(len(candidates), -np.inf)
             for collection in (self._samples, self._topics):
                 if collection.count():
                     result = collection.query(query_embeddings=vectors, n_results=1, include=["distances"])
                     nearest = [_similarities(row)[0] if row else -np.inf for row in result["distances"] or []]
                     scores = np.maximum(scores, np.asarray(nearest, dtype=np.float64))
+        with self._reserve_lock:  # choice and reservation are atomic against other pickers
             if self._reserved_vectors:
                 reserved = np.stack(list(self._reserved_vectors.values()))
                 scores = np.maximum(scores, cosine_matrix(vectors, reserved).max(axis=1))
