@@ -94,7 +94,7 @@ async def test_small_job_on_the_embedded_model(embedded_models: RoleModels, tmp_
         planner=TopicPlanner(pack, memory, embedded_models.topics),
         judge_template=judge_prompt(),
     )
-    runner = JobRunner(deps, 2, concurrency=2, budget=Budget(max_attempts=12))
+    runner = JobRunner(deps, 2, concurrency=2, budget=Budget(max_attempts=16))
     summary = await runner.run()
 
     assert summary.accepted == 2, summary.rejected_by_reason
