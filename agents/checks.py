@@ -14,6 +14,7 @@ from kaomoji, not from prose.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -109,13 +110,31 @@ def check_lengths(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:
     return failures
 
 
+_SENTENCE = re.compile(r"[^。！？!?.~]+[。！？!?.~]")
+
+
+def marker_example(reply: str, marker: str) -> str:
+    """Suggest one concrete edit that adds ``marker``: small models follow an example far better.
+
+    The first sentence gets the marker before its closing punctuation, e.g.
+    ``'放松一下。' -> '放松一下呀~'`` (or ``'好累' -> '好累呀'`` when there is no punctuation).
+    """
+    match = _SENTENCE.search(reply)
+    sentence = match.group(0) if match else reply.strip()[:40]
+    core = sentence.rstrip("。！？!?.~ ")
+    return f"for example change '{sentence}' to '{core}{marker}~'" if core else f"for example add '{marker}'"
+
+
 def check_markers(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:
     """Check every non-empty reply contains at least one of the pack's style markers."""
     if not pack.markers:
         return []
     wanted = "/".join(pack.markers)
     return [
-        CheckFailure("marker_missing", f"{name} lacks a style marker: use one of {wanted}")
+        CheckFailure(
+            "marker_missing",
+            f"{name} lacks a style marker: use one of {wanted} - {marker_example(turn.content, pack.markers[0])}",
+        )
         for name, turn in zip(_names(turns), turns, strict=True)
         if turn.role == "assistant"
         and turn.content.strip()

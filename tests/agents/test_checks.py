@@ -147,7 +147,10 @@ def test_user_bounds_and_numbered_replies(gentle: StylePack, empathetic: StylePa
 def test_markers(gentle: StylePack, snarky: StylePack, empathetic: StylePack) -> None:
     turns = dialogue(("u", "下雨天没带伞"), ("a", "淋湿了吗?快擦干头发,别着凉。"))
     assert run_text_checks(gentle, turns) == [
-        CheckFailure("marker_missing", "reply lacks a style marker: use one of 呢/呀/啦")
+        CheckFailure(
+            "marker_missing",
+            "reply lacks a style marker: use one of 呢/呀/啦 - for example change '淋湿了吗?' to '淋湿了吗呢~'",
+        )
     ]
     assert codes(run_text_checks(snarky, turns)) == ["marker_missing"]
     assert run_text_checks(snarky, dialogue(("u", "又熬夜了"), ("a", "好家伙,你这是要修仙吗(゚ロ゚ノ)ノ"))) == []

@@ -25,7 +25,7 @@ from tests.fakes import FakeEmbedder, fake_role_models, prompt_text, schema_name
 
 # The shipped threshold is calibrated for e5; the bigram FakeEmbedder needs seed 000's original 0.40.
 GENTLE = builtin_styles()["gentle"].model_copy(update={"min_exemplar_similarity": 0.40})
-MARKER_RULE = "reply lacks a style marker: use one of 呢/呀/啦"
+MARKER_RULE = "reply lacks a style marker: use one of 呀/呢/啦 - for example change"
 Override = Callable[[str, int], str]
 
 
@@ -199,7 +199,8 @@ async def test_check_failure_goes_to_rewrite_without_judge_call(tmp_path: Path) 
 
     assert state["status"] == "accepted"
     first, second = state["attempts"]
-    assert first.kind == "generate" and first.check_failures == [MARKER_RULE] and first.verdict is None
+    assert first.kind == "generate" and first.verdict is None
+    assert len(first.check_failures) == 1 and first.check_failures[0].startswith(MARKER_RULE)
     assert second.kind == "rewrite" and second.check_failures == [] and second.verdict.passed
     assert state["rewrites"] == 1
     assert script.count("rewriter") == 1
@@ -233,8 +234,8 @@ async def test_rewrite_bound(tmp_path: Path, max_rewrites: int) -> None:
     assert state["status"] == "rejected"
     assert state["rewrites"] == max_rewrites
     assert [attempt.kind for attempt in state["attempts"]] == ["generate"] + ["rewrite"] * max_rewrites
-    assert all(attempt.check_failures == [MARKER_RULE] for attempt in state["attempts"])
-    assert state["reject_reason"] == f"marker_missing: {MARKER_RULE}"
+    assert all(len(a.check_failures) == 1 and a.check_failures[0].startswith(MARKER_RULE) for a in state["attempts"])
+    assert state["reject_reason"].startswith(f"marker_missing: {MARKER_RULE}")
     assert script.count("rewriter") == max_rewrites
     assert script.count("judge") == 0
 
@@ -428,7 +429,7 @@ async def test_runner_events_and_summary(tmp_path: Path) -> None:
     assert kinds == ["started", "sample", "sample", "sample", "sample", "finished"]
     assert events.events[-1].summary == summary
     assert [sample.status for sample in events.samples()] == ["rejected", "rejected", "accepted", "accepted"]
-    assert events.samples()[0].reject_reason == f"marker_missing: {MARKER_RULE}"
+    assert events.samples()[0].reject_reason.startswith(f"marker_missing: {MARKER_RULE}")
 
     assert summary.accepted == 2 and summary.rejected == 2 and summary.stop_reason == "completed"
     assert summary.rejected_by_reason == {"marker_missing": 1, "judge:style": 1}
