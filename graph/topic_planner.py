@@ -35,7 +35,7 @@ class TopicPlanner:
         *,
         batch_size: int = 12,
         min_pool: int = 8,
-        max_failed_brainstorms: int = 3,
+        max_failed_brainstorms: int = 6,
     ) -> None:
         """Start with the pack's listed topics as the pool."""
         self.pack, self.memory, self.model = pack, memory, model
