@@ -20,7 +20,13 @@ def after_draft(state: SampleState, max_rewrites: int) -> Literal["check", "rewr
 
 
 def after_check(state: SampleState, max_rewrites: int) -> Literal["judge", "rewrite", "reject"]:
-    """Route after the cheap checks: failures skip the judge (no judge call is spent)."""
+    """Route after the cheap checks: failures skip the judge (no judge call is spent).
+
+    A near-duplicate is rejected at once: it is a topic problem, not a wording one, and a
+    rewrite of a copied situation mostly copies it again; a fresh sample gets a fresh topic.
+    """
+    if state.get("failure_code") == "near_duplicate":
+        return "reject"
     if state.get("problems"):
         return _repair_or_reject(state, max_rewrites)
     return "judge"

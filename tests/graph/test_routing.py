@@ -57,6 +57,11 @@ def test_check_failure_missing_counter_counts_as_zero() -> None:
     assert after_check(state(problems=["x"]), max_rewrites=1) == "rewrite"
 
 
+def test_near_duplicate_is_rejected_without_rewrites() -> None:
+    duplicate = state(problems=["nearly duplicates"], failure_code="near_duplicate", rewrites=0)
+    assert after_check(duplicate, max_rewrites=2) == "reject"
+
+
 # ------------------------------------------------------------------ after_judge
 
 
