@@ -20,6 +20,7 @@ from agents.styles import StylePack
 
 USER_INPUTS = ["今天心情不太好", "推荐个电影吧", "怎么才能早睡早起", "养猫好还是养狗好", "工作压力好大", "最近总是失眠"]
 SIMILARITY_THRESHOLD = 0.40
+MAX_CALLS_PER_SAMPLE = 25  # the article has no bound; most of this model's replies fail its filter
 
 
 @dataclass
@@ -43,7 +44,7 @@ def is_valid_reply(pack: StylePack, reply: str, embedder: Embedder) -> bool:
 
 
 def run_baseline(base_url: str, model: str, pack: StylePack, n: int, embedder: Embedder, seed: int = 0) -> BaselineRun:
-    """Call the model one request at a time until ``n`` replies pass the filter (at most 4 x n calls)."""
+    """Call the model one request at a time until ``n`` replies pass the filter (bounded number of calls)."""
     rng = random.Random(seed)
     messages = [{"role": "system", "content": pack.system_prompt}]
     for example in pack.examples:
@@ -51,7 +52,7 @@ def run_baseline(base_url: str, model: str, pack: StylePack, n: int, embedder: E
     run = BaselineRun()
     started = time.perf_counter()
     with httpx.Client(timeout=600) as client:
-        while len(run.accepted) < n and run.calls < 4 * n:
+        while len(run.accepted) < n and run.calls < MAX_CALLS_PER_SAMPLE * n:
             user = rng.choice(USER_INPUTS)
             body = {
                 "model": model,
