@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,30 +28,11 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_up(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1, trust_env=False).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
+from benchmarks.loopback import REPO, fake_llm_server, free_port, wait_until_up
 
 
 @dataclass
@@ -177,7 +157,7 @@ def run_server(llm_url: str, args: argparse.Namespace) -> tuple[subprocess.Popen
     command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    wait_up(f"{base}/healthz")
+    wait_until_up(f"{base}/healthz", process)
     return process, base
 
 
@@ -193,22 +173,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
 
-    llm_port = free_port()
-    llm = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.fake_openai_server",
-            "--port",
-            str(llm_port),
-            "--latency",
-            str(args.latency),
-        ],
-        cwd=REPO,
-    )
-    try:
-        wait_up(f"http://127.0.0.1:{llm_port}/health")
-        llm_url = f"http://127.0.0.1:{llm_port}/v1"
+    with fake_llm_server(args.latency) as llm_url:
         results = {}
         for name, readers in (("no readers", 0), (f"{args.clients} readers", args.clients)):
             server, base = run_server(llm_url, args)
@@ -217,9 +182,6 @@ def main() -> None:
             finally:
                 server.terminate()
                 server.wait(60)
-    finally:
-        llm.terminate()
-        llm.wait(10)
 
     print(f"{args.jobs} jobs x n={args.n} (concurrency 2), fake LLM latency {args.latency} s, think {args.think} s")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

@@ -16,43 +16,17 @@ import asyncio
 import cProfile
 import io
 import pstats
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-
 from agents.styles import resolve_style
+from benchmarks.loopback import fake_llm_server
 from graph.progress import JobSummary
 from graph.runner import JobRunner
 from service.engine import Engine
 from service.settings import Settings
-
-
-def free_port() -> int:
-    """Return a free loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_fake_server(port: int, latency: float) -> subprocess.Popen[bytes]:
-    """Start the fake LLM server and wait until it answers (at most 30 s)."""
-    command = [sys.executable, "-m", "benchmarks.fake_openai_server", "--port", str(port), "--latency", str(latency)]
-    process = subprocess.Popen(command)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the fake LLM server did not start")
 
 
 async def run_job(engine: Engine, style: str, n: int, concurrency: int, workspace: str) -> JobSummary:
@@ -72,29 +46,26 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the top functions by own time")
     args = parser.parse_args()
 
-    port = free_port()
-    server = start_fake_server(port, args.latency)
-    data_dir = Path(tempfile.mkdtemp(prefix="df-bench-"))
-    settings = Settings(
-        llm_base_url=f"http://127.0.0.1:{port}/v1",
-        data_dir=data_dir,
-        llm_max_concurrency=args.concurrency,
-        llm_max_retries=0,
-    )
-    engine = Engine.start(settings)
-    engine.embedder.embed(["warm up"])
-    profiler = cProfile.Profile() if args.profile else None
-    try:
-        if profiler:
-            profiler.enable()
-        started = time.perf_counter()
-        summary = asyncio.run(run_job(engine, args.style, args.n, args.concurrency, "bench"))
-        elapsed = time.perf_counter() - started
-        if profiler:
-            profiler.disable()
-    finally:
-        engine.stop()
-        server.kill()
+    with fake_llm_server(args.latency) as base_url:
+        settings = Settings(
+            llm_base_url=base_url,
+            data_dir=Path(tempfile.mkdtemp(prefix="df-bench-")),
+            llm_max_concurrency=args.concurrency,
+            llm_max_retries=0,
+        )
+        engine = Engine.start(settings)
+        engine.embedder.embed(["warm up"])
+        profiler = cProfile.Profile() if args.profile else None
+        try:
+            if profiler:
+                profiler.enable()
+            started = time.perf_counter()
+            summary = asyncio.run(run_job(engine, args.style, args.n, args.concurrency, "bench"))
+            elapsed = time.perf_counter() - started
+            if profiler:
+                profiler.disable()
+        finally:
+            engine.stop()
 
     calls_per_accepted = summary.llm_calls / max(summary.accepted, 1)
     ideal = args.concurrency / (calls_per_accepted * args.latency)

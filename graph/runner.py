@@ -62,6 +62,7 @@ class JobRunner:
         self.on_event = on_event
         deps.planner.plan_for(concurrency)
         self.graph = build_graph(deps)
+        self.prompt_hashes = prompt_hashes(deps)  # fixed for the job: computed once, not per sample
         self.accepted: list[Sample] = [s for s in previous or [] if s.status == "accepted"]
         self.rejected_by_reason: Counter[str] = Counter()
         self.usage: dict[str, TokenUsage] = {}
@@ -167,7 +168,7 @@ class JobRunner:
             job_id=self.job_id,
             workspace=deps.memory.workspace,
             models=dict(deps.models.names),
-            prompt_hashes=prompt_hashes(deps),
+            prompt_hashes=self.prompt_hashes,
             tokens=state.get("usage", {}),
             started_at=started_at,
             finished_at=utc_now(),
@@ -249,7 +250,7 @@ class JobRunner:
             stop_reason=stop,
             message=message,
             models=dict(self.deps.models.names),
-            prompt_hashes=prompt_hashes(self.deps),
+            prompt_hashes=self.prompt_hashes,
             diversity=diversity,
         )
 

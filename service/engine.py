@@ -76,7 +76,7 @@ class Engine:
         """Return the base URL to call, starting the embedded server when none is configured."""
         if config.base_url:
             return config.base_url, None
-        notify("preparing the embedded model (the first run assembles and verifies a 1.1 GB file)...")
+        notify("starting the embedded model (on first use this also assembles and verifies a 1.1 GB file)...")
         model_path = resolve_model_path(settings.data_dir, settings.local_gguf)
         server = EmbeddedLLMServer(
             model_path, n_parallel=settings.local_parallel, ctx_per_slot=settings.local_ctx_per_slot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -82,6 +83,29 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         return self._answer(messages, kwargs)
+
+
+class SlowChatModel(ScriptedChatModel):
+    """The scripted fake answering after ``delay_s`` seconds, counting calls in flight at once."""
+
+    delay_s: float = 0.02
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay_s)
+            return self._answer(messages, kwargs)
+        finally:
+            self.in_flight -= 1
 
 
 def schema_name(options: dict[str, Any]) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration
 from langchain_openai import ChatOpenAI
 
 from agents.llm import (
@@ -19,31 +18,9 @@ from agents.llm import (
 from agents.schemas import Dialogue
 from agents.structured import ask_structured
 from service.settings import Settings
-from tests.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel, SlowChatModel
 
 SECRET = "sk-very-secret-123"
-
-
-class SlowModel(ScriptedChatModel):
-    """A scripted model that sleeps, counting how many calls are in flight at once."""
-
-    in_flight: int = 0
-    max_in_flight: int = 0
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            await asyncio.sleep(0.02)
-            return self._answer(messages, kwargs)
-        finally:
-            self.in_flight -= 1
 
 
 def inner_of(model: Any) -> ChatOpenAI:
@@ -111,7 +88,7 @@ def test_settings_defaults_to_the_embedded_model_names(monkeypatch: Any) -> None
 
 
 async def test_concurrency_bound_really_bounds() -> None:
-    fake = SlowModel(responder=lambda messages, options: "ok")
+    fake = SlowChatModel(responder=lambda messages, options: "ok")
     limit = ConcurrencyLimit(3)
     a, b = BoundedChatModel(inner=fake, limit=limit), BoundedChatModel(inner=fake, limit=limit)
     calls = [m.ainvoke([HumanMessage("hi")]) for m in (a, b) for _ in range(10)]
@@ -138,7 +115,7 @@ async def test_bounded_model_keeps_bind_options_and_usage() -> None:
 
 
 def test_limit_survives_several_event_loops() -> None:
-    fake = SlowModel(responder=lambda messages, options: "ok")
+    fake = SlowChatModel(responder=lambda messages, options: "ok")
     model = BoundedChatModel(inner=fake, limit=ConcurrencyLimit(2))
 
     async def burst() -> None:
@@ -155,10 +132,10 @@ def test_chat_result_wraps_only_ai_messages() -> None:
 
 
 def test_each_event_loop_gets_its_own_inner_model() -> None:
-    made: list[SlowModel] = []
+    made: list[SlowChatModel] = []
 
-    def factory() -> SlowModel:
-        made.append(SlowModel(responder=lambda messages, options: "ok"))
+    def factory() -> SlowChatModel:
+        made.append(SlowChatModel(responder=lambda messages, options: "ok"))
         return made[-1]
 
     model = BoundedChatModel(

@@ -3,13 +3,11 @@ real e5 embeddings and Chroma on disk; and a small job on the real embedded mode
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from agents.embedding_cache import CachingEmbedder
@@ -17,6 +15,7 @@ from agents.embeddings import make_embedder
 from agents.llm import RoleModels
 from agents.prompting import judge_prompt
 from agents.styles import builtin_styles
+from benchmarks.loopback import fake_llm_server
 from graph.memory import TopicMemory
 from graph.nodes import LoopDeps
 from graph.progress import Budget
@@ -24,29 +23,10 @@ from graph.runner import JobRunner
 from graph.topic_planner import TopicPlanner
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def fake_llm_url() -> object:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.fake_openai_server", "--port", str(port), "--latency", "0.05"]
-    )
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.kill()
-        process.wait()
+def fake_llm_url() -> Iterator[str]:
+    with fake_llm_server(0.05) as base_url:
+        yield base_url
 
 
 def dialogforge(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

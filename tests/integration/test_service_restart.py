@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,40 +21,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from benchmarks.loopback import REPO, fake_llm_server, free_port, wait_until_up
+
 N = 12
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"process exited with {process.returncode}"
-        try:
-            if httpx.get(url, timeout=1, trust_env=False).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not come up in {timeout} s")
 
 
 @pytest.fixture
 def fake_llm() -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "benchmarks.fake_openai_server", "--port", str(port), "--latency", "0.3"]
-    process = subprocess.Popen(command, cwd=REPO)
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/health", process)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.kill()
-        process.wait(10)
+    with fake_llm_server(0.3) as base_url:
+        yield base_url
 
 
 class Server:

@@ -12,33 +12,14 @@ from typing import Any
 import httpx
 import yaml
 from fastapi import FastAPI
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
 
 from agents.llm import RoleModels
 from agents.styles import builtin_styles
 from service.app import create_app
 from service.settings import Settings
-from tests.fakes import FakeEmbedder, ScriptedChatModel, fake_role_models, template_responder
+from tests.fakes import FakeEmbedder, SlowChatModel, fake_role_models, template_responder
 
 TEST_STYLE = "t-gentle"
-
-
-class SlowChatModel(ScriptedChatModel):
-    """The scripted fake, answering after ``delay_s`` seconds (to catch jobs mid-flight)."""
-
-    delay_s: float = 0.05
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        await asyncio.sleep(self.delay_s)
-        return self._answer(messages, kwargs)
 
 
 def slow_role_models(delay_s: float) -> RoleModels:
