@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from agents.embeddings import Embedder
 from agents.llm import RoleModels, check_reachable
@@ -93,7 +94,8 @@ def create_app(
                 store.close()
             await asyncio.to_thread(engine.stop)
 
-    app = FastAPI(title="dialogforge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    # FastAPIOffline serves the Swagger/ReDoc assets from the package: /docs works with no internet.
+    app = FastAPIOffline(title="dialogforge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.api_keys = [key.encode() for key in settings.api_key_list()]
