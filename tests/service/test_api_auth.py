@@ -74,14 +74,14 @@ async def test_request_id_is_echoed_or_made(tmp_path: Path) -> None:
 
 
 async def test_request_size_limit(tmp_path: Path) -> None:
-    async with api_client(tmp_path, max_request_bytes=2048) as (client, _):
-        big = {"style": TEST_STYLE, "n": 1, "topic": "x" * 150, "padding": "y" * 4000}
+    async with api_client(tmp_path, max_request_bytes=16384) as (client, _):  # room for the test style pack
+        big = {"style": TEST_STYLE, "n": 1, "topic": "x" * 150, "padding": "y" * 20000}
         declared = await client.post("/v1/jobs", json=big)
-        assert declared.status_code == 413 and "larger than 2048 bytes" in declared.json()["message"]
+        assert declared.status_code == 413 and "larger than 16384 bytes" in declared.json()["message"]
 
         async def chunks():  # no Content-Length: counted while streaming
             for _ in range(5):
-                yield b" " * 1000
+                yield b" " * 4000
 
         streamed = await client.post("/v1/jobs", content=chunks(), headers={"content-type": "application/json"})
         assert streamed.status_code == 413
