@@ -188,6 +188,15 @@ def test_language_zh(gentle: StylePack) -> None:
     assert run_text_checks(gentle, mixed) == []
 
 
+def test_language_counts_user_turns(gentle: StylePack) -> None:
+    english_user = dialogue(("u", "感觉很 frustrated today"), ("a", "抱抱你呀，发生什么事了呢？"))
+    failures = run_text_checks(gentle, english_user)
+    assert codes(failures) == ["language"]
+    assert failures[0].reason.startswith("user turn is not mostly Chinese (")
+    code_switching = dialogue(("u", "今天的meeting好累"), ("a", "辛苦啦，先休息一下呀"))
+    assert run_text_checks(gentle, code_switching) == []
+
+
 def test_language_en(empathetic: StylePack) -> None:
     reply = "非常抱歉您的花瓶在运输中破损了，请您拍一张照片发给我们，我们马上为您安排补发，好吗？谢谢您的耐心。"
     failures = run_text_checks(empathetic, [GOOD_EN[0], Turn(role="assistant", content=reply * 2)])
