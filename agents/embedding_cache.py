@@ -1,15 +1,18 @@
-"""A bounded LRU cache and a micro-batcher in front of any embedder.
+"""A bounded LRU cache and a micro-batching worker in front of any embedder.
 
 The loop embeds the same texts again and again (candidate topics on every pick, the style's seed
 replies on every exemplar check), and many samples in flight ask for one or two new vectors at a
-time. The cache removes the repeats; the batcher turns concurrent small requests into one call to
-the model (leader/follower: the first waiting thread embeds everything queued, the others wait),
-which is several times faster than one call per text on a CPU.
+time. The cache removes the repeats; one worker thread embeds, in one call to the model, whatever
+all waiting callers asked for meanwhile. A caller waits only for the batch that holds its texts
+(an earlier design let the first caller embed for everyone, which kept it waiting for strangers'
+texts whenever requests kept arriving).
 """
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +22,8 @@ import numpy as np
 from agents.embeddings import Embedder
 
 DEFAULT_MAX_ITEMS = 20_000
+MAX_QUEUED_REQUESTS = 1024  # callers block (backpressure) beyond this
+MAX_TEXTS_PER_BATCH = 64
 
 
 @dataclass
@@ -30,7 +35,10 @@ class _Request:
 
 
 class CachingEmbedder:
-    """Wrap an embedder with a thread-safe LRU cache of at most ``max_items`` vectors and batching."""
+    """Wrap an embedder with a thread-safe LRU cache of at most ``max_items`` vectors and batching.
+
+    ``busy_s`` is the time the model spent embedding, for profiles (benchmarks print it).
+    """
 
     def __init__(self, inner: Embedder, max_items: int = DEFAULT_MAX_ITEMS) -> None:
         """Keep the wrapped embedder; name and dimension are the inner one's."""
@@ -41,10 +49,11 @@ class CachingEmbedder:
         self.hits = 0
         self.misses = 0
         self.batches = 0
+        self.busy_s = 0.0
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        self._pending: list[_Request] = []
-        self._busy = False
+        self._queue: queue.Queue[_Request] = queue.Queue(maxsize=MAX_QUEUED_REQUESTS)
+        self._worker: threading.Thread | None = None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Return one unit row per text, embedding only the texts not seen recently."""
@@ -67,36 +76,47 @@ class CachingEmbedder:
         return np.stack([found[text] for text in items]).astype(np.float32)
 
     def _embed_batched(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """Embed ``texts`` together with whatever other threads are waiting for."""
+        """Hand ``texts`` to the worker thread and wait for their vectors."""
         request = _Request(texts)
         with self._lock:
-            self._pending.append(request)
-            leader = not self._busy
-            self._busy = True
-        if leader:
-            self._serve()
+            if self._worker is None:  # started on first use, so an unused cache costs no thread
+                self._worker = threading.Thread(target=self._serve, name="embedding-worker", daemon=True)
+                self._worker.start()
+        self._queue.put(request)
         request.done.wait()
         if request.error is not None:
             raise request.error
         return request.vectors
 
+    def _next_batch(self) -> list[_Request]:
+        """Wait for one request, then take every other queued one, up to ``MAX_TEXTS_PER_BATCH`` texts."""
+        batch = [self._queue.get()]
+        size = len(batch[0].texts)
+        while size < MAX_TEXTS_PER_BATCH:
+            try:
+                request = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            batch.append(request)
+            size += len(request.texts)
+        return batch
+
     def _serve(self) -> None:
-        """As leader, embed queued requests batch by batch until none is left."""
+        """The worker: embed queued requests batch by batch, forever (a daemon thread)."""
         while True:
-            with self._lock:
-                batch, self._pending = self._pending, []
-                if not batch:
-                    self._busy = False
-                    return
+            batch = self._next_batch()
             unique = list(dict.fromkeys(text for request in batch for text in request.texts))
+            started = time.perf_counter()
             try:
                 vectors = dict(zip(unique, self.inner.embed(unique), strict=True))
-                self.batches += 1
             except BaseException as exc:  # every waiter must wake up, with the error
                 for request in batch:
                     request.error = exc
                     request.done.set()
                 continue
+            finally:
+                self.busy_s += time.perf_counter() - started
+            self.batches += 1
             for request in batch:
                 request.vectors = {text: vectors[text] for text in request.texts}
                 request.done.set()

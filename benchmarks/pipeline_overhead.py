@@ -4,9 +4,12 @@ A fake OpenAI-compatible server (benchmarks/fake_openai_server.py) runs in a sub
 loopback and answers every call after a fixed latency, like a hosted model. The ideal rate is
 ``concurrency / (LLM calls per accepted sample x latency)``: what the job would reach if nothing
 but the LLM took time. The ratio measured / ideal shows what the pipeline itself costs (embedding,
-Chroma, LangGraph, HTTP client). ``--profile`` adds a pyinstrument-free cProfile of the run.
+Chroma, LangGraph, HTTP client). Two rates are printed: the whole job (start-up and tail included)
+and the steady state (the middle half of the accepted samples). ``--embedder hashed`` swaps e5
+for a near-free hashed-bigram embedder, to show the cost of everything but the embedding model.
+``--profile`` adds a cProfile of the main thread.
 
-Run: ``python -m benchmarks.pipeline_overhead --concurrency 32 --n 160 --latency 1.0``.
+Run: ``python -m benchmarks.pipeline_overhead --concurrency 32 --n 320 --latency 1.0``.
 """
 
 from __future__ import annotations
@@ -19,33 +22,78 @@ import pstats
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.styles import resolve_style
+from agents.embedding_cache import CachingEmbedder
+from agents.embeddings import Embedder
+from agents.styles import StylePack, resolve_style
 from benchmarks.loopback import fake_llm_server
-from graph.progress import JobSummary
+from graph.progress import JobEvent, JobSummary
 from graph.runner import JobRunner
 from service.engine import Engine
 from service.settings import Settings
+from tests.fakes import FakeEmbedder
 
 
-async def run_job(engine: Engine, style: str, n: int, concurrency: int, workspace: str) -> JobSummary:
+@dataclass
+class AcceptClock:
+    """Record when each accepted sample finished, to measure the steady-state rate."""
+
+    times: list[float] = field(default_factory=list)
+
+    async def __call__(self, event: JobEvent) -> None:
+        """Note the time of every accepted sample."""
+        if event.kind == "sample" and event.sample is not None and event.sample.status == "accepted":
+            self.times.append(time.perf_counter())
+
+    def steady_rate(self) -> float:
+        """Accepted samples per second between the first and the third quarter of the job."""
+        low, high = len(self.times) // 4, (3 * len(self.times)) // 4
+        if high - low < 2:
+            return 0.0
+        return (high - low) / (self.times[high] - self.times[low])
+
+
+async def run_job(engine: Engine, pack: StylePack, n: int, concurrency: int, clock: AcceptClock) -> JobSummary:
     """Run one job on the engine and return its summary."""
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2 * concurrency))
-    deps = engine.loop_deps(resolve_style(style), workspace)
-    return await JobRunner(deps, n, concurrency=concurrency).run()
+    deps = engine.loop_deps(pack, "bench")
+    return await JobRunner(deps, n, concurrency=concurrency, on_event=clock).run()
+
+
+def bench_pack(style: str, embedder: str) -> StylePack:
+    """The style pack; with the hashed embedder, thresholds that mean something for it."""
+    pack = resolve_style(style)
+    if embedder == "e5":
+        return pack
+    return pack.model_copy(update={"min_exemplar_similarity": None, "near_duplicate_similarity": 0.97})
+
+
+def print_embedding_share(embedder: Embedder, elapsed: float) -> None:
+    """Print how busy the embedding model was: the resource the loop shares between all samples."""
+    if not isinstance(embedder, CachingEmbedder):
+        return
+    print(
+        f"embedding: {embedder.misses} texts embedded in {embedder.batches} batches, "
+        f"{embedder.hits} cache hits; model busy {embedder.busy_s:.1f} s of {elapsed:.1f} s wall "
+        f"({100 * embedder.busy_s / elapsed:.0f}%), "
+        f"{embedder.misses / max(embedder.busy_s, 1e-9):.0f} texts/s while busy"
+    )
 
 
 def main() -> None:
     """Measure and print the ratio to the ideal, and where the rest of the time goes."""
     parser = argparse.ArgumentParser(description="pipeline overhead against a fixed-latency fake LLM")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--n", type=int, default=160)
+    parser.add_argument("--n", type=int, default=320)
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--style", default="gentle")
+    parser.add_argument("--embedder", choices=["e5", "hashed"], default="e5", help="hashed: near-free, not semantic")
     parser.add_argument("--profile", action="store_true", help="print the top functions by own time")
     args = parser.parse_args()
 
+    clock = AcceptClock()
     with fake_llm_server(args.latency) as base_url:
         settings = Settings(
             llm_base_url=base_url,
@@ -53,14 +101,15 @@ def main() -> None:
             llm_max_concurrency=args.concurrency,
             llm_max_retries=0,
         )
-        engine = Engine.start(settings)
+        engine = Engine.start(settings, embedder=FakeEmbedder() if args.embedder == "hashed" else None)
         engine.embedder.embed(["warm up"])
         profiler = cProfile.Profile() if args.profile else None
         try:
             if profiler:
                 profiler.enable()
             started = time.perf_counter()
-            summary = asyncio.run(run_job(engine, args.style, args.n, args.concurrency, "bench"))
+            pack = bench_pack(args.style, args.embedder)
+            summary = asyncio.run(run_job(engine, pack, args.n, args.concurrency, clock))
             elapsed = time.perf_counter() - started
             if profiler:
                 profiler.disable()
@@ -69,15 +118,15 @@ def main() -> None:
 
     calls_per_accepted = summary.llm_calls / max(summary.accepted, 1)
     ideal = args.concurrency / (calls_per_accepted * args.latency)
-    measured = summary.accepted / elapsed
-    print(f"style {args.style}, n {args.n}, concurrency {args.concurrency}, LLM latency {args.latency:.2f} s")
+    measured, steady = summary.accepted / elapsed, clock.steady_rate()
+    print(f"style {args.style}, n {args.n}, concurrency {args.concurrency}, LLM latency {args.latency:.2f} s, ", end="")
+    print(f"embedder {args.embedder}")
     print(f"accepted {summary.accepted}, rejected {summary.rejected} {summary.rejected_by_reason}")
     print(f"LLM calls per accepted sample: {calls_per_accepted:.2f}")
-    print(f"measured: {measured:.2f} accepted/s  (wall {elapsed:.1f} s)")
-    print(f"ideal:    {ideal:.2f} accepted/s  (= concurrency / (calls per accepted x latency))")
-    print(f"ratio:    {measured / ideal:.3f}")
-    cache = engine.embedder
-    print(f"embedding cache: {getattr(cache, 'hits', '?')} hits, {getattr(cache, 'misses', '?')} misses")
+    print(f"ideal:        {ideal:.2f} accepted/s  (= concurrency / (calls per accepted x latency))")
+    print(f"whole job:    {measured:.2f} accepted/s  (wall {elapsed:.1f} s)  ratio {measured / ideal:.3f}")
+    print(f"steady state: {steady:.2f} accepted/s  (middle half of the job)    ratio {steady / ideal:.3f}")
+    print_embedding_share(engine.embedder, elapsed)
     if profiler:
         stream = io.StringIO()
         pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(15)

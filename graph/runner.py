@@ -209,6 +209,7 @@ class JobRunner:
         self._t0 = time.monotonic()
         await self.on_event(JobEvent(kind="started", progress=self.progress()))
         try:
+            await self.deps.planner.prepare()
             await asyncio.gather(*(self._worker() for _ in range(self.concurrency)))
         finally:
             await self.deps.planner.close()

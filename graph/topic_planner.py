@@ -60,11 +60,20 @@ class TopicPlanner:
             logger.warning("topic brainstorm gave nothing usable: %s", error or "no new topics")
             return
         self._failed_brainstorms = 0
-        self._pool.extend(topic for topic in topics if topic not in self._pool)
+        fresh = [topic for topic in dict.fromkeys(topics) if topic not in self._pool]
+        await asyncio.to_thread(self.memory.embedder.embed, fresh)  # off the pick path: picks find them cached
+        self._pool.extend(topic for topic in fresh if topic not in self._pool)
 
     def plan_for(self, concurrency: int) -> None:
         """Keep enough candidates for ``concurrency`` samples in flight (two each, to choose from)."""
         self.min_pool = max(self.min_pool, 2 * concurrency)
+
+    async def prepare(self) -> None:
+        """Get ready before the first sample asks: embed the listed topics, start brainstorming."""
+        async with self._lock:
+            await asyncio.to_thread(self.memory.embedder.embed, list(self._pool))
+            if len(self._pool) < self.min_pool:
+                self._start_refills()
 
     def _start_refills(self) -> None:
         """Brainstorm more candidates in the background: enough parallel batches to refill the pool."""

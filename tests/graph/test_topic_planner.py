@@ -1,0 +1,56 @@
+"""The topic planner: ready before the first sample, brainstormed topics embedded off the pick path."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from agents.embedding_cache import CachingEmbedder
+from graph.memory import TopicMemory
+from graph.topic_planner import TopicPlanner
+from tests.fakes import FakeEmbedder, fake_role_models
+from tests.graph.loop_support import GENTLE, Script
+
+
+class CountingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        self.seen.extend(texts)
+        return super().embed(texts)
+
+
+def planner_on(tmp_path: Path, topics: list[str]) -> tuple[TopicPlanner, CountingEmbedder]:
+    inner = CountingEmbedder()
+    memory = TopicMemory(tmp_path, "ws", "gentle", CachingEmbedder(inner))
+    pack = GENTLE.model_copy(update={"topics": topics})
+    return TopicPlanner(pack, memory, fake_role_models(Script()).topics, batch_size=5), inner
+
+
+async def test_prepare_embeds_listed_topics_and_starts_brainstorming(tmp_path: Path) -> None:
+    planner, inner = planner_on(tmp_path, ["下雨天没带伞", "养的猫生病了"])
+    planner.plan_for(4)  # wants 8 candidates: the 2 listed are too few
+    await planner.prepare()
+    assert inner.seen == ["下雨天没带伞", "养的猫生病了"]
+    assert planner._refills, "a brainstorm must be under way before the first sample asks"
+    await asyncio.wait(planner._refills)
+    brainstormed = [topic for topic in planner._pool if topic not in GENTLE.topics]
+    assert len(brainstormed) >= 5
+    assert set(brainstormed) <= set(inner.seen), "brainstormed topics are embedded as they arrive"
+
+    ready = set(inner.seen)
+    topics = [await planner.next_topic(f"s{index}") for index in range(4)]
+    assert len(set(topics)) == 4
+    assert set(topics) <= ready, "picked topics were embedded before anyone asked for them"
+    assert len(inner.seen) == len(set(inner.seen)), "nothing is embedded twice"
+    await planner.close()
+
+
+async def test_prepare_without_a_model_keeps_the_listed_topics(tmp_path: Path) -> None:
+    inner = CountingEmbedder()
+    memory = TopicMemory(tmp_path, "ws", "gentle", CachingEmbedder(inner))
+    planner = TopicPlanner(GENTLE.model_copy(update={"topics": ["a", "b"]}), memory, None)
+    await planner.prepare()
+    assert not planner._refills
+    assert {await planner.next_topic("s1"), await planner.next_topic("s2")} == {"a", "b"}
