@@ -92,18 +92,20 @@ class SampleNodes:
         return _draft_update(state, reply, "generate", "generator")
 
     async def check(self, state: SampleState) -> Update:
-        """Run the cheap checks; the embedding checks only when the text checks pass."""
+        """Run the cheap checks: text checks, then near-duplicate, then similarity to the exemplars.
+
+        The near-duplicate check comes first among the embedding checks because it rejects the
+        sample at once: a duplicate's replies are never embedded, and never polished by a rewrite.
+        """
         deps, turns = self.deps, state["turns"]
         failures = run_text_checks(deps.pack, turns)
-        if not failures:  # one embedding call for every new text; the checks below then hit the cache
-            await asyncio.to_thread(deps.embedder.embed, [turn.content for turn in turns])
-        if not failures and deps.config.check_exemplar_similarity:
-            similar = await asyncio.to_thread(check_exemplar_similarity, deps.embedder, deps.pack, turns)
-            failures = [similar] if similar else []
         if not failures:
             neighbor = await deps.memory.anear_duplicate(user_text(turns), deps.pack.near_duplicate_similarity)
             duplicate = check_near_duplicate(deps.pack, neighbor.similarity, neighbor.text) if neighbor else None
             failures = [duplicate] if duplicate else []
+        if not failures and deps.config.check_exemplar_similarity:
+            similar = await asyncio.to_thread(check_exemplar_similarity, deps.embedder, deps.pack, turns)
+            failures = [similar] if similar else []
         reasons = [failure.reason for failure in failures]
         return {
             "attempts": _with_last(state["attempts"], check_failures=reasons),

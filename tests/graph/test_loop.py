@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -172,6 +174,33 @@ async def test_near_duplicate_is_rejected_before_judge(tmp_path: Path) -> None:
     assert second["reject_reason"].startswith("near_duplicate: the sample nearly duplicates an accepted one")
     assert script.count("judge") == judged
     assert deps.memory.count() == 1
+
+
+async def test_a_duplicate_is_rejected_before_its_replies_are_embedded(tmp_path: Path) -> None:
+    new_reply = "下雨天确实让人心情低落呢，回家先洗个热水澡呀"
+
+    def same_user_new_reply(prompt: str, call: int) -> str:
+        dialogue = json.loads(same_dialogue(prompt, call))
+        if call > 1:
+            dialogue["turns"][1]["content"] = new_reply
+        return json.dumps(dialogue, ensure_ascii=False)
+
+    seen: list[str] = []
+    deps = make_deps(tmp_path, Script(generator=same_user_new_reply))
+    inner = deps.embedder
+
+    class Recording:
+        name, dim = inner.name, inner.dim
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            seen.extend(texts)
+            return inner.embed(texts)
+
+    deps = replace(deps, embedder=Recording())
+    assert (await run_one(deps, "s1", topic="下雨天没带伞"))["status"] == "accepted"
+    second = await run_one(deps, "s2", topic="下雨天没带伞")
+    assert second["failure_code"] == "near_duplicate" and second["rewrites"] == 0
+    assert new_reply not in seen
 
 
 async def test_concurrent_duplicates_only_one_accepted(tmp_path: Path) -> None:
