@@ -36,6 +36,18 @@ class FakeEmbedder:
         return vectors
 
 
+class RecordingEmbedder(FakeEmbedder):
+    """A FakeEmbedder that records every text it is asked to embed, in order."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Record the texts, then embed them like FakeEmbedder."""
+        self.seen.extend(texts)
+        return super().embed(texts)
+
+
 Responder = Callable[[list[BaseMessage], dict[str, Any]], str]
 
 

@@ -2,20 +2,11 @@ import numpy as np
 import pytest
 
 from agents.embedding_cache import CachingEmbedder
-from tests.fakes import FakeEmbedder
-
-
-class CountingEmbedder(FakeEmbedder):
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def embed(self, texts):  # type: ignore[no-untyped-def]
-        self.seen.extend(texts)
-        return super().embed(texts)
+from tests.fakes import FakeEmbedder, RecordingEmbedder
 
 
 def test_same_vectors_as_inner_and_each_text_embedded_once() -> None:
-    inner = CountingEmbedder()
+    inner = RecordingEmbedder()
     cached = CachingEmbedder(inner)
     first = cached.embed(["a b", "c d", "a b"])
     second = cached.embed(["c d", "e f"])
@@ -27,7 +18,7 @@ def test_same_vectors_as_inner_and_each_text_embedded_once() -> None:
 
 
 def test_bounded_lru() -> None:
-    inner = CountingEmbedder()
+    inner = RecordingEmbedder()
     cached = CachingEmbedder(inner, max_items=2)
     cached.embed(["x"])
     cached.embed(["y"])
@@ -42,7 +33,7 @@ def test_concurrent_requests_are_batched_and_errors_reach_every_waiter() -> None
     import threading
     import time
 
-    class SlowEmbedder(CountingEmbedder):
+    class SlowEmbedder(RecordingEmbedder):
         calls = 0
 
         def embed(self, texts):  # type: ignore[no-untyped-def]
@@ -90,7 +81,7 @@ def test_a_caller_waits_only_for_its_own_batch() -> None:
     import threading
     import time
 
-    class GatedEmbedder(CountingEmbedder):
+    class GatedEmbedder(RecordingEmbedder):
         def __init__(self) -> None:
             super().__init__()
             self.started = threading.Event()

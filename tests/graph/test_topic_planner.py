@@ -8,21 +8,12 @@ from pathlib import Path
 from agents.embedding_cache import CachingEmbedder
 from graph.memory import TopicMemory
 from graph.topic_planner import TopicPlanner
-from tests.fakes import FakeEmbedder, fake_role_models
+from tests.fakes import RecordingEmbedder, fake_role_models
 from tests.graph.loop_support import GENTLE, Script
 
 
-class CountingEmbedder(FakeEmbedder):
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def embed(self, texts):  # type: ignore[no-untyped-def]
-        self.seen.extend(texts)
-        return super().embed(texts)
-
-
-def planner_on(tmp_path: Path, topics: list[str]) -> tuple[TopicPlanner, CountingEmbedder]:
-    inner = CountingEmbedder()
+def planner_on(tmp_path: Path, topics: list[str]) -> tuple[TopicPlanner, RecordingEmbedder]:
+    inner = RecordingEmbedder()
     memory = TopicMemory(tmp_path, "ws", "gentle", CachingEmbedder(inner))
     pack = GENTLE.model_copy(update={"topics": topics})
     return TopicPlanner(pack, memory, fake_role_models(Script()).topics, batch_size=5), inner
@@ -48,7 +39,7 @@ async def test_prepare_embeds_listed_topics_and_starts_brainstorming(tmp_path: P
 
 
 async def test_prepare_without_a_model_keeps_the_listed_topics(tmp_path: Path) -> None:
-    inner = CountingEmbedder()
+    inner = RecordingEmbedder()
     memory = TopicMemory(tmp_path, "ws", "gentle", CachingEmbedder(inner))
     planner = TopicPlanner(GENTLE.model_copy(update={"topics": ["a", "b"]}), memory, None)
     await planner.prepare()
