@@ -40,6 +40,7 @@ bench: install
 	$(PY) -m benchmarks.pipeline_overhead --concurrency 32 --n 320 --latency 1.0
 	$(PY) -m benchmarks.pipeline_overhead --concurrency 32 --n 320 --latency 1.0 --embedder hashed
 	$(PY) -m benchmarks.pipeline_overhead --concurrency 8 --n 160 --latency 1.0
+	$(PY) -m benchmarks.embedder_speed
 	$(PY) -m benchmarks.embedded_vs_seed000 --style gentle --n 30
 
 clean:
