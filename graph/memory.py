@@ -72,6 +72,11 @@ def collection_name(workspace: str, style: str, embedder_name: str) -> str:
     return "-".join([*parts, digest])
 
 
+def topic_id(topic: str) -> str:
+    """Return the id of a topic's entry in the topics collection (a hash of its exact text)."""
+    return hashlib.sha256(topic.encode()).hexdigest()[:32]
+
+
 def _similarities(distances: list[float]) -> list[float]:
     """Convert Chroma cosine distances (1 - cos) into similarities clipped to [-1, 1]."""
     return [max(-1.0, min(1.0, 1.0 - float(distance))) for distance in distances]
@@ -146,9 +151,8 @@ class TopicMemory:
         with self._lock:
             self._samples.upsert(ids=[sample_id], embeddings=vectors[:1], documents=[user_text], metadatas=[metadata])
             if topic.strip():
-                topic_id = hashlib.sha256(topic.encode()).hexdigest()[:32]
                 self._topics.upsert(
-                    ids=[topic_id], embeddings=vectors[1:], documents=[topic], metadatas=[{"topic": topic}]
+                    ids=[topic_id(topic)], embeddings=vectors[1:], documents=[topic], metadatas=[{"topic": topic}]
                 )
 
     def reserve(self, topic: str) -> None:
@@ -184,6 +188,15 @@ class TopicMemory:
         """Return the number of accepted samples stored."""
         with self._lock:
             return self._samples.count()
+
+    def accepted_topics_among(self, candidates: list[str]) -> set[str]:
+        """Return the candidates that are, word for word, the topic of an accepted sample."""
+        if not candidates:
+            return set()
+        ids = {topic_id(topic): topic for topic in candidates}
+        with self._lock:
+            found = self._topics.get(ids=list(ids), include=[])
+        return {ids[found_id] for found_id in found["ids"]}
 
     def accepted_user_texts(self) -> list[str]:
         """Return the user text of every accepted sample."""
@@ -265,6 +278,10 @@ class TopicMemory:
     async def acount(self) -> int:
         """Run :meth:`count` in a worker thread."""
         return await asyncio.to_thread(self.count)
+
+    async def aaccepted_topics_among(self, candidates: list[str]) -> set[str]:
+        """Run :meth:`accepted_topics_among` in a worker thread."""
+        return await asyncio.to_thread(self.accepted_topics_among, candidates)
 
     async def aaccepted_user_texts(self) -> list[str]:
         """Run :meth:`accepted_user_texts` in a worker thread."""

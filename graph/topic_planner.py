@@ -24,7 +24,9 @@ class TopicPlanner:
 
     Candidates come from the style pack's ``topics`` and from LLM brainstorms in batches; the
     memory picks the candidate farthest from every accepted sample and every topic in flight, and
-    reserves it until the sample finishes.
+    reserves it until the sample finishes. A candidate that is already the topic of an accepted
+    sample in this workspace (an earlier job used it) is set aside: it is handed out only when no
+    other candidate is left.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class TopicPlanner:
         self.usage = TokenUsage()
         self._pool: list[str] = list(dict.fromkeys(pack.topics))
         self._used: list[str] = []
+        self._covered: list[str] = []  # accepted in this workspace before: the last resort
         self._reserved_by: dict[str, str] = {}
         self._failed_brainstorms = 0
         self._lock = asyncio.Lock()
@@ -53,14 +56,17 @@ class TopicPlanner:
         """Add one batch of new candidates; count failures so a broken model cannot loop forever."""
         if self.model is None or self._failed_brainstorms >= self.max_failed_brainstorms:
             return
-        topics, usage, error = await brainstorm_topics(self.model, self.pack, self._used + self._pool, self.batch_size)
+        topics, usage, error = await brainstorm_topics(
+            self.model, self.pack, self._covered + self._used + self._pool, self.batch_size
+        )
         self.usage = self.usage + usage
         if error or not topics:
             self._failed_brainstorms += 1
             logger.warning("topic brainstorm gave nothing usable: %s", error or "no new topics")
             return
         self._failed_brainstorms = 0
-        fresh = [topic for topic in dict.fromkeys(topics) if topic not in self._pool]
+        fresh = [topic for topic in dict.fromkeys(topics) if topic not in self._pool and topic not in self._covered]
+        fresh = await self._set_aside_covered(fresh)
         await asyncio.to_thread(self.memory.embedder.embed, fresh)  # off the pick path: picks find them cached
         self._pool.extend(topic for topic in fresh if topic not in self._pool)
 
@@ -68,9 +74,16 @@ class TopicPlanner:
         """Keep enough candidates for ``concurrency`` samples in flight (two each, to choose from)."""
         self.min_pool = max(self.min_pool, 2 * concurrency)
 
+    async def _set_aside_covered(self, topics: list[str]) -> list[str]:
+        """Move the topics an earlier sample in this workspace was accepted on to the last resort."""
+        covered = await self.memory.aaccepted_topics_among(topics)
+        self._covered.extend(topic for topic in topics if topic in covered)
+        return [topic for topic in topics if topic not in covered]
+
     async def prepare(self) -> None:
-        """Get ready before the first sample asks: embed the listed topics, start brainstorming."""
+        """Get ready before the first sample asks: set covered topics aside, embed the rest, brainstorm."""
         async with self._lock:
+            self._pool = await self._set_aside_covered(self._pool)
             await asyncio.to_thread(self.memory.embedder.embed, list(self._pool))
             if len(self._pool) < self.min_pool:
                 self._start_refills()
@@ -95,6 +108,8 @@ class TopicPlanner:
                 self._start_refills()
             if not self._pool and self._refills:
                 await asyncio.wait(self._refills, return_when=asyncio.FIRST_COMPLETED)
+            if not self._pool and self._covered:  # nothing new came in time: reuse, farthest first
+                self._pool, self._covered = self._covered, []
             if not self._pool:
                 return FALLBACK_TOPIC
             topic = await self.memory.apick_topic(list(self._pool), reserve=True)

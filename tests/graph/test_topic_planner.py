@@ -45,3 +45,22 @@ async def test_prepare_without_a_model_keeps_the_listed_topics(tmp_path: Path) -
     await planner.prepare()
     assert not planner._refills
     assert {await planner.next_topic("s1"), await planner.next_topic("s2")} == {"a", "b"}
+
+
+async def test_topics_accepted_by_an_earlier_job_are_the_last_resort(tmp_path: Path) -> None:
+    memory = TopicMemory(tmp_path, "ws", "gentle", CachingEmbedder(RecordingEmbedder()))
+    memory.add_accepted("old", "下雨天忘了带伞，淋湿了", "下雨天没带伞", "job-1")
+    pack = GENTLE.model_copy(update={"topics": ["下雨天没带伞", "养的猫生病了"]})
+
+    planner = TopicPlanner(pack, memory, fake_role_models(Script()).topics, batch_size=3)
+    planner.plan_for(1)
+    await planner.prepare()
+    assert planner._pool == ["养的猫生病了"]
+    handed = [await planner.next_topic(f"s{index}") for index in range(4)]
+    assert "下雨天没带伞" not in handed, "brainstormed topics come before one an earlier job covered"
+    await planner.close()
+
+    without_model = TopicPlanner(pack, memory, None)
+    await without_model.prepare()
+    first, second = await without_model.next_topic("a"), await without_model.next_topic("b")
+    assert (first, second) == ("养的猫生病了", "下雨天没带伞"), "with nothing new left, a covered topic is reused"
