@@ -60,13 +60,13 @@ class TopicPlanner:
             self.model, self.pack, self._covered + self._used + self._pool, self.batch_size
         )
         self.usage = self.usage + usage
-        if error or not topics:
+        fresh = [topic for topic in dict.fromkeys(topics) if topic not in self._pool and topic not in self._covered]
+        fresh = await self._set_aside_covered(fresh) if fresh else []
+        if error or not fresh:  # a model that only repeats known topics counts as failing too
             self._failed_brainstorms += 1
             logger.warning("topic brainstorm gave nothing usable: %s", error or "no new topics")
             return
         self._failed_brainstorms = 0
-        fresh = [topic for topic in dict.fromkeys(topics) if topic not in self._pool and topic not in self._covered]
-        fresh = await self._set_aside_covered(fresh)
         await asyncio.to_thread(self.memory.embedder.embed, fresh)  # off the pick path: picks find them cached
         self._pool.extend(topic for topic in fresh if topic not in self._pool)
 
