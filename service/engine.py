@@ -10,7 +10,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agents.embedding_cache import CachingEmbedder
@@ -28,6 +28,9 @@ from service.settings import Settings
 logger = logging.getLogger(__name__)
 
 Notify = Callable[[str], None]
+# The embedded 1.5B model copies the "already covered" turns it is shown into new samples, which are
+# then rejected as near-duplicates: 20 gentle samples took 6.2 calls each with 5 shown, 2.6 with none.
+EMBEDDED_AVOID_NEIGHBORS = 0
 
 
 def _log(message: str) -> None:
@@ -89,6 +92,13 @@ class Engine:
         """Whether the LLM runs in this process."""
         return self.server is not None
 
+    @property
+    def avoid_neighbors(self) -> int:
+        """How many accepted user turns the generator is shown to avoid (see Settings.avoid_neighbors)."""
+        if self.settings.avoid_neighbors is not None:
+            return self.settings.avoid_neighbors
+        return EMBEDDED_AVOID_NEIGHBORS if self.is_embedded else LoopConfig().avoid_neighbors
+
     def memory(self, workspace: str, style: str, seed: int | None = None) -> TopicMemory:
         """Return the (shared) memory of one workspace and style; ``seed`` applies when it is first opened."""
         key = (workspace, style)
@@ -120,7 +130,7 @@ class Engine:
             embedder=self.embedder,
             planner=TopicPlanner(pack, memory, self.models.topics),
             judge_template=judge_prompt(judge, allow_path=judge_from_path),
-            config=config or LoopConfig(),
+            config=replace(config or LoopConfig(), avoid_neighbors=self.avoid_neighbors),
             job_id=job_id,
         )
 

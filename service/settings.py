@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # Embeddings: "e5" (bundled multilingual-e5-small) or a sentence-transformers name or path.
     embedder: str = "e5"
 
+    # Accepted user turns shown to the generator as "already covered". Unset: 5 on an endpoint,
+    # 0 on the embedded 1.5B model, which copies them (measured: benchmarks/README.md).
+    avoid_neighbors: int | None = Field(default=None, ge=0, le=20)
+
     # HTTP service (dialogforge serve): keys are comma-separated bearer tokens; none = loopback only.
     api_keys: SecretStr | None = None
     max_job_n: int = Field(default=10_000, ge=1)

@@ -1,0 +1,38 @@
+"""The engine applies the settings to every job's loop: here, the generator's avoid list."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from agents.styles import resolve_style
+from graph.state import LoopConfig
+from service.engine import EMBEDDED_AVOID_NEIGHBORS, Engine
+from service.settings import Settings
+from tests.fakes import FakeEmbedder, fake_role_models
+
+
+def engine_with(tmp_path: Path, **settings: object) -> Engine:
+    config = Settings(data_dir=tmp_path, **settings)  # type: ignore[arg-type]
+    return Engine.start(config, models=fake_role_models(), embedder=FakeEmbedder())
+
+
+def test_an_endpoint_shows_the_generator_five_covered_turns(tmp_path: Path) -> None:
+    engine = engine_with(tmp_path)
+    deps = engine.loop_deps(resolve_style("gentle"), "ws", config=LoopConfig(max_rewrites=1))
+    assert deps.config.avoid_neighbors == LoopConfig().avoid_neighbors == 5
+    assert deps.config.max_rewrites == 1
+
+
+def test_the_embedded_model_is_shown_none(tmp_path: Path) -> None:
+    engine = replace(engine_with(tmp_path), server=object())  # type: ignore[arg-type]
+    assert engine.is_embedded
+    assert engine.loop_deps(resolve_style("gentle"), "ws").config.avoid_neighbors == EMBEDDED_AVOID_NEIGHBORS == 0
+
+
+@pytest.mark.parametrize("value", [0, 3])
+def test_the_setting_wins(tmp_path: Path, value: int) -> None:
+    embedded = replace(engine_with(tmp_path, avoid_neighbors=value), server=object())  # type: ignore[arg-type]
+    assert embedded.loop_deps(resolve_style("gentle"), "ws").config.avoid_neighbors == value
