@@ -94,7 +94,11 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return self._answer(messages, kwargs)
+        return await self._aanswer(messages, kwargs)
+
+    async def _aanswer(self, messages: list[BaseMessage], options: dict[str, Any]) -> ChatResult:
+        """The async answer: immediate here; subclasses add latency."""
+        return self._answer(messages, options)
 
 
 class SlowChatModel(ScriptedChatModel):
@@ -104,18 +108,13 @@ class SlowChatModel(ScriptedChatModel):
     in_flight: int = 0
     max_in_flight: int = 0
 
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
+    async def _aanswer(self, messages: list[BaseMessage], options: dict[str, Any]) -> ChatResult:
+        """Answer after ``delay_s``, counting the calls waiting at once."""
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             await asyncio.sleep(self.delay_s)
-            return self._answer(messages, kwargs)
+            return self._answer(messages, options)
         finally:
             self.in_flight -= 1
 
