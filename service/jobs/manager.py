@@ -52,7 +52,16 @@ from service.jobs.errors import (
 from service.jobs.events import EventHub
 from service.jobs.execution import JobExecution, JobObserver, NullObserver
 from service.jobs.judging import judge_many
-from service.jobs.models import RESUMABLE_STATUSES, JobPage, JobRecord, JobRequest, JobUpdate, Limits, SampleBatch
+from service.jobs.models import (
+    ACTIVE_STATUSES,
+    RESUMABLE_STATUSES,
+    JobPage,
+    JobRecord,
+    JobRequest,
+    JobUpdate,
+    Limits,
+    SampleBatch,
+)
 from service.jobs.ondemand import run_on_demand
 from service.jobs.store import JobStore
 from service.jobs.styles import StyleRegistry
@@ -99,15 +108,19 @@ class JobManager:
             raise InvalidRequestError(f"n must be at most {self.limits.max_job_n} on this server, got {request.n}")
         self.check_judge(request.judge)
         pack = self.styles.resolve(request.style)
-        if len(self._running) >= self.limits.max_concurrent_jobs:
+        active = self.running
+        if active >= self.limits.max_concurrent_jobs:
             raise LimitExceededError(
-                f"{len(self._running)} jobs are running (max {self.limits.max_concurrent_jobs}); "
-                "wait for one to end or cancel one"
+                f"{active} jobs are running (max {self.limits.max_concurrent_jobs}); wait for one to end or cancel one"
             )
         record = await self.store.run(self.store.create_job, uuid.uuid4().hex, request, pack)
         self._launch(record, pack)
         logger.info("job %s started: style=%s n=%d", record.id, pack.name, request.n)
         return record
+
+    def _active_jobs(self) -> int:
+        """Count jobs still queued or running; a job that has shown its end no longer holds a slot."""
+        return sum(1 for execution, _ in self._running.values() if execution.status in ACTIVE_STATUSES)
 
     def _launch(self, record: JobRecord, pack: StylePack) -> None:
         execution = JobExecution(record, pack, self.engine, self.store, self.hub, self.observer)
@@ -275,8 +288,8 @@ class JobManager:
 
     @property
     def running(self) -> int:
-        """How many jobs run in this process."""
-        return len(self._running)
+        """How many jobs are queued or running in this process (what the job limit counts)."""
+        return self._active_jobs()
 
     def runner_of(self, job_id: str) -> JobRunner | None:
         """Return the live runner of a job (tests and diagnostics)."""

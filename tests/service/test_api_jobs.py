@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,30 @@ async def test_concurrent_job_limit_and_report_before_end(tmp_path: Path) -> Non
         assert (await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 1})).status_code == 202
 
 
+async def test_a_job_frees_its_slot_as_soon_as_it_shows_its_end(tmp_path: Path) -> None:
+    async with api_client(tmp_path, max_concurrent_jobs=1) as (client, app):
+        manager = app.state.manager
+        release = threading.Event()
+        store_update = manager.store.update_job
+
+        def held_final_write(job_id: str, **fields: object) -> None:
+            if fields.get("summary") is not None:  # the final write: keep the job's task alive meanwhile
+                release.wait(timeout=10)
+            store_update(job_id, **fields)
+
+        manager.store.update_job = held_final_write
+        try:
+            job = (await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 1})).json()
+            await wait_for_status(client, job["id"], {"completed"})
+            assert manager.running == 0 and manager.runner_of(job["id"]) is not None  # its task is still writing
+            second = await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 1})
+            assert second.status_code == 202, second.text
+        finally:
+            release.set()
+            manager.store.update_job = store_update
+        await wait_for_status(client, second.json()["id"], {"completed"})
+
+
 async def test_slow_event_reader_never_blocks_the_job(tmp_path: Path) -> None:
     # Slow enough models that the reader subscribes long before the last of the job's ~10 updates.
     async with api_client(tmp_path, models=slow_role_models(0.02)) as (client, app):
@@ -158,10 +183,10 @@ async def test_slow_event_reader_never_blocks_the_job(tmp_path: Path) -> None:
         await wait_for_status(client, job["id"], {"completed"})
         # The status is stored before "end" is published; the job's task ends after both.
         for _ in range(500):
-            if manager.running == 0:
+            if manager.runner_of(job["id"]) is None:
                 break
             await asyncio.sleep(0.01)
-        assert manager.running == 0  # the job has ended while nobody read its updates
+        assert manager.runner_of(job["id"]) is None  # the job's task has ended while nobody read its updates
         rest = [update async for update in updates]
         assert first.kind == "snapshot"
         assert rest[-1].kind == "end" and rest[-1].progress.accepted == 8
