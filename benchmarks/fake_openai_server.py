@@ -1,8 +1,10 @@
-"""A fake OpenAI-compatible chat server on loopback with a fixed latency per call.
+"""A fake OpenAI-compatible chat and embeddings server on loopback with a fixed latency per call.
 
 Used by the pipeline-overhead benchmark (latency near a hosted model's, 1 s) and by service tests
 that need a real HTTP LLM endpoint in another process. Answers come from
-:func:`benchmarks.fake_llm.fake_answer`; usage is reported as characters / 4.
+:func:`benchmarks.fake_llm.fake_answer`; usage is reported as characters / 4. ``/v1/embeddings``
+answers hashed character-bigram vectors (similar text, similar vector; not semantic) after its own
+latency. With ``--api-key`` every call must carry that bearer token (else HTTP 401).
 
 Run: ``python -m benchmarks.fake_openai_server --port 8099 --latency 1.0``.
 """
@@ -22,6 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from benchmarks.fake_llm import fake_answer
+from tests.fakes import FakeEmbedder
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -31,11 +34,33 @@ def _text(message: dict[str, Any]) -> str:
     return str(content)
 
 
-def build_app(latency_s: float = 1.0) -> Starlette:
-    """Build the app: ``POST /v1/chat/completions``, ``GET /v1/models``, ``GET /health``."""
-    stats = {"calls": 0, "in_flight": 0, "max_in_flight": 0}
+def build_app(latency_s: float = 1.0, embedding_latency_s: float = 0.1, api_key: str | None = None) -> Starlette:
+    """Build the app: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``, ``GET /health``."""
+    stats = {"calls": 0, "in_flight": 0, "max_in_flight": 0, "embedding_calls": 0, "embedded_texts": 0}
+    embedder = FakeEmbedder()
+
+    def refused(request: Request) -> JSONResponse | None:
+        if api_key is None or request.headers.get("authorization") == f"Bearer {api_key}":
+            return None
+        return JSONResponse({"error": {"message": "invalid api key", "type": "invalid_request_error"}}, 401)
+
+    async def embeddings(request: Request) -> JSONResponse:
+        if (answer := refused(request)) is not None:
+            return answer
+        body = await request.json()
+        texts = [body["input"]] if isinstance(body["input"], str) else list(body["input"])
+        stats["embedding_calls"] += 1
+        stats["embedded_texts"] += len(texts)
+        await asyncio.sleep(embedding_latency_s)
+        vectors = embedder.embed(texts)
+        data = [{"object": "embedding", "index": i, "embedding": row.tolist()} for i, row in enumerate(vectors)]
+        tokens = sum(len(text) for text in texts) // 4
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return JSONResponse({"object": "list", "data": data, "model": body.get("model", "fake"), "usage": usage})
 
     async def completions(request: Request) -> JSONResponse:
+        if (refusal := refused(request)) is not None:
+            return refusal
         body = await request.json()
         stats["calls"] += 1
         stats["in_flight"] += 1
@@ -60,7 +85,9 @@ def build_app(latency_s: float = 1.0) -> Starlette:
             }
         )
 
-    async def models(_: Request) -> JSONResponse:
+    async def models(request: Request) -> JSONResponse:
+        if (answer := refused(request)) is not None:
+            return answer
         return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
     async def health(_: Request) -> JSONResponse:
@@ -69,6 +96,7 @@ def build_app(latency_s: float = 1.0) -> Starlette:
     return Starlette(
         routes=[
             Route("/v1/chat/completions", completions, methods=["POST"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/models", models),
             Route("/health", health),
         ]
@@ -79,9 +107,12 @@ def main() -> None:
     """Serve the fake on 127.0.0.1."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8099)
-    parser.add_argument("--latency", type=float, default=1.0, help="seconds per call")
+    parser.add_argument("--latency", type=float, default=1.0, help="seconds per chat call")
+    parser.add_argument("--embedding-latency", type=float, default=0.1, help="seconds per embeddings call")
+    parser.add_argument("--api-key", default=None, help="require this bearer token")
     args = parser.parse_args()
-    uvicorn.run(build_app(args.latency), host="127.0.0.1", port=args.port, log_level="warning")
+    app = build_app(args.latency, args.embedding_latency, args.api_key)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ loopback and answers every call after a fixed latency, like a hosted model. The 
 but the LLM took time. The ratio measured / ideal shows what the pipeline itself costs (embedding,
 Chroma, LangGraph, HTTP client). Two rates are printed: the whole job (start-up and tail included)
 and the steady state (the middle half of the accepted samples). ``--embedder hashed`` swaps e5
-for a near-free hashed-bigram embedder, to show the cost of everything but the embedding model.
-``--profile`` adds a cProfile of the main thread.
+for a near-free hashed-bigram embedder, to show the cost of everything but the embedding model;
+``--embedder remote`` embeds through the fake server's ``/v1/embeddings`` (the same hashed vectors
+after ``--embedding-latency`` s a call), the set-up of a user with a hosted LLM and hosted
+embeddings (``DIALOGFORGE_EMBEDDER=openai:<model>``). ``--profile`` adds a cProfile of the main thread.
 
 Run: ``python -m benchmarks.pipeline_overhead --concurrency 32 --n 320 --latency 1.0``.
 """
@@ -89,17 +91,21 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=320)
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--style", default="gentle")
-    parser.add_argument("--embedder", choices=["e5", "hashed"], default="e5", help="hashed: near-free, not semantic")
+    parser.add_argument(
+        "--embedder", choices=["e5", "hashed", "remote"], default="e5", help="hashed: near-free, not semantic"
+    )
+    parser.add_argument("--embedding-latency", type=float, default=0.1, help="seconds per remote embeddings call")
     parser.add_argument("--profile", action="store_true", help="print the top functions by own time")
     args = parser.parse_args()
 
     clock = AcceptClock()
-    with fake_llm_server(args.latency) as base_url:
+    with fake_llm_server(args.latency, args.embedding_latency) as base_url:
         settings = Settings(
             llm_base_url=base_url,
             data_dir=Path(tempfile.mkdtemp(prefix="df-bench-")),
             llm_max_concurrency=args.concurrency,
             llm_max_retries=0,
+            embedder="openai:fake" if args.embedder == "remote" else "e5",
         )
         engine = Engine.start(settings, embedder=FakeEmbedder() if args.embedder == "hashed" else None)
         engine.embedder.embed(["warm up"])
@@ -120,7 +126,9 @@ def main() -> None:
     ideal = args.concurrency / (calls_per_accepted * args.latency)
     measured, steady = summary.accepted / elapsed, clock.steady_rate()
     print(f"style {args.style}, n {args.n}, concurrency {args.concurrency}, LLM latency {args.latency:.2f} s, ", end="")
-    print(f"embedder {args.embedder}")
+    print(
+        f"embedder {args.embedder}" + (f" ({args.embedding_latency:.2f} s a call)" if args.embedder == "remote" else "")
+    )
     print(f"accepted {summary.accepted}, rejected {summary.rejected} {summary.rejected_by_reason}")
     print(f"LLM calls per accepted sample: {calls_per_accepted:.2f}")
     print(f"ideal:        {ideal:.2f} accepted/s  (= concurrency / (calls per accepted x latency))")

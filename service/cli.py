@@ -110,12 +110,21 @@ def _first_line(exc: BaseException) -> str:
 def main() -> None:
     """Run the CLI: known errors become one line on stderr and a non-zero exit, never a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from agents.embeddings import EmbedderUnavailableError
     from agents.llm import LLMUnreachableError
     from agents.local_llm import EmbeddedServerError, ModelAssemblyError
     from agents.prompting import PromptError
     from service.exports import ExportError
 
-    known = (CliError, LLMUnreachableError, ModelAssemblyError, EmbeddedServerError, PromptError, ExportError)
+    known = (
+        CliError,
+        LLMUnreachableError,
+        EmbedderUnavailableError,
+        ModelAssemblyError,
+        EmbeddedServerError,
+        PromptError,
+        ExportError,
+    )
     try:
         result = app(standalone_mode=False)  # click returns a command's exit code instead of raising
         sys.exit(result if isinstance(result, int) else 0)

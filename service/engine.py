@@ -64,13 +64,14 @@ class Engine:
         The embedder is wrapped in a bounded cache: topics and seed replies are embedded once.
         """
         config = settings.llm_config()
+        # the embedder first: a wrong embedder setting fails before a 1.1 GB model is loaded
+        embedder = CachingEmbedder(embedder or make_embedder(settings.embedder, settings.embedding_endpoint()))
         server = None
         if models is None:
             base_url, server = cls._endpoint(settings, config, notify)
             models = build_role_models(config, base_url)
         else:
             base_url = config.base_url or "(injected models)"
-        embedder = CachingEmbedder(embedder or make_embedder(settings.embedder))
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(settings, models, embedder, base_url, server, open_client(settings.data_dir))
 

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.llm import DEFAULT_MODEL, LLMConfig
 from agents.local_llm import EMBEDDED_MODEL_NAME
+from agents.remote_embeddings import EmbeddingEndpoint
 
 
 class Settings(BaseSettings):
@@ -40,8 +41,11 @@ class Settings(BaseSettings):
     local_parallel: int = Field(default=4, ge=1)
     local_ctx_per_slot: int = Field(default=4096, ge=512)
 
-    # Embeddings: "e5" (bundled multilingual-e5-small) or a sentence-transformers name or path.
+    # Embeddings: "e5" (bundled multilingual-e5-small), "openai:<model>" (an OpenAI-compatible
+    # /v1/embeddings endpoint, by default the LLM's) or a sentence-transformers name or path.
     embedder: str = "e5"
+    embeddings_base_url: str | None = None
+    embeddings_api_key: SecretStr | None = None
 
     # Accepted user turns shown to the generator as "already covered". Unset: 5 on an endpoint,
     # 0 on the embedded 1.5B model, which copies them (measured: benchmarks/README.md).
@@ -86,6 +90,16 @@ class Settings(BaseSettings):
     def uses_embedded_llm(self) -> bool:
         """Whether the embedded llama.cpp server must be started (no base URL set)."""
         return not self.llm_base_url
+
+    def embedding_endpoint(self) -> EmbeddingEndpoint:
+        """Where ``openai:`` embedders are served: the embeddings URL and key, else the LLM's."""
+        key = self.embeddings_api_key or (None if self.embeddings_base_url else self.llm_api_key)
+        return EmbeddingEndpoint(
+            base_url=self.embeddings_base_url or self.llm_base_url or None,
+            api_key=key.get_secret_value() if key else None,
+            timeout_s=self.llm_timeout_s or 60.0,
+            max_retries=self.llm_max_retries,
+        )
 
     def llm_config(self) -> LLMConfig:
         """Return the LLM settings for :func:`agents.llm.build_role_models`.

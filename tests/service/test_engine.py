@@ -36,3 +36,20 @@ def test_the_embedded_model_is_shown_none(tmp_path: Path) -> None:
 def test_the_setting_wins(tmp_path: Path, value: int) -> None:
     embedded = replace(engine_with(tmp_path, avoid_neighbors=value), server=object())  # type: ignore[arg-type]
     assert embedded.loop_deps(resolve_style("gentle"), "ws").config.avoid_neighbors == value
+
+
+def test_remote_embeddings_default_to_the_llm_endpoint_and_key() -> None:
+    settings = Settings(llm_base_url="https://llm.example/v1", llm_api_key="sk-llm")  # type: ignore[arg-type]
+    endpoint = settings.embedding_endpoint()
+    assert (endpoint.base_url, endpoint.api_key) == ("https://llm.example/v1", "sk-llm")
+    assert "sk-llm" not in repr(endpoint)
+
+
+def test_a_separate_embeddings_endpoint_never_gets_the_llm_key() -> None:
+    settings = Settings(
+        llm_base_url="https://llm.example/v1",
+        llm_api_key="sk-llm",  # type: ignore[arg-type]
+        embeddings_base_url="http://127.0.0.1:8080/v1",
+    )
+    endpoint = settings.embedding_endpoint()
+    assert (endpoint.base_url, endpoint.api_key) == ("http://127.0.0.1:8080/v1", None)
