@@ -1,11 +1,12 @@
-"""A bounded LRU cache and a micro-batching worker in front of any embedder.
+"""A bounded LRU cache and micro-batching workers in front of any embedder.
 
 The loop embeds the same texts again and again (candidate topics on every pick, the style's seed
 replies on every exemplar check), and many samples in flight ask for one or two new vectors at a
-time. The cache removes the repeats; one worker thread embeds, in one call to the model, whatever
+time. The cache removes the repeats; a worker thread embeds, in one call to the model, whatever
 all waiting callers asked for meanwhile. A caller waits only for the batch that holds its texts
 (an earlier design let the first caller embed for everyone, which kept it waiting for strangers'
-texts whenever requests kept arriving).
+texts whenever requests kept arriving). A local model gets one worker; a remote one as many as
+its ``parallel_calls``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class _Request:
 class CachingEmbedder:
     """Wrap an embedder with a thread-safe LRU cache of at most ``max_items`` vectors and batching.
 
-    ``busy_s`` is the time the model spent embedding, for profiles (benchmarks print it).
+    ``busy_s`` is the time spent in the model's calls (summed over workers), for profiles
+    (benchmarks print it).
     """
 
     def __init__(self, inner: Embedder, max_items: int = DEFAULT_MAX_ITEMS) -> None:
@@ -53,7 +55,11 @@ class CachingEmbedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Request] = queue.Queue(maxsize=MAX_QUEUED_REQUESTS)
-        self._worker: threading.Thread | None = None
+        # A local model takes one batch at a time (it already uses every core); a remote one may
+        # say how many calls it can have in flight (``parallel_calls``), so a caller never waits
+        # for a stranger's round trip.
+        self.workers = max(1, int(getattr(inner, "parallel_calls", 1)))
+        self._threads: list[threading.Thread] = []
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Return one unit row per text, embedding only the texts not seen recently."""
@@ -79,9 +85,11 @@ class CachingEmbedder:
         """Hand ``texts`` to the worker thread and wait for their vectors."""
         request = _Request(texts)
         with self._lock:
-            if self._worker is None:  # started on first use, so an unused cache costs no thread
-                self._worker = threading.Thread(target=self._serve, name="embedding-worker", daemon=True)
-                self._worker.start()
+            if not self._threads:  # started on first use, so an unused cache costs no thread
+                for index in range(self.workers):
+                    thread = threading.Thread(target=self._serve, name=f"embedding-worker-{index}", daemon=True)
+                    thread.start()
+                    self._threads.append(thread)
         self._queue.put(request)
         request.done.wait()
         if request.error is not None:
@@ -102,7 +110,7 @@ class CachingEmbedder:
         return batch
 
     def _serve(self) -> None:
-        """The worker: embed queued requests batch by batch, forever (a daemon thread)."""
+        """A worker: embed queued requests batch by batch, forever (a daemon thread)."""
         while True:
             batch = self._next_batch()
             unique = list(dict.fromkeys(text for request in batch for text in request.texts))
@@ -115,8 +123,10 @@ class CachingEmbedder:
                     request.done.set()
                 continue
             finally:
-                self.busy_s += time.perf_counter() - started
-            self.batches += 1
+                with self._lock:
+                    self.busy_s += time.perf_counter() - started
+            with self._lock:
+                self.batches += 1
             for request in batch:
                 request.vectors = {text: vectors[text] for text in request.texts}
                 request.done.set()

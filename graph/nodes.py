@@ -100,9 +100,12 @@ class SampleNodes:
         deps, turns = self.deps, state["turns"]
         failures = run_text_checks(deps.pack, turns)
         if not failures:
+            prefetch = self._prefetch_replies(turns)
             neighbor = await deps.memory.anear_duplicate(user_text(turns), deps.pack.near_duplicate_similarity)
             duplicate = check_near_duplicate(deps.pack, neighbor.similarity, neighbor.text) if neighbor else None
             failures = [duplicate] if duplicate else []
+            if prefetch is not None and not failures:
+                await prefetch  # the exemplar check below then finds the replies in the cache
         if not failures and deps.config.check_exemplar_similarity:
             similar = await asyncio.to_thread(check_exemplar_similarity, deps.embedder, deps.pack, turns)
             failures = [similar] if similar else []
@@ -112,6 +115,19 @@ class SampleNodes:
             "problems": reasons,
             "failure_code": failures[0].code if failures else None,
         }
+
+    def _prefetch_replies(self, turns: list[Turn]) -> asyncio.Future[Any] | None:
+        """Start embedding the replies now, if the config asks for it (see LoopConfig)."""
+        deps = self.deps
+        config = deps.config
+        if not (config.prefetch_reply_embeddings and config.check_exemplar_similarity):
+            return None
+        if deps.pack.min_exemplar_similarity is None:  # no exemplar check will need them
+            return None
+        replies = [turn.content for turn in turns if turn.role == "assistant" and turn.content.strip()]
+        future = asyncio.ensure_future(asyncio.to_thread(deps.embedder.embed, replies))
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())  # errors resurface below
+        return future
 
     async def judge(self, state: SampleState) -> Update:
         """Score the sample with the LLM judge and the style's rubric."""

@@ -43,7 +43,7 @@ class Engine:
 
     settings: Settings
     models: RoleModels
-    embedder: Embedder
+    embedder: CachingEmbedder
     base_url: str
     server: EmbeddedLLMServer | None = None
     chroma: Any = None
@@ -131,7 +131,11 @@ class Engine:
             embedder=self.embedder,
             planner=TopicPlanner(pack, memory, self.models.topics),
             judge_template=judge_prompt(judge, allow_path=judge_from_path),
-            config=replace(config or LoopConfig(), avoid_neighbors=self.avoid_neighbors),
+            config=replace(
+                config or LoopConfig(),
+                avoid_neighbors=self.avoid_neighbors,
+                prefetch_reply_embeddings=self.embedder.workers > 1,  # a remote embedder: save a round trip
+            ),
             job_id=job_id,
         )
 

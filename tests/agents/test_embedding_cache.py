@@ -108,3 +108,41 @@ def test_a_caller_waits_only_for_its_own_batch() -> None:
         thread.join(5)
     assert inner.batches[0] == ["first"]
     assert len(inner.batches) == 2 and sorted(inner.batches[1]) == ["later 0", "later 1", "later 2"]
+
+
+def test_a_remote_embedder_gets_several_calls_in_flight() -> None:
+    """With ``parallel_calls`` 2, a request is sent while another call still waits for its answer."""
+    import threading
+
+    class GatedRemote(RecordingEmbedder):
+        parallel_calls = 2
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.started, self.release = threading.Event(), threading.Event()
+            self.in_flight = 0
+            self.max_in_flight = 0
+            self.lock = threading.Lock()
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            with self.lock:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if texts == ["slow"]:
+                self.started.set()
+                self.release.wait(5)
+            with self.lock:
+                self.in_flight -= 1
+            return super().embed(texts)
+
+    inner = GatedRemote()
+    cached = CachingEmbedder(inner)
+    assert cached.workers == 2 and CachingEmbedder(FakeEmbedder()).workers == 1
+    slow = threading.Thread(target=cached.embed, args=(["slow"],))
+    slow.start()
+    assert inner.started.wait(5)
+    assert np.allclose(cached.embed(["fast"]), FakeEmbedder().embed(["fast"]))  # answered while "slow" waits
+    assert slow.is_alive() and inner.max_in_flight == 2
+    inner.release.set()
+    slow.join(5)
+    assert not slow.is_alive()

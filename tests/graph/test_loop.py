@@ -203,6 +203,34 @@ async def test_a_duplicate_is_rejected_before_its_replies_are_embedded(tmp_path:
     assert new_reply not in seen
 
 
+async def test_with_prefetch_the_replies_are_embedded_during_the_duplicate_check(tmp_path: Path) -> None:
+    """A remote embedder's setting: the reply's round trip overlaps the near-duplicate check's."""
+    import asyncio
+    import threading
+
+    reply_seen = threading.Event()
+    deps = make_deps(tmp_path, Script(), config=LoopConfig(max_rewrites=0, prefetch_reply_embeddings=True))
+    inner, memory = deps.embedder, deps.memory
+
+    class Recording:
+        name, dim = inner.name, inner.dim
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            if any("呢" in text or "呀" in text for text in texts):  # a gentle reply (seed replies are cached)
+                reply_seen.set()
+            return inner.embed(texts)
+
+    near_duplicate = memory.anear_duplicate
+
+    async def check_waiting_for_the_reply(text: str, threshold: float):  # type: ignore[no-untyped-def]
+        assert await asyncio.to_thread(reply_seen.wait, 5), "the reply was not embedded during the check"
+        return await near_duplicate(text, threshold)
+
+    memory.anear_duplicate = check_waiting_for_the_reply  # type: ignore[method-assign]
+    deps = replace(deps, embedder=Recording())
+    assert (await run_one(deps, "s1"))["status"] == "accepted"
+
+
 async def test_concurrent_duplicates_only_one_accepted(tmp_path: Path) -> None:
     deps = make_deps(tmp_path, Script(generator=same_dialogue), config=LoopConfig(max_rewrites=0))
     runner = JobRunner(deps, 2, concurrency=2, topic="下雨天没带伞", budget=Budget(max_attempts=4))

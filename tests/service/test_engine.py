@@ -53,3 +53,13 @@ def test_a_separate_embeddings_endpoint_never_gets_the_llm_key() -> None:
     )
     endpoint = settings.embedding_endpoint()
     assert (endpoint.base_url, endpoint.api_key) == ("http://127.0.0.1:8080/v1", None)
+
+
+def test_replies_are_prefetched_only_for_an_embedder_with_parallel_calls(tmp_path: Path) -> None:
+    class Remote(FakeEmbedder):
+        parallel_calls = 4
+
+    local = engine_with(tmp_path / "local")
+    remote = Engine.start(Settings(data_dir=tmp_path / "remote"), models=fake_role_models(), embedder=Remote())
+    assert not local.loop_deps(resolve_style("gentle"), "ws").config.prefetch_reply_embeddings
+    assert remote.loop_deps(resolve_style("gentle"), "ws").config.prefetch_reply_embeddings
