@@ -221,18 +221,19 @@ class JobRunner:
         """Compute the summary, diversity of the accepted set included."""
         stop = self._stop_check() or "completed"
         texts = [sample.user_text() for sample in self.accepted]
-        diversity = (
-            await asyncio.to_thread(
-                diversity_report, texts, self.deps.embedder, self.deps.pack.near_duplicate_similarity
-            )
-            if texts
-            else None
-        )
+        diversity, message = None, self.last_error if stop == "errors" else ""
+        if texts:
+            try:
+                diversity = await asyncio.to_thread(
+                    diversity_report, texts, self.deps.embedder, self.deps.pack.near_duplicate_similarity
+                )
+            except Exception as exc:  # a summary without diversity beats losing the job's samples
+                logger.warning("diversity not measured: %s: %s", type(exc).__name__, exc)
+                message = message or f"diversity not measured: {type(exc).__name__}: {exc}"
         usage = dict(self.usage)
         if self.deps.planner.usage.calls:
             usage["topics"] = self.deps.planner.usage
         count = len(self.accepted)
-        message = self.last_error if stop == "errors" else ""
         return JobSummary(
             job_id=self.job_id,
             style=self.deps.pack.name,

@@ -61,13 +61,17 @@ class TopicPlanner:
         )
         self.usage = self.usage + usage
         fresh = [topic for topic in dict.fromkeys(topics) if topic not in self._pool and topic not in self._covered]
-        fresh = await self._set_aside_covered(fresh) if fresh else []
+        try:  # a failing memory or embedder fails this brainstorm, never the job
+            fresh = await self._set_aside_covered(fresh) if fresh and not error else []
+            if fresh:  # embedded off the pick path: picks find them cached
+                await asyncio.to_thread(self.memory.embedder.embed, fresh)
+        except Exception as exc:
+            error, fresh = f"{type(exc).__name__}: {exc}", []
         if error or not fresh:  # a model that only repeats known topics counts as failing too
             self._failed_brainstorms += 1
             logger.warning("topic brainstorm gave nothing usable: %s", error or "no new topics")
             return
         self._failed_brainstorms = 0
-        await asyncio.to_thread(self.memory.embedder.embed, fresh)  # off the pick path: picks find them cached
         self._pool.extend(topic for topic in fresh if topic not in self._pool)
 
     def plan_for(self, concurrency: int) -> None:

@@ -161,12 +161,13 @@ def run_generate(request: GenerateRequest, settings: Settings, console: Console)
             except KeyboardInterrupt:
                 err.print("interrupted: writing what was accepted so far")
                 summary = None
+            except Exception:  # the error is reported by the caller; what was accepted is kept first
+                count = _write_dataset(view, request)
+                err.print(f"the job failed: wrote the {count} samples accepted before the error to {request.output}")
+                raise
     finally:
         engine.stop()
-    accepted = [sample for sample in view.samples if sample.status == "accepted"]
-    count = write_jsonl(accepted, request.fmt, request.output)
-    if request.fmt != "raw":  # raw is the audit dump, not a training format
-        write_dataset_info(request.output.parent, request.output.stem, request.output.name, request.fmt)
+    count = _write_dataset(view, request)
     if summary is None:
         console.print(f"wrote {count} accepted samples to {request.output} (interrupted)")
         return 130
@@ -174,6 +175,15 @@ def run_generate(request: GenerateRequest, settings: Settings, console: Console)
         write_report(request.report_dir, summary, view.samples, _request_dict(request))
     print_summary(console, summary, request, count)
     return 0 if summary.complete else EXIT_INCOMPLETE
+
+
+def _write_dataset(view: ProgressView, request: GenerateRequest) -> int:
+    """Write the accepted samples (and dataset_info.json beside them); return how many."""
+    accepted = [sample for sample in view.samples if sample.status == "accepted"]
+    count = write_jsonl(accepted, request.fmt, request.output)
+    if request.fmt != "raw":  # raw is the audit dump, not a training format
+        write_dataset_info(request.output.parent, request.output.stem, request.output.name, request.fmt)
+    return count
 
 
 def _request_dict(request: GenerateRequest) -> dict[str, object]:

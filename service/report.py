@@ -15,7 +15,7 @@ STOP_EXPLANATIONS = {
     "budget_tokens": "stopped: the token budget ran out before the target",
     "deadline": "stopped: the deadline passed before the target",
     "cancelled": "stopped: cancelled",
-    "errors": "stopped: repeated LLM errors",
+    "errors": "stopped: repeated errors (LLM or embeddings; see the last error)",
 }
 
 

@@ -247,3 +247,16 @@ async def test_memory_entries_carry_the_job_id(tmp_path: Path) -> None:
 
     stored = runner.deps.memory._samples.get(include=["metadatas"])  # no public reader of the metadata
     assert [meta["job_id"] for meta in stored["metadatas"]] == [summary.job_id] * 2
+
+
+async def test_a_failing_diversity_measure_leaves_the_summary_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def endpoint_gone(*args: object) -> None:
+        raise ConnectionError("embedding endpoint gone")
+
+    monkeypatch.setattr("graph.runner.diversity_report", endpoint_gone)
+    runner = JobRunner(make_deps(tmp_path, Script()), 2, concurrency=1)
+    summary = await runner.run()
+    assert summary.accepted == 2 and summary.stop_reason == "completed" and summary.diversity is None
+    assert summary.message == "diversity not measured: ConnectionError: embedding endpoint gone"

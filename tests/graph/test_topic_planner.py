@@ -64,3 +64,21 @@ async def test_topics_accepted_by_an_earlier_job_are_the_last_resort(tmp_path: P
     await without_model.prepare()
     first, second = await without_model.next_topic("a"), await without_model.next_topic("b")
     assert (first, second) == ("养的猫生病了", "下雨天没带伞"), "with nothing new left, a covered topic is reused"
+
+
+async def test_an_embedder_failing_during_a_brainstorm_fails_the_brainstorm_not_the_job(tmp_path: Path) -> None:
+    class GoneAfterStart(RecordingEmbedder):
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            if self.seen:  # the listed topics were embedded; then the endpoint went away
+                raise ConnectionError("embedding endpoint gone")
+            return super().embed(texts)
+
+    memory = TopicMemory(tmp_path, "ws", "gentle", CachingEmbedder(GoneAfterStart()))
+    pack = GENTLE.model_copy(update={"topics": ["下雨天没带伞", "养的猫生病了"]})
+    planner = TopicPlanner(pack, memory, fake_role_models(Script()).topics, batch_size=5)
+    planner.plan_for(4)
+    await planner.prepare()
+    await asyncio.wait(planner._refills)
+    assert planner._failed_brainstorms == len(planner._refills) >= 1
+    assert sorted(planner._pool) == sorted(pack.topics)  # nothing unembedded entered the pool
+    await planner.close()  # used to re-raise the brainstorm's error and end the job without its samples

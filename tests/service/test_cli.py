@@ -122,3 +122,16 @@ def test_budget_exhausted_writes_what_was_accepted_and_exits_3(
     assert len(out_file.read_text().splitlines()) == 2
     assert "the attempt budget ran out" in out
     assert "only 2 of 5 samples were accepted" in err
+
+
+def test_a_job_that_fails_keeps_what_was_accepted(monkeypatch, capsys, tmp_path, fake_engine, pack_file) -> None:
+    async def summary_fails(self):  # type: ignore[no-untyped-def]
+        raise RuntimeError("summary failed")
+
+    monkeypatch.setattr("graph.runner.JobRunner.summarise", summary_fails)
+    out_file = tmp_path / "cs.jsonl"
+    code, _, err = run_cli(monkeypatch, capsys, "generate", "--style", str(pack_file), "-n", "3", "-o", str(out_file))
+    assert code == 1
+    assert err.strip().splitlines()[-1] == "error: RuntimeError: summary failed"
+    assert "Traceback" not in err and "wrote the 3 samples accepted before the error" in err
+    assert len(out_file.read_text(encoding="utf-8").splitlines()) == 3
