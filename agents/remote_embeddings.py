@@ -72,8 +72,6 @@ class OpenAIEmbedder:
         self.name = f"{REMOTE_PREFIX}{self.model}@{_host(endpoint.base_url)}"  # memory is kept per name
         try:
             probe = self._call(["dimension probe"])
-        except EmbedderUnavailableError:
-            raise
         except openai.OpenAIError as exc:
             raise EmbedderUnavailableError(f"cannot embed with {self.model!r} at {self.url}: {_reason(exc)}") from None
         self.dim = int(probe.shape[1])

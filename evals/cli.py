@@ -22,6 +22,7 @@ from langchain_core.language_models import BaseChatModel
 from rich.console import Console
 
 from agents.prompting import PromptError, judge_prompt, judge_prompt_names
+from agents.remote_embeddings import EmbeddingEndpoint
 from evals.cache import JudgementCache
 from evals.datasets import DatasetError, limit_labelled, limit_pairwise, load_labelled, load_pairwise
 from evals.judges import DEFAULT_PERSONA, Judge, make_criterion
@@ -36,6 +37,14 @@ console = Console(stderr=True)
 
 def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def embedding_endpoint(base_url: str | None, api_key: str | None) -> EmbeddingEndpoint:
+    """Where an ``openai:`` baseline embedder is served: DIALOGFORGE_EMBEDDINGS_*, else the judge's endpoint."""
+    own_url = os.environ.get("DIALOGFORGE_EMBEDDINGS_BASE_URL")
+    if own_url:  # a separate endpoint never receives the judge's key
+        return EmbeddingEndpoint(own_url, os.environ.get("DIALOGFORGE_EMBEDDINGS_API_KEY"))
+    return EmbeddingEndpoint(base_url, os.environ.get("DIALOGFORGE_EMBEDDINGS_API_KEY") or api_key)
 
 
 def endpoint_provider(
@@ -154,7 +163,7 @@ def make_eval_app(provider: ModelProvider | None = None) -> typer.Typer:
             from agents.embeddings import make_embedder
             from evals.baseline import RuleBaselineJudge
 
-            judges.append(RuleBaselineJudge(make_embedder(embedder)))
+            judges.append(RuleBaselineJudge(make_embedder(embedder, embedding_endpoint(base_url, api_key))))
         chosen = provider or endpoint_provider(base_url, api_key, data_dir.expanduser(), concurrency, threads)
         needs_llm = bool(prompt_names)
         with chosen(_split(models)) if needs_llm else contextlib.nullcontext({}) as chat_models:
