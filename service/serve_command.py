@@ -48,18 +48,21 @@ def serve(
     """Run the HTTP API (jobs, samples, judge, styles; /healthz, /metrics)."""
     import uvicorn
 
+    from agents.embeddings import make_embedder
     from service.app import create_app
     from service.logging_setup import configure_logging
     from service.settings import Settings
 
     settings = Settings()
     message = access_message(host, len(settings.api_key_list()))
+    # built before the server starts, so a wrong embedder setting is one line, not a startup traceback
+    embedder = make_embedder(settings.embedder, settings.embedding_endpoint())
     configure_logging(log_level.upper())
     typer.echo(message, err=True)
     logger.info(message)
     typer.echo(f"dialogforge serving on http://{host}:{port} (data in {settings.data_dir})", err=True)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, embedder=embedder),
         host=host,
         port=port,
         log_config=None,

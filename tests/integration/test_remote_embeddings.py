@@ -113,3 +113,19 @@ def test_cli_with_a_refused_embeddings_key_is_one_line_and_starts_nothing(server
     ]
     assert "Traceback" not in result.stderr and "sk-not-this-one" not in result.stderr
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_serve_with_a_refused_embeddings_key_is_one_line(server_url: str, tmp_path: Path) -> None:
+    env = {
+        "DIALOGFORGE_LLM_BASE_URL": server_url,
+        "DIALOGFORGE_EMBEDDER": "openai:fake",
+        "DIALOGFORGE_EMBEDDINGS_API_KEY": "sk-not-this-one-42",
+        "DIALOGFORGE_LLM_MAX_RETRIES": "0",
+        "DIALOGFORGE_DATA_DIR": str(tmp_path / "data"),
+    }
+    result = dialogforge("serve", "--port", str(free_port()), env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: cannot embed with 'fake' at {server_url}/embeddings: HTTP 401 (the API key was refused)"
+    )
+    assert "Traceback" not in result.stderr and "sk-not-this-one" not in result.stderr
