@@ -33,6 +33,24 @@ class EmbeddingEndpoint:
     timeout_s: float = 60.0
     max_retries: int = 5
 
+    @classmethod
+    def choose(
+        cls,
+        own: tuple[str | None, str | None],
+        llm: tuple[str | None, str | None],
+        timeout_s: float = 60.0,
+        max_retries: int = 5,
+    ) -> EmbeddingEndpoint:
+        """Pick the endpoint from the embeddings ``(url, key)`` and the LLM's.
+
+        The embeddings URL if set, with its own key only: a separate URL never receives the LLM's
+        key. Else the LLM's URL, with the embeddings key if one is set, else the LLM's.
+        """
+        (own_url, own_key), (llm_url, llm_key) = own, llm
+        if own_url:
+            return cls(own_url, own_key or None, timeout_s, max_retries)
+        return cls(llm_url or None, own_key or llm_key or None, timeout_s, max_retries)
+
     def __repr__(self) -> str:
         """Show the URL, never the key."""
         return f"EmbeddingEndpoint(base_url={self.base_url!r}, api_key={'***' if self.api_key else None})"

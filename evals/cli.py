@@ -41,10 +41,8 @@ def _split(value: str | None) -> list[str]:
 
 def embedding_endpoint(base_url: str | None, api_key: str | None) -> EmbeddingEndpoint:
     """Where an ``openai:`` baseline embedder is served: DIALOGFORGE_EMBEDDINGS_*, else the judge's endpoint."""
-    own_url = os.environ.get("DIALOGFORGE_EMBEDDINGS_BASE_URL")
-    if own_url:  # a separate endpoint never receives the judge's key
-        return EmbeddingEndpoint(own_url, os.environ.get("DIALOGFORGE_EMBEDDINGS_API_KEY"))
-    return EmbeddingEndpoint(base_url, os.environ.get("DIALOGFORGE_EMBEDDINGS_API_KEY") or api_key)
+    own = (os.environ.get("DIALOGFORGE_EMBEDDINGS_BASE_URL"), os.environ.get("DIALOGFORGE_EMBEDDINGS_API_KEY"))
+    return EmbeddingEndpoint.choose(own, (base_url, api_key))
 
 
 def endpoint_provider(

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agents.checks import check_exemplar_similarity, check_near_duplicate, run_text_checks
+from agents.checks import CheckFailure, check_exemplar_similarity, check_near_duplicate, run_text_checks
 from agents.embeddings import Embedder
 from agents.generator import generate_dialogue
 from agents.judge import judge_dialogue, problems_from_verdict
@@ -98,16 +98,17 @@ class SampleNodes:
         sample at once: a duplicate's replies are never embedded, and never polished by a rewrite.
         """
         deps, turns = self.deps, state["turns"]
+        config = deps.config
         failures = run_text_checks(deps.pack, turns)
+        early_exemplar = None
         if not failures:
-            prefetch = self._prefetch_replies(turns)
+            if config.check_exemplar_similarity and config.prefetch_reply_embeddings:
+                early_exemplar = self._exemplar_check(turns)  # alongside the near-duplicate check
             neighbor = await deps.memory.anear_duplicate(user_text(turns), deps.pack.near_duplicate_similarity)
             duplicate = check_near_duplicate(deps.pack, neighbor.similarity, neighbor.text) if neighbor else None
             failures = [duplicate] if duplicate else []
-            if prefetch is not None and not failures:
-                await prefetch  # the exemplar check below then finds the replies in the cache
-        if not failures and deps.config.check_exemplar_similarity:
-            similar = await asyncio.to_thread(check_exemplar_similarity, deps.embedder, deps.pack, turns)
+        if not failures and config.check_exemplar_similarity:
+            similar = await (early_exemplar or self._exemplar_check(turns))
             failures = [similar] if similar else []
         reasons = [failure.reason for failure in failures]
         return {
@@ -116,17 +117,11 @@ class SampleNodes:
             "failure_code": failures[0].code if failures else None,
         }
 
-    def _prefetch_replies(self, turns: list[Turn]) -> asyncio.Future[Any] | None:
-        """Start embedding the replies now, if the config asks for it (see LoopConfig)."""
+    def _exemplar_check(self, turns: list[Turn]) -> asyncio.Future[CheckFailure | None]:
+        """Start the exemplar-similarity check in a worker thread; its result may go unused."""
         deps = self.deps
-        config = deps.config
-        if not (config.prefetch_reply_embeddings and config.check_exemplar_similarity):
-            return None
-        if deps.pack.min_exemplar_similarity is None:  # no exemplar check will need them
-            return None
-        replies = [turn.content for turn in turns if turn.role == "assistant" and turn.content.strip()]
-        future = asyncio.ensure_future(asyncio.to_thread(deps.embedder.embed, replies))
-        future.add_done_callback(lambda done: done.cancelled() or done.exception())  # errors resurface below
+        future = asyncio.ensure_future(asyncio.to_thread(check_exemplar_similarity, deps.embedder, deps.pack, turns))
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())  # an unused one never warns
         return future
 
     async def judge(self, state: SampleState) -> Update:

@@ -44,8 +44,9 @@ class LoopConfig:
     exchanges: int = 1
     avoid_neighbors: int = 5
     check_exemplar_similarity: bool = True
-    # Embed the replies while the near-duplicate check runs: one round trip fewer per sample for a
-    # remote embedder, at the cost of embedding the replies of duplicates (not worth it for e5).
+    # Run the exemplar check (which embeds the replies) alongside the near-duplicate check: one
+    # round trip fewer per sample for a remote embedder, at the cost of embedding the replies of
+    # duplicates too (not worth it for e5, whose CPU time is the bottleneck).
     prefetch_reply_embeddings: bool = False
 
     def __post_init__(self) -> None:

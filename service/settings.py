@@ -17,6 +17,11 @@ from agents.local_llm import EMBEDDED_MODEL_NAME
 from agents.remote_embeddings import EmbeddingEndpoint
 
 
+def _reveal(secret: SecretStr | None) -> str | None:
+    """The secret's value, for the one call that needs it (never for logs)."""
+    return secret.get_secret_value() if secret else None
+
+
 class Settings(BaseSettings):
     """Every knob of dialogforge, e.g. ``DIALOGFORGE_LLM_BASE_URL=https://api.deepseek.com/v1``."""
 
@@ -93,10 +98,9 @@ class Settings(BaseSettings):
 
     def embedding_endpoint(self) -> EmbeddingEndpoint:
         """Where ``openai:`` embedders are served: the embeddings URL and key, else the LLM's."""
-        key = self.embeddings_api_key or (None if self.embeddings_base_url else self.llm_api_key)
-        return EmbeddingEndpoint(
-            base_url=self.embeddings_base_url or self.llm_base_url or None,
-            api_key=key.get_secret_value() if key else None,
+        return EmbeddingEndpoint.choose(
+            (self.embeddings_base_url, _reveal(self.embeddings_api_key)),
+            (self.llm_base_url, _reveal(self.llm_api_key)),
             timeout_s=self.llm_timeout_s or 60.0,
             max_retries=self.llm_max_retries,
         )
@@ -114,7 +118,7 @@ class Settings(BaseSettings):
         concurrency = min(self.llm_max_concurrency, self.local_parallel) if embedded else self.llm_max_concurrency
         return LLMConfig(
             base_url=self.llm_base_url or None,
-            api_key=self.llm_api_key.get_secret_value() if self.llm_api_key else None,
+            api_key=_reveal(self.llm_api_key),
             generator_model=self.generator_model or fallback,
             judge_model=self.judge_model or fallback,
             rewriter_model=self.rewriter_model or fallback,

@@ -118,10 +118,6 @@ class JobManager:
         logger.info("job %s started: style=%s n=%d", record.id, pack.name, request.n)
         return record
 
-    def _active_jobs(self) -> int:
-        """Count jobs still queued or running; a job that has shown its end no longer holds a slot."""
-        return sum(1 for execution, _ in self._running.values() if execution.status in ACTIVE_STATUSES)
-
     def _launch(self, record: JobRecord, pack: StylePack) -> None:
         execution = JobExecution(record, pack, self.engine, self.store, self.hub, self.observer)
         # a fresh context: the job outlives the request that started it (and its request id)
@@ -288,8 +284,11 @@ class JobManager:
 
     @property
     def running(self) -> int:
-        """How many jobs are queued or running in this process (what the job limit counts)."""
-        return self._active_jobs()
+        """How many jobs are queued or running in this process (what the job limit counts).
+
+        A job that has shown its end no longer counts, even while its task finishes writing it.
+        """
+        return sum(1 for execution, _ in self._running.values() if execution.status in ACTIVE_STATUSES)
 
     def runner_of(self, job_id: str) -> JobRunner | None:
         """Return the live runner of a job (tests and diagnostics)."""
