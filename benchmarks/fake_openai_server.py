@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from benchmarks.fake_llm import fake_answer
-from tests.fakes import FakeEmbedder
+from benchmarks.hashed_embedder import HashedBigramEmbedder
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -37,7 +37,7 @@ def _text(message: dict[str, Any]) -> str:
 def build_app(latency_s: float = 1.0, embedding_latency_s: float = 0.1, api_key: str | None = None) -> Starlette:
     """Build the app: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``, ``GET /health``."""
     stats = {"calls": 0, "in_flight": 0, "max_in_flight": 0, "embedding_calls": 0, "embedded_texts": 0}
-    embedder = FakeEmbedder()
+    embedder = HashedBigramEmbedder()
 
     def refused(request: Request) -> JSONResponse | None:
         if api_key is None or request.headers.get("authorization") == f"Bearer {api_key}":

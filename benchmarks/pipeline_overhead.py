@@ -30,12 +30,12 @@ from pathlib import Path
 from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder
 from agents.styles import StylePack, resolve_style
+from benchmarks.hashed_embedder import HashedBigramEmbedder
 from benchmarks.loopback import fake_llm_server
 from graph.progress import JobEvent, JobSummary
 from graph.runner import JobRunner
 from service.engine import Engine
 from service.settings import Settings
-from tests.fakes import FakeEmbedder
 
 
 @dataclass
@@ -111,14 +111,14 @@ def main() -> None:
             llm_max_retries=0,
             embedder="openai:fake" if args.embedder == "remote" else "e5",
         )
-        engine = Engine.start(settings, embedder=FakeEmbedder() if args.embedder == "hashed" else None)
+        engine = Engine.start(settings, embedder=HashedBigramEmbedder() if args.embedder == "hashed" else None)
         engine.embedder.embed(["warm up"])
+        pack = bench_pack(args.style, args.embedder)
         profiler = cProfile.Profile() if args.profile else None
         try:
             if profiler:
                 profiler.enable()
             started = time.perf_counter()
-            pack = bench_pack(args.style, args.embedder)
             summary = asyncio.run(run_job(engine, pack, args.n, args.concurrency, clock))
             elapsed = time.perf_counter() - started
             if profiler:
@@ -129,9 +129,10 @@ def main() -> None:
     calls_per_accepted = summary.llm_calls / max(summary.accepted, 1)
     ideal = args.concurrency / (calls_per_accepted * args.latency)
     measured, steady = summary.accepted / elapsed, clock.steady_rate()
-    print(f"style {args.style}, n {args.n}, concurrency {args.concurrency}, LLM latency {args.latency:.2f} s, ", end="")
+    remote = f" ({args.embedding_latency:.2f} s a call)" if args.embedder == "remote" else ""
     print(
-        f"embedder {args.embedder}" + (f" ({args.embedding_latency:.2f} s a call)" if args.embedder == "remote" else "")
+        f"style {args.style}, n {args.n}, concurrency {args.concurrency}, LLM latency {args.latency:.2f} s, "
+        f"embedder {args.embedder}{remote}"
     )
     print(f"accepted {summary.accepted}, rejected {summary.rejected} {summary.rejected_by_reason}")
     print(f"LLM calls per accepted sample: {calls_per_accepted:.2f}")

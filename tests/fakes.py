@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,26 +13,13 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-FAKE_DIM = 64
+from benchmarks.hashed_embedder import HASHED_DIM, HashedBigramEmbedder
+
+FAKE_DIM = HASHED_DIM
 
 
-class FakeEmbedder:
-    """Embed text as a normalised bag of hashed character bigrams: similar text, similar vector."""
-
-    name = "fake-bigram-64"
-    dim = FAKE_DIM
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Return one unit vector per text, shape (len(texts), FAKE_DIM)."""
-        vectors = np.zeros((len(texts), FAKE_DIM), dtype=np.float32)
-        for row, text in enumerate(texts):
-            padded = f" {text.strip().lower()} "
-            for index in range(len(padded) - 1):
-                digest = hashlib.md5(padded[index : index + 2].encode()).digest()
-                vectors[row, digest[0] % FAKE_DIM] += 1.0
-            norm = np.linalg.norm(vectors[row])
-            vectors[row] = vectors[row] / norm if norm else vectors[row]
-        return vectors
+class FakeEmbedder(HashedBigramEmbedder):
+    """The tests' deterministic embedder: hashed character bigrams, similar text, similar vector."""
 
 
 class RecordingEmbedder(FakeEmbedder):

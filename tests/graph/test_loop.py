@@ -13,8 +13,7 @@ from agents.schemas import TokenUsage
 from graph.progress import Budget
 from graph.runner import JobRunner
 from graph.state import LoopConfig
-
-# The shipped threshold is calibrated for e5; the bigram FakeEmbedder needs seed 000's original 0.40.
+from tests.fakes import RecordingEmbedder
 from tests.graph.loop_support import (
     GENTLE,
     MARKER_RULE,
@@ -185,22 +184,12 @@ async def test_a_duplicate_is_rejected_before_its_replies_are_embedded(tmp_path:
             dialogue["turns"][1]["content"] = new_reply
         return json.dumps(dialogue, ensure_ascii=False)
 
-    seen: list[str] = []
-    deps = make_deps(tmp_path, Script(generator=same_user_new_reply))
-    inner = deps.embedder
-
-    class Recording:
-        name, dim = inner.name, inner.dim
-
-        def embed(self, texts):  # type: ignore[no-untyped-def]
-            seen.extend(texts)
-            return inner.embed(texts)
-
-    deps = replace(deps, embedder=Recording())
+    recording = RecordingEmbedder()  # the checks' embedder (same vectors as the memory's FakeEmbedder)
+    deps = replace(make_deps(tmp_path, Script(generator=same_user_new_reply)), embedder=recording)
     assert (await run_one(deps, "s1", topic="下雨天没带伞"))["status"] == "accepted"
     second = await run_one(deps, "s2", topic="下雨天没带伞")
     assert second["failure_code"] == "near_duplicate" and second["rewrites"] == 0
-    assert new_reply not in seen
+    assert new_reply not in recording.seen
 
 
 async def test_with_prefetch_the_replies_are_embedded_during_the_duplicate_check(tmp_path: Path) -> None:
@@ -209,17 +198,15 @@ async def test_with_prefetch_the_replies_are_embedded_during_the_duplicate_check
     import threading
 
     reply_seen = threading.Event()
-    deps = make_deps(tmp_path, Script(), config=LoopConfig(max_rewrites=0, prefetch_reply_embeddings=True))
-    inner, memory = deps.embedder, deps.memory
 
-    class Recording:
-        name, dim = inner.name, inner.dim
-
+    class NoticesReplies(RecordingEmbedder):
         def embed(self, texts):  # type: ignore[no-untyped-def]
-            if any("呢" in text or "呀" in text for text in texts):  # a gentle reply (seed replies are cached)
+            if any("呢" in text or "呀" in text for text in texts):  # a gentle reply (user turns have neither)
                 reply_seen.set()
-            return inner.embed(texts)
+            return super().embed(texts)
 
+    deps = make_deps(tmp_path, Script(), config=LoopConfig(max_rewrites=0, prefetch_reply_embeddings=True))
+    memory = deps.memory
     near_duplicate = memory.anear_duplicate
 
     async def check_waiting_for_the_reply(text: str, threshold: float):  # type: ignore[no-untyped-def]
@@ -227,7 +214,7 @@ async def test_with_prefetch_the_replies_are_embedded_during_the_duplicate_check
         return await near_duplicate(text, threshold)
 
     memory.anear_duplicate = check_waiting_for_the_reply  # type: ignore[method-assign]
-    deps = replace(deps, embedder=Recording())
+    deps = replace(deps, embedder=NoticesReplies())
     assert (await run_one(deps, "s1"))["status"] == "accepted"
 
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from benchmarks.loopback import REPO
 from graph.memory import Neighbor, TopicMemory, collection_name, open_client
 from tests.fakes import FakeEmbedder
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMA_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
 
 

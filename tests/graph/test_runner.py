@@ -11,8 +11,6 @@ from graph.progress import Budget, JobEvent
 from graph.runner import MAX_CONSECUTIVE_ERRORS, JobRunner
 from graph.state import LoopConfig
 from graph.topic_planner import TopicPlanner
-
-# The shipped threshold is calibrated for e5; the bigram FakeEmbedder needs seed 000's original 0.40.
 from tests.graph.loop_support import (
     GENTLE,
     MARKER_RULE,

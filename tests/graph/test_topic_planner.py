@@ -12,11 +12,20 @@ from tests.fakes import RecordingEmbedder, fake_role_models
 from tests.graph.loop_support import GENTLE, Script
 
 
-def planner_on(tmp_path: Path, topics: list[str]) -> tuple[TopicPlanner, RecordingEmbedder]:
-    inner = RecordingEmbedder()
+def planner_on(
+    tmp_path: Path,
+    topics: list[str],
+    *,
+    inner: RecordingEmbedder | None = None,
+    brainstorms: bool = True,
+    batch_size: int = 5,
+) -> tuple[TopicPlanner, RecordingEmbedder]:
+    """A planner over ``topics`` with a fresh memory; ``brainstorms=False`` gives it no model."""
+    inner = inner or RecordingEmbedder()
     memory = TopicMemory(tmp_path, "ws", "gentle", CachingEmbedder(inner))
     pack = GENTLE.model_copy(update={"topics": topics})
-    return TopicPlanner(pack, memory, fake_role_models(Script()).topics, batch_size=5), inner
+    model = fake_role_models(Script()).topics if brainstorms else None
+    return TopicPlanner(pack, memory, model, batch_size=batch_size), inner
 
 
 async def test_prepare_embeds_listed_topics_and_starts_brainstorming(tmp_path: Path) -> None:
@@ -39,20 +48,15 @@ async def test_prepare_embeds_listed_topics_and_starts_brainstorming(tmp_path: P
 
 
 async def test_prepare_without_a_model_keeps_the_listed_topics(tmp_path: Path) -> None:
-    inner = RecordingEmbedder()
-    memory = TopicMemory(tmp_path, "ws", "gentle", CachingEmbedder(inner))
-    planner = TopicPlanner(GENTLE.model_copy(update={"topics": ["a", "b"]}), memory, None)
+    planner, _ = planner_on(tmp_path, ["a", "b"], brainstorms=False)
     await planner.prepare()
     assert not planner._refills
     assert {await planner.next_topic("s1"), await planner.next_topic("s2")} == {"a", "b"}
 
 
 async def test_topics_accepted_by_an_earlier_job_are_the_last_resort(tmp_path: Path) -> None:
-    memory = TopicMemory(tmp_path, "ws", "gentle", CachingEmbedder(RecordingEmbedder()))
-    memory.add_accepted("old", "下雨天忘了带伞，淋湿了", "下雨天没带伞", "job-1")
-    pack = GENTLE.model_copy(update={"topics": ["下雨天没带伞", "养的猫生病了"]})
-
-    planner = TopicPlanner(pack, memory, fake_role_models(Script()).topics, batch_size=3)
+    planner, _ = planner_on(tmp_path, ["下雨天没带伞", "养的猫生病了"], batch_size=3)
+    planner.memory.add_accepted("old", "下雨天忘了带伞，淋湿了", "下雨天没带伞", "job-1")
     planner.plan_for(1)
     await planner.prepare()
     assert planner._pool == ["养的猫生病了"]
@@ -60,7 +64,7 @@ async def test_topics_accepted_by_an_earlier_job_are_the_last_resort(tmp_path: P
     assert "下雨天没带伞" not in handed, "brainstormed topics come before one an earlier job covered"
     await planner.close()
 
-    without_model = TopicPlanner(pack, memory, None)
+    without_model = TopicPlanner(planner.pack, planner.memory, None)
     await without_model.prepare()
     first, second = await without_model.next_topic("a"), await without_model.next_topic("b")
     assert (first, second) == ("养的猫生病了", "下雨天没带伞"), "with nothing new left, a covered topic is reused"
@@ -73,12 +77,10 @@ async def test_an_embedder_failing_during_a_brainstorm_fails_the_brainstorm_not_
                 raise ConnectionError("embedding endpoint gone")
             return super().embed(texts)
 
-    memory = TopicMemory(tmp_path, "ws", "gentle", CachingEmbedder(GoneAfterStart()))
-    pack = GENTLE.model_copy(update={"topics": ["下雨天没带伞", "养的猫生病了"]})
-    planner = TopicPlanner(pack, memory, fake_role_models(Script()).topics, batch_size=5)
+    planner, _ = planner_on(tmp_path, ["下雨天没带伞", "养的猫生病了"], inner=GoneAfterStart())
     planner.plan_for(4)
     await planner.prepare()
     await asyncio.wait(planner._refills)
     assert planner._failed_brainstorms == len(planner._refills) >= 1
-    assert sorted(planner._pool) == sorted(pack.topics)  # nothing unembedded entered the pool
+    assert sorted(planner._pool) == sorted(planner.pack.topics)  # nothing unembedded entered the pool
     await planner.close()  # used to re-raise the brainstorm's error and end the job without its samples

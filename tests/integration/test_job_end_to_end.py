@@ -2,9 +2,6 @@
 real e5 embeddings and Chroma on disk; and a small job on the real embedded model."""
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,17 +18,13 @@ from graph.nodes import LoopDeps
 from graph.progress import Budget
 from graph.runner import JobRunner
 from graph.topic_planner import TopicPlanner
+from tests.integration.cli_support import dialogforge
 
 
 @pytest.fixture
 def fake_llm_url() -> Iterator[str]:
     with fake_llm_server(0.05) as base_url:
         yield base_url
-
-
-def dialogforge(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-c", "from service.cli import main; main()", *args]
-    return subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
 
 
 def test_cli_job_over_http_with_real_embeddings_and_chroma(fake_llm_url: str, tmp_path: Path) -> None:

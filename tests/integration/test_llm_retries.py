@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ from langchain_core.messages import HumanMessage
 from agents.llm import LLMConfig, LLMUnreachableError, build_role_models, check_reachable
 from agents.schemas import Dialogue
 from agents.structured import ask_structured
+from benchmarks.loopback import free_port
 
 SECRET = "sk-test-secret-999"
 DIALOGUE_JSON = '{"turns": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}'
@@ -73,12 +73,6 @@ async def flaky() -> AsyncIterator[tuple[FlakyServer, str]]:
         await runner.cleanup()
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_call_succeeds_after_429_and_503_honouring_retry_after(flaky: tuple[FlakyServer, str]) -> None:
     fake, base_url = flaky
     models = build_role_models(LLMConfig(api_key=SECRET, generator_model="fake-model", max_retries=5), base_url)
@@ -112,7 +106,7 @@ async def test_reachable_endpoint_passes_and_a_bad_key_is_named(flaky: tuple[Fla
 
 
 async def test_unreachable_url_names_the_url_never_the_key() -> None:
-    base_url = f"http://127.0.0.1:{closed_port()}/v1"
+    base_url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(LLMUnreachableError) as caught:
         await check_reachable(base_url, SECRET, timeout=3)
     message = str(caught.value)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-import yaml
 
 from agents.embeddings import EmbedderUnavailableError, make_embedder
 from agents.remote_embeddings import MAX_TEXTS_PER_CALL, EmbeddingEndpoint, OpenAIEmbedder
-from agents.styles import builtin_styles
 from benchmarks.loopback import fake_llm_server, free_port
 from tests.fakes import FakeEmbedder
+from tests.integration.cli_support import dialogforge
+from tests.service.api_support import style_pack_yaml
 
 KEY = "sk-test-remote-0123456789"
 
@@ -42,7 +39,7 @@ def test_vectors_come_back_in_order_unit_length_and_split_into_calls(server_url:
     np.testing.assert_allclose(vectors, FakeEmbedder().embed(texts), atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert embedder.embed([]).shape == (0, embedder.dim)
-    assert embedder.name == f"openai:fake@127.0.0.1:{server_url.split(':')[2].split('/')[0]}"
+    assert embedder.name == f"openai:fake@127.0.0.1:{httpx.URL(server_url).port}"
 
 
 def test_a_refused_key_fails_at_start_naming_the_url_not_the_key(server_url: str) -> None:
@@ -66,17 +63,10 @@ def test_make_embedder_needs_an_endpoint_and_a_model() -> None:
         make_embedder("openai: ", EmbeddingEndpoint("http://127.0.0.1:9/v1"))
 
 
-def dialogforge(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-c", "from service.cli import main; main()", *args]
-    return subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
-
-
 def hashed_vector_pack(path: Path) -> Path:
     """empathetic-cs without the exemplar bound: the fake server's vectors are not e5's."""
-    pack = builtin_styles()["empathetic-cs"].model_copy(
-        update={"name": "cs-remote", "aliases": [], "min_exemplar_similarity": None, "near_duplicate_similarity": 0.97}
-    )
-    path.write_text(yaml.safe_dump(pack.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    yaml_text = style_pack_yaml("cs-remote", base="empathetic-cs", near_duplicate_similarity=0.97)
+    path.write_text(yaml_text, encoding="utf-8")
     return path
 
 
@@ -123,7 +113,7 @@ def test_serve_with_a_refused_embeddings_key_is_one_line(server_url: str, tmp_pa
         "DIALOGFORGE_LLM_MAX_RETRIES": "0",
         "DIALOGFORGE_DATA_DIR": str(tmp_path / "data"),
     }
-    result = dialogforge("serve", "--port", str(free_port()), env=env)
+    result = dialogforge("serve", "--port", str(free_port()), env=env, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: cannot embed with 'fake' at {server_url}/embeddings: HTTP 401 (the API key was refused)"

@@ -29,9 +29,10 @@ def slow_role_models(delay_s: float) -> RoleModels:
     return RoleModels(generator=model, judge=model, rewriter=model, topics=model, names=names)
 
 
-def style_pack_yaml(name: str = TEST_STYLE) -> str:
-    """Return the gentle pack renamed, without the exemplar-similarity bound the fake embedder fails."""
-    pack = builtin_styles()["gentle"].model_copy(update={"name": name, "aliases": [], "min_exemplar_similarity": None})
+def style_pack_yaml(name: str = TEST_STYLE, base: str = "gentle", **updates: Any) -> str:
+    """Return a shipped pack renamed, without the exemplar-similarity bound the fake embedder fails."""
+    changes = {"name": name, "aliases": [], "min_exemplar_similarity": None, **updates}
+    pack = builtin_styles()[base].model_copy(update=changes)
     return yaml.safe_dump(pack.model_dump(mode="json"), allow_unicode=True)
 
 

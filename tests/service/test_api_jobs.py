@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,27 +149,34 @@ async def test_concurrent_job_limit_and_report_before_end(tmp_path: Path) -> Non
         assert (await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 1})).status_code == 202
 
 
-async def test_a_job_frees_its_slot_as_soon_as_it_shows_its_end(tmp_path: Path) -> None:
+async def test_a_job_frees_its_slot_as_soon_as_it_shows_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with api_client(tmp_path, max_concurrent_jobs=1) as (client, app):
-        manager = app.state.manager
-        release = threading.Event()
-        store_update = manager.store.update_job
+        store = app.state.manager.store
+        release, creates = threading.Event(), []
+        store_update, store_run = store.update_job, store.run
 
         def held_final_write(job_id: str, **fields: object) -> None:
             if fields.get("summary") is not None:  # the final write: keep the job's task alive meanwhile
                 release.wait(timeout=10)
             store_update(job_id, **fields)
 
-        manager.store.update_job = held_final_write
-        try:
-            job = (await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 1})).json()
-            await wait_for_status(client, job["id"], {"completed"})
-            assert manager.running == 0 and manager.runner_of(job["id"]) is not None  # its task is still writing
-            second = await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 1})
-            assert second.status_code == 202, second.text
-        finally:
-            release.set()
-            manager.store.update_job = store_update
+        async def run_releasing_on_create(function: Any, *args: Any, **kwargs: Any) -> Any:
+            if function == store.create_job:
+                creates.append(function)
+                if len(creates) == 2:  # the second job is past the limit check: the held write may end
+                    release.set()
+            return await store_run(function, *args, **kwargs)
+
+        monkeypatch.setattr(store, "update_job", held_final_write)
+        monkeypatch.setattr(store, "run", run_releasing_on_create)
+        manager = app.state.manager
+        job = (await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 1})).json()
+        await wait_for_status(client, job["id"], {"completed"})
+        assert manager.running == 0 and manager.runner_of(job["id"]) is not None  # its task is still writing
+        second = await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 1})
+        assert second.status_code == 202, second.text
         await wait_for_status(client, second.json()["id"], {"completed"})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,9 +15,21 @@ from service.settings import Settings
 from tests.fakes import FakeEmbedder, fake_role_models
 
 
-def engine_with(tmp_path: Path, **settings: object) -> Engine:
-    config = Settings(data_dir=tmp_path, **settings)  # type: ignore[arg-type]
-    return Engine.start(config, models=fake_role_models(), embedder=FakeEmbedder())
+@pytest.fixture(autouse=True)
+def no_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only what a test passes counts: no DIALOGFORGE_* variable of the machine running the tests."""
+    for name in [name for name in os.environ if name.startswith("DIALOGFORGE_")]:
+        monkeypatch.delenv(name)
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type,call-arg]
+
+
+def engine_with(tmp_path: Path, embedder: FakeEmbedder | None = None, **values: object) -> Engine:
+    return Engine.start(
+        settings(data_dir=tmp_path, **values), models=fake_role_models(), embedder=embedder or FakeEmbedder()
+    )
 
 
 def test_an_endpoint_shows_the_generator_five_covered_turns(tmp_path: Path) -> None:
@@ -39,19 +52,15 @@ def test_the_setting_wins(tmp_path: Path, value: int) -> None:
 
 
 def test_remote_embeddings_default_to_the_llm_endpoint_and_key() -> None:
-    settings = Settings(llm_base_url="https://llm.example/v1", llm_api_key="sk-llm")  # type: ignore[arg-type]
-    endpoint = settings.embedding_endpoint()
+    endpoint = settings(llm_base_url="https://llm.example/v1", llm_api_key="sk-llm").embedding_endpoint()
     assert (endpoint.base_url, endpoint.api_key) == ("https://llm.example/v1", "sk-llm")
     assert "sk-llm" not in repr(endpoint)
 
 
 def test_a_separate_embeddings_endpoint_never_gets_the_llm_key() -> None:
-    settings = Settings(
-        llm_base_url="https://llm.example/v1",
-        llm_api_key="sk-llm",  # type: ignore[arg-type]
-        embeddings_base_url="http://127.0.0.1:8080/v1",
-    )
-    endpoint = settings.embedding_endpoint()
+    endpoint = settings(
+        llm_base_url="https://llm.example/v1", llm_api_key="sk-llm", embeddings_base_url="http://127.0.0.1:8080/v1"
+    ).embedding_endpoint()
     assert (endpoint.base_url, endpoint.api_key) == ("http://127.0.0.1:8080/v1", None)
 
 
@@ -60,6 +69,6 @@ def test_replies_are_prefetched_only_for_an_embedder_with_parallel_calls(tmp_pat
         parallel_calls = 4
 
     local = engine_with(tmp_path / "local")
-    remote = Engine.start(Settings(data_dir=tmp_path / "remote"), models=fake_role_models(), embedder=Remote())
+    remote = engine_with(tmp_path / "remote", embedder=Remote())
     assert not local.loop_deps(resolve_style("gentle"), "ws").config.prefetch_reply_embeddings
     assert remote.loop_deps(resolve_style("gentle"), "ws").config.prefetch_reply_embeddings
