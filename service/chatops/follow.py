@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from graph.datasets.export import ExportFormat
 from service.chatops import texts
 from service.chatops.service import ChatOpsError, ChatOpsService
-from service.exports import ExportFormat
 from service.jobs.models import JobUpdate
 
 logger = logging.getLogger(__name__)

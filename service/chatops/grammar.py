@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from service.exports import EXPORT_FORMATS, ExportFormat
+from graph.datasets.export import EXPORT_FORMATS, ExportFormat
 
 DEFAULT_FORMAT: ExportFormat = "sharegpt"
 MAX_TEXT_CHARS = 500

@@ -14,9 +14,9 @@ from typing import Protocol
 
 from agents.schemas import Sample
 from agents.styles import StylePack
+from graph.datasets.export import ExportError, ExportFormat, iter_jsonl_lines
 from service.chatops import texts
 from service.chatops.grammar import Command, CommandError, Generate, Vocabulary, parse_command
-from service.exports import ExportError, ExportFormat, iter_jsonl_lines
 from service.jobs.errors import JobNotFoundError, JobServiceError
 from service.jobs.models import JobRecord, JobRequest, JobUpdate, Limits, SampleBatch
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 from agents.schemas import Sample
 from agents.styles import StylePack
+from graph.datasets.export import EXPORT_FORMATS
 from graph.progress import JobProgress, JobSummary
-from service.exports import EXPORT_FORMATS
 
 STOP_WORDS = {
     "completed": "done",

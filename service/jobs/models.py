@@ -1,7 +1,7 @@
 """The job service's data shapes: requests, records, pages, progress updates and on-demand batches.
 
 These are platform-neutral (the HTTP routes and the Slack bot both use them); the HTTP layer adds
-its own request/response schemas on top in ``service.api_schemas``.
+its own request/response schemas on top in ``service.http.schemas``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.schemas import Sample, TokenUsage
+from graph.datasets.export import ExportFormat
 from graph.progress import Budget, JobProgress, JobSummary
-from service.exports import ExportFormat
 
 JobStatus = Literal["queued", "running", "completed", "incomplete", "cancelled", "failed", "interrupted"]
 ACTIVE_STATUSES: tuple[JobStatus, ...] = ("queued", "running")

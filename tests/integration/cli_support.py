@@ -9,5 +9,5 @@ import sys
 
 def dialogforge(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``dialogforge ARGS`` with ``env`` added to this process's environment; capture its output."""
-    command = [sys.executable, "-c", "from service.cli import main; main()", *args]
+    command = [sys.executable, "-c", "from service.cli.main import main; main()", *args]
     return subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)

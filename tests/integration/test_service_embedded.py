@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from agents.llm import RoleModels
-from service.app import create_app
+from service.http.app import create_app
 from tests.service.api_support import make_settings
 
 pytestmark = pytest.mark.embedded

@@ -1,6 +1,6 @@
 """The Slack bot through the real stack: uvicorn + FastAPI + slack-bolt, signed requests, a mock Slack.
 
-The app is ``service.app.create_app`` with fake LLM models and a fake embedder; Slack's Web API is
+The app is ``service.http.app.create_app`` with fake LLM models and a fake embedder; Slack's Web API is
 ``tests/integration/slack_mock.py`` on loopback (``DIALOGFORGE_SLACK_API_URL``). Jobs use the
 ``empathetic-cs`` pack (alias ``cs``): the fake embedder cannot meet the Chinese packs'
 exemplar-similarity bound, so their samples would all be rejected.
@@ -23,8 +23,8 @@ import pytest
 import uvicorn
 from slack_sdk.signature import SignatureVerifier
 
-from service.app import create_app
-from service.exports import iter_jsonl_lines
+from graph.datasets.export import iter_jsonl_lines
+from service.http.app import create_app
 from service.settings import Settings
 from tests.fakes import FakeEmbedder, fake_role_models
 from tests.integration.slack_mock import BOT_TOKEN, BOT_USER, TEAM, SlackMock

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from agents.llm import RoleModels
 from agents.styles import builtin_styles
-from service.app import create_app
+from service.http.app import create_app
 from service.settings import Settings
 from tests.fakes import FakeEmbedder, SlowChatModel, fake_role_models, template_responder
 

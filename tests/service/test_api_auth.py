@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.deps import key_matches
+from service.http.deps import key_matches
 from service.logging_setup import JsonFormatter, RequestIdFilter
 from tests.service.api_support import TEST_STYLE, api_client
 

@@ -19,7 +19,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from service.app import create_app
+from service.http.app import create_app
 from tests.fakes import FakeEmbedder, fake_role_models
 from tests.service.api_support import make_settings
 

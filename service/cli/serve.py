@@ -49,7 +49,7 @@ def serve(
     import uvicorn
 
     from agents.embeddings import make_embedder
-    from service.app import create_app
+    from service.http.app import create_app
     from service.logging_setup import configure_logging
     from service.settings import Settings
 

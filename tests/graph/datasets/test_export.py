@@ -1,4 +1,4 @@
-"""Tests for service.exports: record shapes, JSONL round-trips, atomic writes and dataset_info."""
+"""Tests for graph.datasets.export: record shapes, JSONL round-trips, atomic writes and dataset_info."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents.schemas import Attempt, Lineage, Sample, Turn, Verdict
-from service.exports import (
+from graph.datasets.export import (
     EXPORT_FORMATS,
     ExportError,
     dataset_info_entry,

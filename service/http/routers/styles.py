@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 
-from service.api_schemas import StyleCreate, StyleCreated, StyleDetail, StyleInfo
-from service.deps import Authenticated, ManagerDep, StyleName
-from service.http_errors import responses
+from service.http.deps import Authenticated, ManagerDep, StyleName
+from service.http.errors import responses
+from service.http.schemas import StyleCreate, StyleCreated, StyleDetail, StyleInfo
 from service.jobs.errors import InvalidRequestError, StyleNotFoundError
 
 _REPLACED: dict[int | str, dict[str, Any]] = {

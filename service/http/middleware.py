@@ -16,8 +16,8 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.http.metrics import ServiceMetrics
 from service.logging_setup import request_id_var
-from service.metrics import ServiceMetrics
 
 access_logger = logging.getLogger("dialogforge.access")
 logger = logging.getLogger(__name__)

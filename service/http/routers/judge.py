@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api_schemas import JudgeRequest, JudgeResponse, JudgeResult
-from service.deps import Authenticated, ManagerDep
-from service.http_errors import responses
+from service.http.deps import Authenticated, ManagerDep
+from service.http.errors import responses
+from service.http.schemas import JudgeRequest, JudgeResponse, JudgeResult
 
 router = APIRouter(prefix="/v1/judge", tags=["judge"], dependencies=[Authenticated])
 

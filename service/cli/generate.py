@@ -17,12 +17,12 @@ from agents.llm import check_reachable
 from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.schemas import Sample
 from agents.styles import StylePack, resolve_style
+from graph.datasets.export import ExportFormat, write_dataset_info, write_jsonl
+from graph.datasets.report import STOP_EXPLANATIONS, write_report
 from graph.progress import Budget, JobEvent, JobSummary
 from graph.runner import JobRunner
 from graph.state import LoopConfig
 from service.engine import Engine
-from service.exports import ExportFormat, write_dataset_info, write_jsonl
-from service.report import STOP_EXPLANATIONS, write_report
 from service.settings import Settings
 
 EXIT_INCOMPLETE = 3

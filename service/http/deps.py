@@ -10,8 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from service.engine import Engine
+from service.http.metrics import ServiceMetrics
 from service.jobs.manager import JobManager
-from service.metrics import ServiceMetrics
 from service.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="An API key from DIALOGFORGE_API_KEYS.")

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from agents.styles import builtin_styles
-from service import cli, generate_command
+from service.cli import generate as generate_command
+from service.cli import main as cli
 from service.engine import Engine
 from tests.fakes import FakeEmbedder, fake_role_models
 

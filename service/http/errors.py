@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from service.api_schemas import ErrorResponse
+from service.http.schemas import ErrorResponse
 from service.jobs.errors import (
     InvalidRequestError,
     JobConflictError,

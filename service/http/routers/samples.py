@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.api_schemas import SampleCreate
-from service.deps import Authenticated, ManagerDep
-from service.http_errors import responses
+from service.http.deps import Authenticated, ManagerDep
+from service.http.errors import responses
+from service.http.schemas import SampleCreate
 from service.jobs.models import SampleBatch
 
 router = APIRouter(prefix="/v1/samples", tags=["samples"], dependencies=[Authenticated])

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from service.api_schemas import JobCreate, JobList, JobResponse
-from service.deps import Authenticated, JobId, ManagerDep
-from service.http_errors import responses
+from service.http.deps import Authenticated, JobId, ManagerDep
+from service.http.errors import responses
+from service.http.schemas import JobCreate, JobList, JobResponse
 from service.jobs.models import JobRequest
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Authenticated])

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
-from service.serve_command import serve
+from service.cli.serve import serve
 
 app = typer.Typer(
     name="dialogforge",
@@ -62,7 +62,7 @@ def generate(
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
     from graph.progress import Budget
     from graph.state import LoopConfig
-    from service.generate_command import GenerateRequest, UsageError, run_generate, validate
+    from service.cli.generate import GenerateRequest, UsageError, run_generate, validate
     from service.settings import Settings
 
     try:
@@ -114,7 +114,7 @@ def main() -> None:
     from agents.llm import LLMUnreachableError
     from agents.local_llm import EmbeddedServerError, ModelAssemblyError
     from agents.prompting import PromptError
-    from service.exports import ExportError
+    from graph.datasets.export import ExportError
 
     known = (
         CliError,

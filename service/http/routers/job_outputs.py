@@ -9,13 +9,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from service.api_schemas import ReportResponse
-from service.deps import Authenticated, JobId, ManagerDep
-from service.exports import ExportFormat, iter_jsonl_lines
-from service.http_errors import responses
+from graph.datasets.export import ExportFormat, iter_jsonl_lines
+from graph.datasets.report import report_data
+from service.http.deps import Authenticated, JobId, ManagerDep
+from service.http.errors import responses
+from service.http.schemas import ReportResponse
 from service.jobs.errors import JobConflictError
 from service.jobs.models import JobUpdate
-from service.report import report_data
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Authenticated])
 

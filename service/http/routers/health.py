@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from service.api_schemas import Health
-from service.deps import EngineDep, ManagerDep, MetricsDep
+from service.http.deps import EngineDep, ManagerDep, MetricsDep
+from service.http.schemas import Health
 
 router = APIRouter(tags=["health"])
 

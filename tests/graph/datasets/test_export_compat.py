@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from agents.schemas import Lineage, Sample, Turn
-from service.exports import ExportFormat, dataset_info_entry, to_record, write_jsonl
+from graph.datasets.export import ExportFormat, dataset_info_entry, to_record, write_jsonl
 
 PAIRS = [
     [("你好，我的快递三天没更新了。", "别着急，我这就帮您查询物流信息。")],

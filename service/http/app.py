@@ -20,14 +20,14 @@ from fastapi_offline import FastAPIOffline
 from agents.embeddings import Embedder
 from agents.llm import RoleModels, check_reachable
 from service.engine import Engine
-from service.http_errors import install_error_handlers
+from service.http.errors import install_error_handlers
+from service.http.metrics import ServiceMetrics
+from service.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from service.http.routers import health, job_outputs, jobs, judge, samples, styles
 from service.jobs.manager import JobManager
 from service.jobs.models import Limits
 from service.jobs.store import JobStore
 from service.jobs.styles import StyleRegistry
-from service.metrics import ServiceMetrics
-from service.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from service.routers import health, job_outputs, jobs, judge, samples, styles
 from service.settings import Settings
 from service.slack.mount import mount_slack
 

@@ -1,0 +1,1 @@
+"""Data sets: versions, readers, exports and reports (the layer below the service)."""

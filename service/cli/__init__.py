@@ -1,0 +1,1 @@
+"""The ``dialogforge`` command line."""

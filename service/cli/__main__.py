@@ -1,0 +1,5 @@
+"""``python -m service.cli``: the same entry point as the ``dialogforge`` script."""
+
+from service.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI app, dependencies, schemas, errors, middleware, metrics and routers."""
