@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     chatops_max_jobs_per_user: int = Field(default=2, ge=1)
     chatops_max_jobs_per_channel: int = Field(default=4, ge=1)
     chatops_public_url: str | None = None  # e.g. https://dialogforge.example.com, for download links
+    chatops_link_ttl_s: float = Field(default=3600.0, gt=0, le=7 * 86400)  # how long a download link works
+    chatops_link_secret: SecretStr | None = None  # signs download links (unset: a random key in data_dir)
 
     @property
     def slack_enabled(self) -> bool:

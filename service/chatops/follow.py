@@ -1,34 +1,43 @@
-"""Follow one chat job: keep one progress message updated, then post the file and the summary.
+"""Follow one chat job: keep one progress message updated, then deliver the file and the summary.
 
-Platform-neutral: an adapter gives a :class:`ChatOutput` that posts, updates, replies in the
-thread and uploads files on its platform.
+Platform-neutral: an adapter gives a :class:`ChatOutput` that answers, posts, updates, replies in
+the thread and uploads on its platform. The follower is durable: the output's :meth:`anchor`
+is stored once the progress message is posted, so after a restart the runtime rebuilds the
+output and follows the resumed job in the same message (``resumed=True``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from graph.datasets.export import ExportFormat
 from service.chatops import texts
-from service.chatops.service import ChatOpsError, ChatOpsService
+from service.chatops.errors import ChatOpsError, ChatOutputError, UploadUnsupported
+from service.chatops.service import ChatOpsService
+from service.chatops.store import Anchor, ChatJob
 from service.jobs.models import JobUpdate
 
 logger = logging.getLogger(__name__)
 
 MAX_PROGRESS_EDITS = 2000
-
-
-class ChatOutputError(Exception):
-    """The chat platform refused a call; the message is safe to show (no secrets)."""
+_UNSAFE_FILENAME = re.compile(r"[^\w.-]+")
 
 
 class ChatOutput(Protocol):
-    """Where a job's messages go: one progress message and its thread."""
+    """Where one conversation's messages go: answers, one progress message and its thread.
+
+    Every method raises :class:`~service.chatops.errors.ChatOutputError` (a safe message) when
+    the platform refuses; texts over the platform's size limit are split or shortened by the
+    adapter, never dropped.
+    """
+
+    async def answer(self, text: str, *, private: bool = False) -> None:
+        """Answer the request, privately to the person who asked where the platform can."""
+        ...
 
     async def post(self, text: str) -> None:
         """Post the progress message (it anchors the thread)."""
@@ -39,12 +48,24 @@ class ChatOutput(Protocol):
         ...
 
     async def reply(self, text: str) -> None:
-        """Post a message in the progress message's thread."""
+        """Post in the progress message's thread (before it exists: where the request was made)."""
         ...
 
     async def upload(self, filename: str, content: bytes, comment: str) -> None:
-        """Upload a file into the thread."""
+        """Upload a file into the thread; raise ``UploadUnsupported`` where the platform cannot."""
         ...
+
+    def anchor(self) -> Anchor:
+        """Return where this output writes (with the progress message once posted), to rebuild it later."""
+        ...
+
+
+async def answer_safely(output: ChatOutput, text: str, *, private: bool) -> None:
+    """Answer; log (never raise) when the platform refuses."""
+    try:
+        await output.answer(text, private=private)
+    except ChatOutputError as exc:
+        logger.warning("chat: cannot answer: %s", exc)
 
 
 @dataclass
@@ -59,52 +80,61 @@ class JobFollower:
     """Render a job's progress into one message, at most once per ``interval_s``, then deliver it."""
 
     service: ChatOpsService
-    job_id: str
-    style: str
-    target: int
-    fmt: ExportFormat
+    job: ChatJob
     output: ChatOutput
     interval_s: float = 3.0
-    on_unreachable: Callable[[str], Awaitable[None]] | None = None
+    resumed: bool = False
     edits: int = 0
     _last_edit: float = 0.0
 
     async def run(self) -> None:
-        """Follow the job to its end; always release its bounds.
+        """Follow the job to its end and deliver; always release its bounds.
 
-        When the progress message cannot be posted (e.g. the bot is not in the channel),
-        ``on_unreachable`` is told why and the job is only waited for, silently.
+        When the progress message cannot be posted (e.g. the bot is not in the chat), the asker
+        is told privately and the job is only waited for. Cancelled (at shutdown), the job stays
+        recorded as followed, so the next start picks it up again.
         """
+        job_id = self.job.job_id
         try:
-            try:
-                await self.output.post(self._progress_line(None))
-                self._last_edit = time.monotonic()
-            except ChatOutputError as exc:
-                if self.on_unreachable is not None:
-                    await self.on_unreachable(str(exc))
-                await self._wait_for_end()
-                return
-            await self._follow()
-            await self._deliver()
+            if not self.resumed and not await self._post():
+                await self._pump(_Latest())
+            else:
+                await self._follow()
+                await self._deliver()
+            await self.service.delivered(job_id)
         except asyncio.CancelledError:
+            self.service.release(job_id)
             raise
         except (ChatOutputError, ChatOpsError) as exc:
-            logger.warning("chat job %s: %s", self.job_id, exc)
+            logger.warning("chat job %s: %s", job_id, exc)
+            await self.service.delivered(job_id)
         except Exception:
-            logger.exception("chat job %s: following failed", self.job_id)
-        finally:
-            self.service.release(self.job_id)
+            logger.exception("chat job %s: following failed", job_id)
+            self.service.release(job_id)
+
+    async def _post(self) -> bool:
+        """Post the progress message and store its anchor; False (the asker told why) when refused."""
+        try:
+            await self.output.post(self._progress_line(None))
+        except ChatOutputError as exc:
+            logger.warning("chat job %s: cannot post progress (%s)", self.job.job_id, exc)
+            await answer_safely(self.output, texts.unreachable_text(self.job.job_id, str(exc)), private=True)
+            return False
+        self._last_edit = time.monotonic()
+        await self.service.posted(self.job.job_id, self.output.anchor())
+        return True
 
     def _progress_line(self, update: JobUpdate | None) -> str:
         """Return the progress text for the latest update (or the start)."""
+        job = self.job
         if update is None:
-            return texts.started_text(self.job_id, self.style, self.target, self.fmt)
-        return texts.progress_text(self.job_id, self.style, update.progress, update.status)
+            return texts.waiting_text(job.job_id, job.label, job.n)
+        return texts.progress_text(job.job_id, job.label, update.progress, update.status)
 
     async def _pump(self, latest: _Latest) -> None:
         """Read the job's updates into ``latest`` until the job ends."""
         try:
-            async for update in self.service.updates(self.job_id):
+            async for update in self.service.updates(self.job.job_id):
                 latest.update = update
                 latest.changed.set()
                 if update.kind == "end":
@@ -112,10 +142,6 @@ class JobFollower:
         finally:
             latest.done = True
             latest.changed.set()
-
-    async def _wait_for_end(self) -> None:
-        """Read the job's updates without showing them, until it ends."""
-        await self._pump(_Latest())
 
     async def _follow(self) -> None:
         """Edit the progress message as updates arrive, no more often than every ``interval_s``."""
@@ -135,7 +161,7 @@ class JobFollower:
             pump.cancel()  # a no-op once the job ended
             (outcome,) = await asyncio.gather(pump, return_exceptions=True)
             if isinstance(outcome, Exception):
-                logger.warning("chat job %s: progress stream failed: %s", self.job_id, outcome)
+                logger.warning("chat job %s: progress stream failed: %s", self.job.job_id, outcome)
 
     async def _wait_interval(self) -> None:
         """Sleep until ``interval_s`` has passed since the progress message was last written."""
@@ -151,24 +177,32 @@ class JobFollower:
         try:
             await self.output.update(text)
         except ChatOutputError as exc:
-            logger.warning("chat job %s: progress update failed: %s", self.job_id, exc)
+            logger.warning("chat job %s: progress update failed: %s", self.job.job_id, exc)
 
     async def _deliver(self) -> None:
-        """Show the final counters, upload the data set into the thread, and post the summary."""
-        record = await self.service.record(self.job_id)
-        await self._edit(texts.progress_text(self.job_id, self.style, record.progress, record.status))
-        content, count = await self.service.dataset(self.job_id, self.fmt)
+        """Show the final counters, deliver the data set into the thread, and post the summary."""
+        job = self.job
+        record = await self.service.record(job.job_id)
+        await self._edit(texts.progress_text(job.job_id, job.label, record.progress, record.status))
+        content, count = await self.service.dataset(job.job_id, job.format)
         if count:
-            filename = f"{self.style}-{self.job_id}-{self.fmt}.jsonl"
-            comment = f"{count} {self.style} samples ({self.fmt}), job `{self.job_id}`"
-            try:
-                await self.output.upload(filename, content, comment)
-            except ChatOutputError as exc:
-                url = self.service.download_url(self.job_id, self.fmt)
-                await self.output.reply(texts.upload_failed_text(self.job_id, url, str(exc)))
+            await self._deliver_file(content, count)
         else:
-            await self.output.reply(f"Job `{self.job_id}` accepted no samples, so there is no file to upload.")
+            await self.output.reply(f"Job `{job.job_id}` accepted no samples, so there is no file to send.")
         if record.summary is not None:
-            await self.output.reply(texts.summary_text(record.summary, self.fmt))
+            await self.output.reply(texts.summary_text(record.summary, job.format))
         else:
-            await self.output.reply(f"Job `{self.job_id}` ended: {record.status}. {record.error}".strip())
+            await self.output.reply(f"Job `{job.job_id}` ended: {record.status}. {record.error}".strip())
+
+    async def _deliver_file(self, content: bytes, count: int) -> None:
+        """Upload the file; where the platform cannot take it, give a short-lived download link."""
+        job = self.job
+        filename = f"{_UNSAFE_FILENAME.sub('_', job.label)}-{job.job_id}-{job.format}.jsonl"
+        comment = f"{count} {job.label} samples ({job.format}), job `{job.job_id}`"
+        url, ttl = self.service.download_url(job.job_id, job.format), self.service.links.ttl_s
+        try:
+            await self.output.upload(filename, content, comment)
+        except UploadUnsupported:
+            await self.output.reply(comment + ". " + texts.download_text(job.job_id, url, ttl))
+        except ChatOutputError as exc:
+            await self.output.reply(texts.upload_failed_text(job.job_id, url, str(exc), ttl))

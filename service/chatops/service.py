@@ -1,13 +1,14 @@
-"""The calls chat adapters make onto the job service, with per-user and per-channel bounds.
+"""The calls a chat request turns into: jobs within the chat bounds, status, cancel, samples, files.
 
-Platform-neutral: a Slack, Lark, DingTalk or WeCom adapter turns its events into a
-:class:`ChatContext` and command text, and calls :class:`ChatOpsService`.
+Platform-neutral: an adapter (Slack, Feishu, DingTalk, ...) never calls this directly; it hands
+requests to ``service.chatops.dispatch.ChatDispatcher``, which calls :class:`ChatOpsService`.
+Status and cancel answer only for jobs started from the same chat (``chat_jobs`` remembers
+which), so a job id seen elsewhere reveals nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -16,13 +17,16 @@ from agents.schemas import Sample
 from agents.styles import StylePack
 from graph.datasets.export import ExportError, ExportFormat, iter_jsonl_lines
 from service.chatops import texts
-from service.chatops.grammar import Command, CommandError, Generate, Vocabulary, parse_command
+from service.chatops.bounds import ChatAdmission, Seat
+from service.chatops.commands import ChatCommand, JobCommand
+from service.chatops.errors import ChatOpsError
+from service.chatops.grammar import CommandError, Vocabulary, parse_command
+from service.chatops.links import DownloadLinks
+from service.chatops.store import Anchor, ChatJob, ChatJobStore
 from service.jobs.errors import JobNotFoundError, JobServiceError
 from service.jobs.models import JobRecord, JobRequest, JobUpdate, Limits, SampleBatch
 
 logger = logging.getLogger(__name__)
-
-MAX_KNOWN_JOBS = 1024
 
 
 class JobBackend(Protocol):
@@ -58,10 +62,6 @@ class JobBackend(Protocol):
         ...
 
 
-class ChatOpsError(Exception):
-    """A request the bot refuses or cannot serve; the message is for the user, in plain words."""
-
-
 @dataclass(frozen=True)
 class ChatContext:
     """Who asked, and where: ids as the platform gives them."""
@@ -78,58 +78,39 @@ class ChatContext:
 
     @property
     def channel_key(self) -> str:
-        """Return the channel's key across platforms and workspaces."""
+        """Return the chat's key across platforms and workspaces."""
         return f"{self.platform}:{self.team}:{self.channel}"
 
 
-@dataclass(frozen=True)
-class Bounds:
-    """Per-user and per-channel bounds on samples (n summed over running jobs) and running jobs."""
-
-    max_n_per_user: int = 1000
-    max_n_per_channel: int = 2000
-    max_jobs_per_user: int = 2
-    max_jobs_per_channel: int = 4
-
-
-@dataclass(frozen=True)
-class _Owner:
-    user_key: str
-    channel_key: str
-    n: int
-
-
 class ChatOpsService:
-    """Parse commands, start and follow jobs within the bounds, and answer in plain words."""
+    """Parse commands, start jobs within the bounds, answer status and cancel, make samples and files."""
 
     def __init__(
         self,
         backend: JobBackend,
         styles: Callable[[], Mapping[str, StylePack]],
-        bounds: Bounds | None = None,
-        public_url: str | None = None,
+        chat_jobs: ChatJobStore,
+        admission: ChatAdmission,
+        links: DownloadLinks,
     ) -> None:
         """Wrap a job backend.
 
         Args:
             backend: The job manager.
             styles: Return the style packs users may ask for, keyed by name.
-            bounds: Per-user and per-channel bounds.
-            public_url: The service's public base URL, for download links (else links are paths).
+            chat_jobs: The durable record of jobs started from chat.
+            admission: The per-user and per-channel bounds.
+            links: Makes the short-lived download links of data sets.
         """
-        self.backend = backend
-        self.styles = styles
-        self.bounds = bounds or Bounds()
-        self.public_url = (public_url or "").rstrip("/")
-        self._running: dict[str, _Owner] = {}
-        self._owners: OrderedDict[str, _Owner] = OrderedDict()
+        self.backend, self.styles, self.chat_jobs = backend, styles, chat_jobs
+        self.admission, self.links = admission, links
 
     # ----------------------------------------------------------------- parsing
 
     @property
     def max_n(self) -> int:
         """Return the largest n one chat job may ask for."""
-        b = self.bounds
+        b = self.admission.bounds
         return min(self.backend.limits.max_job_n, b.max_n_per_user, b.max_n_per_channel)
 
     def vocabulary(self) -> Vocabulary:
@@ -137,7 +118,7 @@ class ChatOpsService:
         packs = self.styles()
         return Vocabulary({name: list(pack.aliases) for name, pack in packs.items()}, self.max_n)
 
-    def parse(self, text: str) -> Command:
+    def parse(self, text: str) -> ChatCommand:
         """Parse command text; raise :class:`CommandError` in plain words."""
         return parse_command(text, self.vocabulary())
 
@@ -151,62 +132,48 @@ class ChatOpsService:
 
     # -------------------------------------------------------------------- jobs
 
-    def _check_bounds(self, command: Generate, ctx: ChatContext) -> None:
-        """Raise ChatOpsError when the job would take the user or channel over a bound."""
-        b = self.bounds
-        mine = [o for o in self._running.values() if o.user_key == ctx.user_key]
-        here = [o for o in self._running.values() if o.channel_key == ctx.channel_key]
-        if len(mine) >= b.max_jobs_per_user:
-            raise ChatOpsError(f"you already have {len(mine)} jobs running (the limit is {b.max_jobs_per_user}).")
-        if len(here) >= b.max_jobs_per_channel:
-            raise ChatOpsError(f"this channel has {len(here)} jobs running (the limit is {b.max_jobs_per_channel}).")
-        checks = (("you have", mine, b.max_n_per_user), ("this channel has", here, b.max_n_per_channel))
-        for who, owners, limit in checks:
-            busy = sum(o.n for o in owners)
-            if busy + command.n > limit:
-                raise ChatOpsError(
-                    f"{who} {busy} samples in running jobs and the limit is {limit}: "
-                    f"ask for at most {max(limit - busy, 0)}, or wait for a job to end."
-                )
+    async def start(self, command: JobCommand, ctx: ChatContext, anchor: Anchor) -> ChatJob:
+        """Start a command's job within the bounds and remember the chat it came from.
 
-    async def start(self, command: Generate, ctx: ChatContext) -> JobRecord:
-        """Start a job within the bounds; the caller must :meth:`release` it when it ends.
+        The caller follows the job and calls :meth:`delivered` (or :meth:`release`) at its end.
 
         Raises:
             ChatOpsError: A bound is reached, or the job service refused the request.
         """
-        self._check_bounds(command, ctx)
-        owner = _Owner(ctx.user_key, ctx.channel_key, command.n)
-        placeholder = f"pending:{id(owner)}"
-        self._running[placeholder] = owner  # reserve before awaiting, so concurrent requests see it
+        n = command.n
+        reservation = self.admission.reserve(Seat(ctx.user_key, ctx.channel_key, n))
         try:
-            request = JobRequest(style=command.style, n=command.n, formats=[command.format])
-            record = await self.backend.start(request)
+            record = await self.backend.start(command.job_request())
+            job = ChatJob(
+                record.id, ctx.platform, ctx.user_key, ctx.channel_key, command.label, command.n, command.format, anchor
+            )
+            await self.chat_jobs.run(self.chat_jobs.add, job)
         except JobServiceError as exc:
+            self.admission.release(reservation)
             raise ChatOpsError(str(exc)) from None
-        finally:
-            del self._running[placeholder]
-        self._running[record.id] = owner
-        self._owners[record.id] = owner
-        while len(self._owners) > MAX_KNOWN_JOBS:
-            self._owners.popitem(last=False)
-        logger.info(
-            "chat job %s started by %s in %s: %s x %d",
-            record.id,
-            ctx.user_key,
-            ctx.channel_key,
-            command.style,
-            command.n,
-        )
-        return record
+        except BaseException:
+            self.admission.release(reservation)
+            raise
+        self.admission.confirm(reservation, record.id)
+        logger.info("chat job %s started by %s in %s: %s x %d", job.job_id, ctx.user_key, ctx.channel_key, job.label, n)
+        return job
+
+    def adopt(self, job: ChatJob) -> None:
+        """Count a job followed again after a restart against its user's and chat's bounds."""
+        self.admission.adopt(job.job_id, Seat(job.user_key, job.channel_key, job.n))
+
+    async def posted(self, job_id: str, anchor: Anchor) -> None:
+        """Remember where a job's progress message is (for a restart)."""
+        await self.chat_jobs.run(self.chat_jobs.set_posted, job_id, anchor)
+
+    async def delivered(self, job_id: str) -> None:
+        """Mark a job's file and summary delivered and stop counting it against the bounds."""
+        await self.chat_jobs.run(self.chat_jobs.finish, job_id)
+        self.admission.release(job_id)
 
     def release(self, job_id: str) -> None:
-        """Stop counting a job against its user's and channel's bounds."""
-        self._running.pop(job_id, None)
-
-    def running_jobs(self) -> int:
-        """Return how many chat jobs are counted as running."""
-        return len(self._running)
+        """Stop counting a job that is no longer followed here (it is picked up again after a restart)."""
+        self.admission.release(job_id)
 
     def updates(self, job_id: str) -> AsyncIterator[JobUpdate]:
         """Return the job's progress updates (ending with ``end``)."""
@@ -221,24 +188,29 @@ class ChatOpsService:
         except JobServiceError as exc:
             raise ChatOpsError(str(exc)) from None
 
-    async def status(self, job_id: str) -> str:
-        """Return a job's status in words."""
+    async def chat_job(self, job_id: str, ctx: ChatContext) -> ChatJob:
+        """Return a job started from this chat, or raise ChatOpsError (the same words for any other id)."""
+        job = await self.chat_jobs.run(self.chat_jobs.get, job_id)
+        if job is None or job.channel_key != ctx.channel_key:
+            raise ChatOpsError(f"there is no job `{job_id}` started from this chat.")
+        return job
+
+    async def status(self, job_id: str, ctx: ChatContext) -> str:
+        """Return a job's status in words, with a fresh download link once it has samples and has ended."""
+        job = await self.chat_job(job_id, ctx)
         record = await self.record(job_id)
-        fmt = record.request.formats[0]
-        return texts.status_text(record.id, record.status, record.progress, record.summary, fmt)
+        text = texts.status_text(job_id, job.label, record.status, record.progress, record.summary, job.format)
+        if not record.active and record.progress.accepted:
+            text += "\n" + texts.download_text(job_id, self.download_url(job_id, job.format), self.links.ttl_s)
+        return text
 
     async def cancel(self, job_id: str, ctx: ChatContext) -> str:
-        """Cancel a job started from chat by this user or in this channel."""
-        owner = self._owners.get(job_id)
-        if owner is None:
-            await self.record(job_id)  # "no such job" first, when that is the problem
-            raise ChatOpsError(f"job `{job_id}` was not started from chat here, so it cannot be cancelled from chat.")
-        if ctx.user_key != owner.user_key and ctx.channel_key != owner.channel_key:
-            raise ChatOpsError(f"job `{job_id}` was started by someone else in another channel.")
+        """Cancel a job started from this chat."""
+        await self.chat_job(job_id, ctx)
         try:
             record = await self.backend.cancel(job_id)
         except JobNotFoundError:
-            raise ChatOpsError(f"there is no job `{job_id}`.") from None
+            raise ChatOpsError(f"there is no job `{job_id}` started from this chat.") from None
         except JobServiceError as exc:
             raise ChatOpsError(str(exc)) from None
         return f"Cancelling job `{record.id}`: samples in flight finish and are kept."
@@ -257,8 +229,8 @@ class ChatOpsService:
     # ------------------------------------------------------------------ output
 
     def download_url(self, job_id: str, fmt: ExportFormat) -> str:
-        """Return the HTTP address of a job's data set (a path when no public URL is set)."""
-        return f"{self.public_url}/v1/jobs/{job_id}/dataset?format={fmt}"
+        """Return a short-lived link to a job's data set (no API key needed)."""
+        return self.links.url(job_id, fmt)
 
     async def dataset(self, job_id: str, fmt: ExportFormat) -> tuple[bytes, int]:
         """Return a job's accepted samples as JSONL bytes, and how many there are."""

@@ -70,16 +70,29 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes} min"
 
 
-def started_text(job_id: str, style: str, n: int, fmt: str) -> str:
+def started_text(job_id: str, label: str, n: int, fmt: str) -> str:
     """Return the answer to a job request: the id and how to follow it."""
-    return f"Started job `{job_id}`: {n} × {style} ({fmt}). Progress follows; `status {job_id}` or `cancel {job_id}`."
+    return f"Started job `{job_id}`: {n} × {label} ({fmt}). Progress follows; `status {job_id}` or `cancel {job_id}`."
 
 
-def progress_text(job_id: str, style: str, progress: JobProgress, state: str = "running") -> str:
+def waiting_text(job_id: str, label: str, n: int) -> str:
+    """Return the progress message as first posted, before any update arrived."""
+    return f"Job `{job_id}` ({label}, queued): *0/{n}* accepted"
+
+
+def unreachable_text(job_id: str, reason: str) -> str:
+    """Return what the asker is told when the bot cannot post the progress message in the chat."""
+    return (
+        f"I cannot post in this chat ({reason}); add me to it to see progress here. "
+        f"Job `{job_id}` runs on: `status {job_id}`."
+    )
+
+
+def progress_text(job_id: str, label: str, progress: JobProgress, state: str = "running") -> str:
     """Return the one progress line that the bot keeps updating."""
     p = progress
     return (
-        f"Job `{job_id}` ({style}, {state}): *{p.accepted}/{p.target}* accepted · {p.rejected} rejected · "
+        f"Job `{job_id}` ({label}, {state}): *{p.accepted}/{p.target}* accepted · {p.rejected} rejected · "
         f"{p.rewrites} rewrites · {p.tokens:,} tokens · {duration(p.elapsed_s)}"
     )
 
@@ -105,12 +118,14 @@ def summary_text(summary: JobSummary, fmt: str) -> str:
     return "\n".join(lines)
 
 
-def status_text(job_id: str, state: str, progress: JobProgress | None, summary: JobSummary | None, fmt: str) -> str:
+def status_text(
+    job_id: str, label: str, state: str, progress: JobProgress | None, summary: JobSummary | None, fmt: str
+) -> str:
     """Return a job's status: its summary when it ended, else its progress line."""
     if summary is not None:
         return summary_text(summary, fmt)
     if progress is not None:
-        return progress_text(job_id, "job", progress, state)
+        return progress_text(job_id, label, progress, state)
     return f"Job `{job_id}`: {state}."
 
 
@@ -132,14 +147,53 @@ def sample_text(sample: Sample, style: str) -> str:
     return "\n".join(lines)
 
 
-def upload_failed_text(job_id: str, download_url: str, reason: str) -> str:
+def upload_failed_text(job_id: str, download_url: str, reason: str, ttl_s: float) -> str:
     """Return the message posted when the data set file could not be uploaded."""
+    return f"I could not upload the data set of job `{job_id}` here ({reason}). " + download_text(
+        job_id, download_url, ttl_s
+    )
+
+
+def download_text(job_id: str, download_url: str, ttl_s: float) -> str:
+    """Return the message that gives a data set as a link (where the chat cannot take the file)."""
     return (
-        f"I could not upload the data set of job `{job_id}` here ({reason}). "
-        f"It stays downloadable over HTTP: {download_url}"
+        f"Download the data set of job `{job_id}` (the link works for {duration(ttl_s)}; "
+        f"`status {job_id}` gives a fresh one): {download_url}"
     )
 
 
 def error_text(message: str) -> str:
     """Return an error in plain words, with a pointer to the help."""
     return f"Sorry: {message} (`help` shows the commands)"
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a text into pieces of at most ``limit`` characters, at line breaks where possible.
+
+    For platforms with a message size limit: a long answer becomes several messages, never a
+    refused one.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            candidate = line
+        current = candidate
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def shorten(text: str, limit: int) -> str:
+    """Return the text cut to ``limit`` characters, ending with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"

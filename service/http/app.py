@@ -19,6 +19,7 @@ from fastapi_offline import FastAPIOffline
 
 from agents.embeddings import Embedder
 from agents.llm import RoleModels, check_reachable
+from service.chatbots import mount_chat, start_chat, stop_chat
 from service.engine import Engine
 from service.http.errors import install_error_handlers
 from service.http.metrics import ServiceMetrics
@@ -29,7 +30,6 @@ from service.jobs.models import Limits
 from service.jobs.store import JobStore
 from service.jobs.styles import StyleRegistry
 from service.settings import Settings
-from service.slack.mount import mount_slack
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +86,10 @@ def create_app(
             resumed = await manager.resume()
             if resumed:
                 logger.info("resumed %d unfinished jobs", len(resumed))
+            await start_chat(app, manager, settings)
             yield
         finally:
+            await stop_chat(app)  # before the manager: followers must not see jobs end "interrupted"
             if manager is not None:
                 await manager.shutdown()
             if store is not None:
@@ -103,7 +105,7 @@ def create_app(
     install_error_handlers(app)
     for module in (health, samples, jobs, job_outputs, judge, styles):
         app.include_router(module.router)
-    mount_slack(app, settings)  # POST /slack/events when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set
+    mount_chat(app, settings)  # each configured chat platform's events route (docs/slack.md, ...)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
-from service.jobs.manager import JobManager
+from service.chatops.dispatch import ChatDispatcher
 from service.settings import Settings
 from service.slack.bot import SlackBot
 
@@ -30,27 +29,24 @@ def slack_router(bot: SlackBot) -> APIRouter:
     return router
 
 
-def mount_slack(
-    app: FastAPI, settings: Settings, get_manager: Callable[[], JobManager | None] | None = None
-) -> SlackBot | None:
+def mount_slack(app: FastAPI, settings: Settings, dispatcher: ChatDispatcher) -> SlackBot | None:
     """Add ``POST /slack/events`` to the app when the bot token and signing secret are set.
 
     Args:
         app: The FastAPI app.
         settings: The service settings (``SLACK_BOT_TOKEN``, ``SLACK_SIGNING_SECRET``, ...).
-        get_manager: Return the running job manager, None while the app is starting (default:
-            ``app.state.manager``, set by the lifespan).
+        dispatcher: The chat core that runs the requests.
 
     Returns:
-        The bot (also kept as ``app.state.slack_bot``), or None when Slack is not configured;
-        either way one line is logged.
+        The bot (registered with the dispatcher), or None when Slack is not configured; either
+        way one line is logged.
     """
     if not settings.slack_enabled:
         logger.info("Slack bot off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to turn it on")
         return None
-    bot = SlackBot(settings, get_manager or (lambda: getattr(app.state, "manager", None)))
+    bot = SlackBot(settings, dispatcher)
     app.include_router(slack_router(bot))
-    app.state.slack_bot = bot
+    dispatcher.add_platform(bot)
     where = "a custom Slack API URL" if settings.slack_api_url else "slack.com"
     logger.info("Slack bot on: POST %s (Web API at %s)", EVENTS_PATH, where)
     return bot

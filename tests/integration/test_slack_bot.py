@@ -32,6 +32,7 @@ from tests.integration.slack_mock import BOT_TOKEN, BOT_USER, TEAM, SlackMock
 SECRET = "test-signing-secret-abcdef"
 INTERVAL = 0.3
 JOB_ID = re.compile(r"`([0-9a-f]{32})`")
+LINK = re.compile(r"/chat/datasets/[A-Za-z0-9_.-]+")
 
 
 @dataclass
@@ -212,21 +213,24 @@ async def test_slack_429_is_retried_after_retry_after(stack: Stack) -> None:
     assert mock.uploads
 
 
-async def test_a_failed_upload_is_reported_and_the_dataset_stays_downloadable(stack: Stack) -> None:
+async def test_a_failed_upload_gives_a_short_lived_download_link(stack: Stack) -> None:
     mock = stack.mock
     mock.fail_uploads = True
     response = await stack.slash("cs 2 openai")
     job_id = JOB_ID.search(response.json()["text"]).group(1)  # type: ignore[union-attr]
-    path = f"/v1/jobs/{job_id}/dataset?format=openai"
-    await mock.wait_for(lambda m: any(path in t for t in texts_posted(m)))
+    await mock.wait_for(lambda m: any(LINK.search(t) for t in texts_posted(m)))
     assert mock.calls_to("upload", status=500)
-    report = next(c for c in mock.calls_to("chat.postMessage") if path in c.params["text"])
+    report = next(c for c in mock.calls_to("chat.postMessage") if LINK.search(c.params["text"]))
     assert report.params["thread_ts"] == mock.calls_to("chat.postMessage")[0].response["ts"]
     assert "could not upload" in report.params["text"] and BOT_TOKEN not in report.params["text"]
     await mock.wait_for(summary_posted)
-    download = await stack.client.get(path)
+    link = LINK.search(report.params["text"]).group(0)  # type: ignore[union-attr]
+    download = await stack.client.get(link)
     assert download.status_code == 200
-    assert len(download.text.splitlines()) == 2 and "messages" in json.loads(download.text.splitlines()[0])
+    samples = await stack.app.state.manager.samples(job_id)
+    assert download.content == "".join(iter_jsonl_lines(samples, "openai")).encode()
+    forged = await stack.client.get(link[:-3] + "abc")
+    assert forged.status_code == 401 and forged.json()["error"] == "invalid_link"
 
 
 async def test_errors_in_plain_words(stack: Stack) -> None:
@@ -257,7 +261,9 @@ async def test_help_styles_sample_and_cancel(stack: Stack) -> None:
     started = (await stack.slash("cs 250")).json()["text"]
     job_id = JOB_ID.search(started).group(1)  # type: ignore[union-attr]
     other_channel = (await stack.slash(f"cancel {job_id}", user="U9", channel="C9")).json()["text"]
-    assert "someone else" in other_channel
+    assert f"there is no job `{job_id}` started from this chat" in other_channel
+    elsewhere = (await stack.slash(f"status {job_id}", channel="C9")).json()["text"]  # same user, other chat
+    assert f"there is no job `{job_id}` started from this chat" in elsewhere
     cancelled = (await stack.slash(f"取消 {job_id}")).json()["text"]
     assert f"Cancelling job `{job_id}`" in cancelled
     await stack.mock.wait_for(lambda m: any(f"Job `{job_id}` cancelled" in t for t in texts_posted(m)))

@@ -82,9 +82,9 @@ def test_summary_of_a_stopped_job_says_why_and_the_error() -> None:
 
 def test_status_text_prefers_the_summary() -> None:
     progress = JobProgress(job_id="abc123", target=10, accepted=4)
-    assert "4/10" in texts.status_text("abc123", "running", progress, None, "raw")
-    assert "done" in texts.status_text("abc123", "completed", progress, summary(), "raw")
-    assert texts.status_text("abc123", "queued", None, None, "raw") == "Job `abc123`: queued."
+    assert "(gentle, running): *4/10*" in texts.status_text("abc123", "gentle", "running", progress, None, "raw")
+    assert "done" in texts.status_text("abc123", "gentle", "completed", progress, summary(), "raw")
+    assert texts.status_text("abc123", "gentle", "queued", None, None, "raw") == "Job `abc123`: queued."
 
 
 def test_sample_text_shows_turns_and_scores() -> None:
@@ -109,4 +109,15 @@ def test_durations_and_errors() -> None:
     assert texts.duration(0.4) == "0 s"
     assert texts.duration(3725) == "1 h 2 min"
     assert texts.error_text("boom.").startswith("Sorry: boom.")
-    assert "/v1/jobs/j1/dataset?format=raw" in texts.upload_failed_text("j1", "/v1/jobs/j1/dataset?format=raw", "x")
+    failed = texts.upload_failed_text("j1", "https://df.example/chat/datasets/tok", "HTTP 500", 3600)
+    assert "(HTTP 500)" in failed and failed.endswith("https://df.example/chat/datasets/tok")
+    assert "the link works for 1 h 0 min" in failed and "`status j1` gives a fresh one" in failed
+
+
+def test_split_text_keeps_lines_and_never_exceeds_the_limit() -> None:
+    text = "\n".join(["a" * 30, "b" * 30, "c" * 95, "d"])
+    pieces = texts.split_text(text, 40)
+    assert all(len(p) <= 40 for p in pieces) and "".join(pieces).replace("\n", "") == text.replace("\n", "")
+    assert pieces[0] == "a" * 30 and pieces[-1].endswith("d")
+    assert texts.split_text("", 10) == [""] and texts.split_text("short", 10) == ["short"]
+    assert texts.shorten("abcdef", 4) == "abc…" and texts.shorten("abc", 4) == "abc"

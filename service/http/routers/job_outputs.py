@@ -15,6 +15,7 @@ from service.http.deps import Authenticated, JobId, ManagerDep
 from service.http.errors import responses
 from service.http.schemas import ReportResponse
 from service.jobs.errors import JobConflictError
+from service.jobs.manager import JobManager
 from service.jobs.models import JobUpdate
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Authenticated])
@@ -79,6 +80,11 @@ async def job_dataset(
     ] = None,
 ) -> StreamingResponse:
     """Stream the accepted samples so far as JSON Lines (the whole set once the job has ended)."""
+    return await dataset_response(manager, job_id, fmt)
+
+
+async def dataset_response(manager: JobManager, job_id: str, fmt: ExportFormat | None) -> StreamingResponse:
+    """Return a job's accepted samples as a streamed JSONL download (``fmt`` None: the job's first format)."""
     record = await manager.get(job_id)
     chosen: ExportFormat = fmt or record.request.formats[0]
 

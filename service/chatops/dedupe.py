@@ -1,4 +1,4 @@
-"""A bounded time-to-live set: remembers delivery ids so a retried Slack delivery runs once."""
+"""A bounded time-to-live set: remembers delivery ids so a retried chat delivery runs once."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class TTLSet:
         """Create an empty set.
 
         Args:
-            ttl_s: How long a key is remembered (Slack retries within minutes).
+            ttl_s: How long a key is remembered (platforms retry within minutes).
             max_size: The most keys kept at once.
             clock: A monotonic clock (tests pass a fake one).
         """
