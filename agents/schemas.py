@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -92,16 +92,35 @@ class Attempt(BaseModel):
     at: datetime = Field(default_factory=utc_now)
 
 
-class Lineage(BaseModel):
-    """Where a sample came from: enough to reproduce or audit it."""
+Origin = Literal["import", "generated", "cleaned", "augmented", "edited"]
 
-    style: str
-    topic: str
+
+class Lineage(BaseModel):
+    """Where a sample came from: enough to reproduce or audit it.
+
+    ``origin`` says which operation made this row: ``generated`` (a job: ``job_id``, ``style``,
+    ``topic``, ``models``, ``prompt_hashes``, ``tokens``), ``import`` (``source_file`` and the
+    1-based ``source_row``, with ``source_row_end`` when several rows made one dialogue, such as
+    a chat log), or ``cleaned`` / ``augmented`` / ``edited`` (``operator`` with its ``params``,
+    and the ``parent_id`` and ``parent_version`` (``name@N``) it was made from). Every field has a
+    default, so samples stored before these fields existed still load (as ``generated``).
+    """
+
+    origin: Origin = "generated"
+    style: str = ""
+    topic: str = ""
     workspace: str = "default"
     job_id: str | None = None
     models: dict[str, str] = Field(default_factory=dict)
     prompt_hashes: dict[str, str] = Field(default_factory=dict)
     tokens: dict[str, TokenUsage] = Field(default_factory=dict)
+    source_file: str | None = None
+    source_row: int | None = None
+    source_row_end: int | None = None
+    operator: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    parent_id: str | None = None
+    parent_version: str | None = None
     started_at: datetime = Field(default_factory=utc_now)
     finished_at: datetime | None = None
 

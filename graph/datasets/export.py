@@ -140,7 +140,7 @@ def iter_jsonl_lines(samples: Iterable[Sample], fmt: ExportFormat) -> Iterator[s
         yield _json_line(sample, fmt)
 
 
-def _atomic_write(path: Path, chunks: Iterable[str]) -> int:
+def atomic_write(path: Path, chunks: Iterable[str]) -> int:
     """Write text chunks to ``path`` through a temporary file and a rename; return the chunk count.
 
     Nothing is left at ``path`` (or beside it) if writing fails, and an existing file keeps its
@@ -195,7 +195,7 @@ def write_jsonl(samples: Iterable[Sample], fmt: ExportFormat, path: Path) -> int
         ExportError: A sample cannot be converted or the path cannot be written; the file is
             then left as it was (absent, or with its previous content).
     """
-    return _atomic_write(Path(path), iter_jsonl_lines(samples, fmt))
+    return atomic_write(Path(path), iter_jsonl_lines(samples, fmt))
 
 
 def read_raw_jsonl(path: Path) -> list[Sample]:
@@ -303,5 +303,5 @@ def write_dataset_info(directory: Path, dataset_name: str, file_name: str, fmt: 
             raise ExportError(f"{path} is not a JSON object; refusing to overwrite it")
         info = loaded
     info.update(entry)
-    _atomic_write(path, [json.dumps(info, ensure_ascii=False, indent=2) + "\n"])
+    atomic_write(path, [json.dumps(info, ensure_ascii=False, indent=2) + "\n"])
     return path

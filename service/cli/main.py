@@ -12,6 +12,7 @@ from rich.console import Console
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
+from service.cli.datasets import DatasetCliError, datasets_app
 from service.cli.serve import serve
 
 app = typer.Typer(
@@ -88,6 +89,7 @@ def generate(
 
 
 app.command("serve")(serve)
+app.add_typer(datasets_app, name="datasets")
 
 
 @app.command(
@@ -118,6 +120,7 @@ def main() -> None:
 
     known = (
         CliError,
+        DatasetCliError,
         LLMUnreachableError,
         EmbedderUnavailableError,
         ModelAssemblyError,

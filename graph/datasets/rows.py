@@ -1,0 +1,140 @@
+"""The columns of a stored version, and conversions between Arrow batches and ``Sample`` objects.
+
+A version's rows are ``agents.schemas.Sample`` objects, stored so that a user's own tools see a
+natural shape (pandas, HF ``datasets``, DuckDB, Ray Data, no dialogforge needed):
+
+- ``id`` (string, unique in a version), ``status`` (``accepted``/``rejected``), ``system``,
+- ``turns``: a list of ``{role, content}`` structs, ``reject_reason``,
+- ``content_hash``: 16 hex digits of BLAKE2b over the system prompt and the turns (diffs and
+  duplicate checks read it instead of the text; the writer always computes it),
+- ``lineage``: a struct of the ``Lineage`` fields; its free-form dicts (``models``,
+  ``prompt_hashes``, ``tokens``, ``params``) are JSON text, so every row has the same schema,
+- ``attempts``: every draft, rewrite, check failure and verdict, as JSON text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from agents.schemas import Sample
+
+TURN_TYPE = pa.struct([("role", pa.string()), ("content", pa.string())])
+TURNS_TYPE = pa.list_(TURN_TYPE)
+_TIME = pa.timestamp("us", tz="UTC")
+LINEAGE_JSON_FIELDS = ("models", "prompt_hashes", "tokens", "params")
+LINEAGE_TYPE = pa.struct(
+    [
+        ("origin", pa.string()),
+        ("style", pa.string()),
+        ("topic", pa.string()),
+        ("workspace", pa.string()),
+        ("job_id", pa.string()),
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+        ("source_row_end", pa.int64()),
+        ("operator", pa.string()),
+        ("parent_id", pa.string()),
+        ("parent_version", pa.string()),
+        ("models", pa.string()),
+        ("prompt_hashes", pa.string()),
+        ("tokens", pa.string()),
+        ("params", pa.string()),
+        ("started_at", _TIME),
+        ("finished_at", _TIME),
+    ]
+)
+SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        ("status", pa.string()),
+        ("system", pa.string()),
+        ("turns", TURNS_TYPE),
+        ("reject_reason", pa.string()),
+        ("content_hash", pa.string()),
+        ("lineage", LINEAGE_TYPE),
+        ("attempts", pa.string()),
+    ]
+)
+INPUT_SCHEMA = pa.schema([field for field in SCHEMA if field.name != "content_hash"]).set(
+    0, pa.field("id", pa.string())
+)
+"""What a writer accepts: every column but ``content_hash``; a null ``id`` is assigned from the content."""
+
+_ROW_SEP, _FIELD_SEP, _SYSTEM_SEP = "\x1e", "\x1f", "\x1d"
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def content_hash(system: str, turns: Iterable[tuple[str, str]]) -> str:
+    """Return the content hash of one sample (its system prompt and ``(role, content)`` turns)."""
+    joined = _ROW_SEP.join(f"{role}{_FIELD_SEP}{content}" for role, content in turns)
+    return _digest(f"{system}{_SYSTEM_SEP}{joined}")
+
+
+def content_hashes(system: pa.Array, turns: pa.Array) -> pa.Array:
+    """Return the content hash of every row of a batch, as ``content_hash`` would compute it."""
+    values = turns.values  # sliced list arrays keep offsets into the whole child array
+    pairs = pc.binary_join_element_wise(values.field("role"), values.field("content"), _FIELD_SEP)
+    rows = pa.ListArray.from_arrays(turns.offsets, pairs)
+    texts = pc.binary_join_element_wise(pc.fill_null(system, ""), pc.binary_join(rows, _ROW_SEP), _SYSTEM_SEP)
+    return pa.array([_digest(text) for text in texts.to_pylist()], pa.string())
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def sample_row(sample: Sample) -> dict[str, Any]:
+    """Return one sample as a row of ``INPUT_SCHEMA`` (plain Python values)."""
+    native, plain = sample.model_dump(mode="python"), sample.model_dump(mode="json")
+    lineage = {field.name: native["lineage"].get(field.name) for field in LINEAGE_TYPE}
+    for key in LINEAGE_JSON_FIELDS:
+        lineage[key] = _json(plain["lineage"][key])
+    return {
+        "id": sample.id,
+        "status": sample.status,
+        "system": sample.system,
+        "turns": native["turns"],
+        "reject_reason": sample.reject_reason,
+        "lineage": lineage,
+        "attempts": _json(plain["attempts"]),
+    }
+
+
+def samples_table(samples: Iterable[Sample]) -> pa.Table:
+    """Return samples as a table of ``INPUT_SCHEMA``."""
+    return pa.Table.from_pylist([sample_row(sample) for sample in samples], schema=INPUT_SCHEMA)
+
+
+def row_sample(row: dict[str, Any]) -> Sample:
+    """Return the ``Sample`` of one stored row (as ``to_pylist`` gives it)."""
+    lineage = dict(row["lineage"] or {})
+    for key in LINEAGE_JSON_FIELDS:
+        text = lineage.get(key)
+        lineage[key] = json.loads(text) if text else {}
+    if lineage.get("started_at") is None:
+        lineage.pop("started_at", None)
+    return Sample.model_validate(
+        {
+            "id": row["id"],
+            "status": row["status"],
+            "system": row["system"] or "",
+            "turns": row["turns"] or [],
+            "reject_reason": row.get("reject_reason"),
+            "attempts": json.loads(row["attempts"]) if row.get("attempts") else [],
+            "lineage": lineage,
+        }
+    )
+
+
+def batch_samples(batch: pa.RecordBatch | pa.Table) -> list[Sample]:
+    """Return the samples of a stored batch, in order."""
+    return [row_sample(row) for row in batch.to_pylist()]
