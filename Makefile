@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install install-test demo test lint bench clean
+.PHONY: install install-test browser demo test lint bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -21,8 +21,17 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e ".[dev,compat]"
 	touch $@
 
+# The page tests (QC report, review page) drive Debian's headless Chromium with Selenium: the
+# browsers that Selenium or Playwright download are not reachable here. Installed with apt-get
+# when missing (as root, like CI; sudo otherwise), with a CJK font so screenshots show Chinese.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    chromium chromium-driver fonts-wqy-zenhei; }
+
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test browser
 
 demo: install
 	$(BIN)/dialogforge styles

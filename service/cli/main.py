@@ -13,6 +13,7 @@ from rich.console import Console
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
 from service.cli.datasets import DatasetCliError, datasets_app
+from service.cli.report import ReportCliError, report_command
 from service.cli.serve import serve
 
 app = typer.Typer(
@@ -90,6 +91,7 @@ def generate(
 
 app.command("serve")(serve)
 app.add_typer(datasets_app, name="datasets")
+app.command("report")(report_command)
 
 
 @app.command(
@@ -121,6 +123,7 @@ def main() -> None:
     known = (
         CliError,
         DatasetCliError,
+        ReportCliError,
         LLMUnreachableError,
         EmbedderUnavailableError,
         ModelAssemblyError,
