@@ -147,7 +147,7 @@ class JobManager:
         """Stop a job from starting samples; the ones in flight finish and are kept."""
         record = await self.get(job_id)
         active = self._running.get(job_id)
-        if active is not None:
+        if active is not None and active[0].status in ACTIVE_STATUSES:  # an ended job's task may still be writing
             await self.store.run(self.store.update_job, job_id, cancel_requested=True)
             await active[0].cancel()
         elif record.status == "interrupted":
