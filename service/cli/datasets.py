@@ -221,3 +221,38 @@ def export_command(
         manifest = store.resolve(ref)
         count = export_version(store, manifest, chosen, output)
     console.print(f"wrote {count} samples of {manifest.ref} ({chosen}) to {output}", highlight=False)
+
+
+@datasets_app.command("diff")
+def diff_command(
+    base: Annotated[str, typer.Argument(help="The version to compare from, e.g. bank-logs@1")],
+    other: Annotated[str, typer.Argument(help="The version to compare to, e.g. bank-logs@2")],
+    fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    examples: Annotated[int, typer.Option(help="Examples of each kind of change.")] = 3,
+) -> None:
+    """Show samples added, removed and changed between two versions (by sample id)."""
+    from graph.datasets.diff import diff_versions
+
+    if fmt not in ("text", "json"):
+        raise DatasetCliError(f"--format must be text or json, got {fmt!r}")
+    with _errors():
+        diff = diff_versions(_store(), base, other, max(0, examples))
+    if fmt == "json":
+        print(diff.model_dump_json(indent=2))
+        return
+    console.print(
+        f"[bold]{diff.base} -> {diff.other}[/bold]: {diff.added} added, {diff.removed} removed, "
+        f"{diff.changed} changed, {diff.unchanged} unchanged ({diff.base_rows} -> {diff.other_rows} rows)",
+        highlight=False,
+    )
+    for kind, counts in diff.by_operation.items():
+        if counts:
+            console.print(f"  {kind} by operation: " + ", ".join(f"{op} {n}" for op, n in counts.items()), highlight=False)
+    for kind, items in diff.examples.items():
+        for item in items:
+            console.print(f"\n[bold]{kind}[/bold] {item.id} ({item.operation})", highlight=False)
+            for label, row in (("before", item.before), ("after", item.after)):
+                if row is not None and (kind == "changed" or label == ("after" if kind == "added" else "before")):
+                    prefix = f"  {label}: " if kind == "changed" else "  "
+                    text = " | ".join(f"{t['role']}: {t['content']}" for t in row["turns"])
+                    console.print(f"{prefix}{text}", highlight=False, soft_wrap=True)

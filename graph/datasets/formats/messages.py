@@ -132,11 +132,11 @@ class MessagesFormat:
         parent = np.repeat(np.arange(count), lengths)
         position = np.arange(len(values)) - offsets[:-1][parent]
 
-        found = pc.index_in(pc.utf8_lower(values.field(self.role_key)), value_set=_TAGS)
+        found = pc.index_in(pc.ascii_lower(values.field(self.role_key)), value_set=_TAGS)
         index = found.to_numpy(zero_copy_only=False)
         codes = np.where(np.isnan(index), _OTHER, _CODES[np.nan_to_num(index).astype(np.int64)]).astype(np.int8)
         contents = values.field(self.content_key)
-        blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(contents)), 0), True)
+        blank = pc.fill_null(pc.or_(pc.utf8_is_space(contents), pc.equal(pc.binary_length(contents), 0)), True)
 
         system_first = (codes == _SYSTEM) & (position == 0)
         bad_value = (codes == _OTHER) | ((codes == _SYSTEM) & (position > 0)) | blank.to_numpy(zero_copy_only=False)
