@@ -52,7 +52,9 @@ def write_chat_file(path: Path, rows: int, seed: int = 0) -> None:
                 user = "".join(rng.choice(_ZH) for _ in range(rng.randint(8, 40))) + f" #{index}"
                 reply = " ".join(rng.choice(_EN) for _ in range(rng.randint(5, 30)))
                 turns += [{"from": "human", "value": user}, {"from": "gpt", "value": reply}]
-            handle.write(json.dumps({"conversations": turns, "system": "你是一位温柔的客服。"}, ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps({"conversations": turns, "system": "你是一位温柔的客服。"}, ensure_ascii=False) + "\n"
+            )
 
 
 def run_child(kind: str, source: Path, rows: int) -> tuple[float, float, float]:

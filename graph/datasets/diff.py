@@ -47,12 +47,16 @@ class VersionDiff(BaseModel):
 
 def _keys(store: DatasetStore, ref: RefLike) -> pa.Table:
     batches = list(store.iter_batches(ref, 65_536, _COLUMNS))
-    table = pa.Table.from_batches(batches) if batches else pa.table({c: pa.array([], pa.string()) for c in _COLUMNS[:3]})
+    table = (
+        pa.Table.from_batches(batches) if batches else pa.table({c: pa.array([], pa.string()) for c in _COLUMNS[:3]})
+    )
     if "lineage" not in table.column_names:
         return table.append_column("operation", pa.array([], pa.string()))
     lineage = table["lineage"].combine_chunks()
     origin, operator = pc.fill_null(lineage.field("origin"), ""), lineage.field("operator")
-    operation = pc.if_else(pc.is_null(operator), origin, pc.binary_join_element_wise(origin, pc.fill_null(operator, ""), ":"))
+    operation = pc.if_else(
+        pc.is_null(operator), origin, pc.binary_join_element_wise(origin, pc.fill_null(operator, ""), ":")
+    )
     return table.drop_columns(["lineage"]).append_column("operation", operation)
 
 
@@ -64,7 +68,9 @@ def diff_versions(store: DatasetStore, base: RefLike, other: RefLike, examples: 
     """
     left_manifest, right_manifest = store.resolve(base), store.resolve(other)
     left, right = _keys(store, left_manifest), _keys(store, right_manifest)
-    joined = left.join(right, keys="id", join_type="full outer", left_suffix="_a", right_suffix="_b", coalesce_keys=True)
+    joined = left.join(
+        right, keys="id", join_type="full outer", left_suffix="_a", right_suffix="_b", coalesce_keys=True
+    )
     only_b = pc.is_null(joined["content_hash_a"])
     only_a = pc.is_null(joined["content_hash_b"])
     both = pc.and_(pc.invert(only_a), pc.invert(only_b))
@@ -79,7 +85,9 @@ def diff_versions(store: DatasetStore, base: RefLike, other: RefLike, examples: 
     for kind, mask in masks.items():
         rows = joined.filter(mask)
         column = rows["operation_a" if kind == "removed" else "operation_b"]
-        by_operation[kind] = {item["values"]: item["counts"] for item in pc.value_counts(column).to_pylist() if item["values"] is not None}
+        by_operation[kind] = {
+            item["values"]: item["counts"] for item in pc.value_counts(column).to_pylist() if item["values"] is not None
+        }
         ids = rows["id"].to_pylist()[:examples] if examples else []
         picked[kind] = list(zip(ids, column.to_pylist()[: len(ids)], strict=True))
     wanted = {sample_id for items in picked.values() for sample_id, _ in items}
@@ -87,9 +95,13 @@ def diff_versions(store: DatasetStore, base: RefLike, other: RefLike, examples: 
     return VersionDiff(
         base=left_manifest.ref, other=right_manifest.ref, base_rows=left_manifest.rows, other_rows=right_manifest.rows,
         unchanged=int(pc.sum(both).as_py() or 0) - counts["changed"], by_operation=by_operation,
-        examples={kind: [SampleChange(id=i, operation=op, before=before.get(i), after=after.get(i)) for i, op in items] for kind, items in picked.items()},
+        examples={kind: [_change(i, op, before, after) for i, op in items] for kind, items in picked.items()},
         **counts,
     )  # fmt: skip
+
+
+def _change(sample_id: str, operation: str, before: dict[str, Any], after: dict[str, Any]) -> SampleChange:
+    return SampleChange(id=sample_id, operation=operation, before=before.get(sample_id), after=after.get(sample_id))
 
 
 def _rows(store: DatasetStore, ref: RefLike, ids: set[str]) -> dict[str, dict[str, Any]]:

@@ -77,7 +77,9 @@ def import_sources(
     """
     options = options or ImportOptions()
     check_name(name)
-    readers = [reader for source in sources for reader in open_source(source, encoding=options.encoding, split=options.split)]
+    readers = [
+        reader for source in sources for reader in open_source(source, encoding=options.encoding, split=options.split)
+    ]
     return import_readers(store, name, readers, options, progress=progress, on_detect=on_detect)
 
 
@@ -95,7 +97,8 @@ def import_readers(
     check_name(name)
     formats = [_format(reader, options) for reader in readers]
     detected = [
-        f"{reader.name}: {reader.kind}, {describe(fmt)}{_encoding(reader)}" for reader, fmt in zip(readers, formats, strict=True)
+        f"{reader.name}: {reader.kind}, {describe(fmt)}{_encoding(reader)}"
+        for reader, fmt in zip(readers, formats, strict=True)
     ]
     for line in detected:
         if on_detect:

@@ -108,7 +108,9 @@ def content_hashes(system: pa.Array, turns: pa.Array) -> pa.Array:
     header["length"] = np.diff(np.asarray(content_offsets, dtype=np.int64))
     header_data = memoryview(header.tobytes())
     system_offsets, system_data = _string_parts(system)
-    turn_offsets = np.frombuffer(turns.buffers()[1], dtype=np.int32)[turns.offset : turns.offset + len(turns) + 1].tolist()
+    turn_offsets = np.frombuffer(turns.buffers()[1], dtype=np.int32)[
+        turns.offset : turns.offset + len(turns) + 1
+    ].tolist()
     blake2b, width, out = hashlib.blake2b, _HEADER.itemsize, []
     for row in range(len(turns)):
         first, last = turn_offsets[row], turn_offsets[row + 1]

@@ -203,7 +203,11 @@ class VersionWriter:
         self._close_file()
         name = f"samples-{len(self.manifest.files):05d}.parquet"
         self._file = pq.ParquetWriter(
-            self.folder / name, SCHEMA, compression="snappy", use_dictionary=DICTIONARY_COLUMNS, write_statistics=STATISTICS_COLUMNS
+            self.folder / name,
+            SCHEMA,
+            compression="snappy",
+            use_dictionary=DICTIONARY_COLUMNS,
+            write_statistics=STATISTICS_COLUMNS,
         )
         self._file_rows = 0
         self.manifest.files.append(name)

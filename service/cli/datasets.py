@@ -247,7 +247,9 @@ def diff_command(
     )
     for kind, counts in diff.by_operation.items():
         if counts:
-            console.print(f"  {kind} by operation: " + ", ".join(f"{op} {n}" for op, n in counts.items()), highlight=False)
+            console.print(
+                f"  {kind} by operation: " + ", ".join(f"{op} {n}" for op, n in counts.items()), highlight=False
+            )
     for kind, items in diff.examples.items():
         for item in items:
             console.print(f"\n[bold]{kind}[/bold] {item.id} ({item.operation})", highlight=False)

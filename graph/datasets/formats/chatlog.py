@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-
 from graph.datasets.errors import FormatError, RowProblem
 from graph.datasets.formats.base import Converted, FieldError, Turns, dialogue_table
 from graph.datasets.readers.base import RawBatch
@@ -33,6 +32,7 @@ _FALSE = {"0", "false", "no", "n", "f", "否", ""}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 60}
 _KEYS = {"speaker", "text", "time", "conversation", "me", "assistant", "gap"}
+_Done = tuple[str, Turns, int, int | None]
 
 
 def parse_gap(text: str) -> float:
@@ -122,7 +122,7 @@ class ChatLogFormat:
 
     def convert(self, batch: RawBatch) -> Converted:
         """Add a batch's messages to their dialogues; return the dialogues that ended."""
-        done: list[tuple[str, Turns, int, int | None]] = []
+        done: list[_Done] = []
         problems = list(batch.problems)
         dropped: Counter[str] = Counter()
         for index, record in enumerate(batch.all_records()):
@@ -138,14 +138,14 @@ class ChatLogFormat:
 
     def finish(self) -> Converted:
         """Emit every dialogue still open at the end of the input."""
-        done: list[tuple[str, Turns, int, int | None]] = []
+        done: list[_Done] = []
         dropped: Counter[str] = Counter()
         for dialogue in sorted(self._open.values(), key=lambda d: d.first_row):
             self._emit(dialogue, done, dropped)
         self._open.clear()
         return Converted(dialogue_table(done), [], dict(dropped))
 
-    def _add(self, record: dict[str, Any], row: int, done: list, dropped: Counter[str]) -> None:  # type: ignore[type-arg]
+    def _add(self, record: dict[str, Any], row: int, done: list[_Done], dropped: Counter[str]) -> None:
         for column in self.columns():
             if column not in record:
                 raise FieldError(column, f"column missing; the row has: {', '.join(map(str, record))}")
@@ -172,7 +172,11 @@ class ChatLogFormat:
             dialogue.turns[-1][1] += "\n" + body
         else:
             dialogue.turns.append([role, body])
-        dialogue.last_row, dialogue.last_time, dialogue.messages = row, max(when, dialogue.last_time), dialogue.messages + 1
+        dialogue.last_row, dialogue.last_time, dialogue.messages = (
+            row,
+            max(when, dialogue.last_time),
+            dialogue.messages + 1,
+        )
 
     def _is_assistant(self, record: dict[str, Any]) -> bool:
         if self.assistant is not None:
@@ -185,7 +189,7 @@ class ChatLogFormat:
             return False
         raise FieldError(self.me, f"{record[self.me]!r} is not true/false (1/0, yes/no)")
 
-    def _emit(self, dialogue: _Open, done: list, dropped: Counter[str]) -> None:  # type: ignore[type-arg]
+    def _emit(self, dialogue: _Open, done: list[_Done], dropped: Counter[str]) -> None:
         turns = [(role, body) for role, body in dialogue.turns]
         if turns and turns[0][0] == "assistant":
             dropped["leading assistant messages left out"] += 1

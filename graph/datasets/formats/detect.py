@@ -49,7 +49,14 @@ def describe(fmt: Format) -> str:
         return f"{fmt.name} ({fmt.column} of {fmt.role_key}/{fmt.content_key})"
     if isinstance(fmt, ChatLogFormat):
         side = f"me={fmt.me}" if fmt.me else f"assistant={fmt.assistant!r}"
-        group = ", ".join(part for part in (fmt.conversation and f"conversation={fmt.conversation}", fmt.time and f"time={fmt.time}, gap {fmt.gap_s:g} s") if part)
+        group = ", ".join(
+            part
+            for part in (
+                fmt.conversation and f"conversation={fmt.conversation}",
+                fmt.time and f"time={fmt.time}, gap {fmt.gap_s:g} s",
+            )
+            if part
+        )
         return f"chat log (speaker={fmt.speaker}, text={fmt.text}, {side}, {group})"
     if isinstance(fmt, PairsFormat):
         system = f", system={fmt.system}" if fmt.system else ""
@@ -58,7 +65,10 @@ def describe(fmt: Format) -> str:
 
 
 def choose_format(
-    reader: Reader, name: str | None = None, mapping: dict[str, str] | None = None, chat_log: dict[str, str] | None = None
+    reader: Reader,
+    name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    chat_log: dict[str, str] | None = None,
 ) -> Format:
     """Return the format to read ``reader``'s rows with.
 

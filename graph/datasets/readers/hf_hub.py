@@ -45,14 +45,18 @@ def open_hub_dataset(spec: str, *, split: str | None = None, encoding: str | Non
     try:
         cache = os.environ.get("HF_HUB_CACHE") or None  # read now: huggingface_hub reads it once, at import
         folder = Path(
-            snapshot_download(repo, repo_type="dataset", revision=revision or None, cache_dir=cache, local_files_only=True)
+            snapshot_download(
+                repo, repo_type="dataset", revision=revision or None, cache_dir=cache, local_files_only=True
+            )
         )
     except (LocalEntryNotFoundError, FileNotFoundError, ValueError):
         raise SourceError(
             f"hf:{spec} is not in the local Hugging Face cache, and dialogforge never downloads; fetch it first "
             f"(huggingface-cli download --repo-type dataset {repo}) or import its files by path"
         ) from None
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file() and ".git" not in p.parts)
+    files = sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file() and ".git" not in p.parts
+    )
     if not files:
         raise SourceError(f"hf:{spec}: the cached snapshot has no data files ({', '.join(SUFFIXES)})")
     by_split = {path: split_of(str(path.relative_to(folder))) for path in files}

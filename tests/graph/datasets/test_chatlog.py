@@ -36,7 +36,12 @@ def test_wechat_export_split_at_gaps_merged_and_trimmed(tmp_path: Path) -> None:
     mapping = {"speaker": "NickName", "text": "StrContent", "time": "CreateTime", "me": "IsSender"}
     manifest, samples = _import(tmp_path, WECHAT, mapping)
     assert [[(t.role, t.content) for t in s.turns] for s in samples] == [
-        [("user", "在吗"), ("assistant", "在的\n怎么了？"), ("user", "今天好累\n不想上班"), ("assistant", "抱抱你，早点休息")],
+        [
+            ("user", "在吗"),
+            ("assistant", "在的\n怎么了？"),
+            ("user", "今天好累\n不想上班"),
+            ("assistant", "抱抱你，早点休息"),
+        ],
         [("user", "早！"), ("assistant", "今天也加油")],
     ]
     assert [(s.lineage.source_row, s.lineage.source_row_end) for s in samples] == [(1, 7), (8, 10)]
@@ -44,8 +49,13 @@ def test_wechat_export_split_at_gaps_merged_and_trimmed(tmp_path: Path) -> None:
 
 
 def test_conversation_ids_interleaved_and_assistant_by_name(tmp_path: Path) -> None:
-    log = "ticket,who,body\nT1,客户A,卡被锁了\nT2,客户B,积分怎么查\nT1,客服,请提供卡号后四位\nT2,客服,在App首页查看\nT1,客户A,1234\nT1,客服,已为您解锁\n"
-    _, samples = _import(tmp_path, log, {"speaker": "who", "text": "body", "conversation": "ticket", "assistant": "客服"})
+    log = (
+        "ticket,who,body\nT1,客户A,卡被锁了\nT2,客户B,积分怎么查\nT1,客服,请提供卡号后四位\n"
+        "T2,客服,在App首页查看\nT1,客户A,1234\nT1,客服,已为您解锁\n"
+    )
+    _, samples = _import(
+        tmp_path, log, {"speaker": "who", "text": "body", "conversation": "ticket", "assistant": "客服"}
+    )
     assert [[t.content for t in s.turns] for s in samples] == [
         ["卡被锁了", "请提供卡号后四位", "1234", "已为您解锁"],
         ["积分怎么查", "在App首页查看"],

@@ -15,7 +15,9 @@ def test_added_removed_changed_by_operation(tmp_path: Path) -> None:
     base = [sample(i) for i in range(5)]
     with store.new_version("d", operation="generate") as writer:
         writer.add(base)
-    edited = base[1].model_copy(update={"turns": [Turn(role="user", content="改过"), Turn(role="assistant", content="好")]})
+    edited = base[1].model_copy(
+        update={"turns": [Turn(role="user", content="改过"), Turn(role="assistant", content="好")]}
+    )
     edited.lineage = edited.lineage.model_copy(update={"origin": "cleaned", "operator": "pii", "parent_version": "d@1"})
     rejected = base[2].model_copy(update={"status": "rejected", "reject_reason": "review"})
     with store.new_version("d", operation="clean", parents=["d@1"]) as writer:
@@ -25,7 +27,10 @@ def test_added_removed_changed_by_operation(tmp_path: Path) -> None:
     assert diff.by_operation["changed"] == {"cleaned:pii": 1, "generated": 1}
     assert diff.by_operation["removed"] == {"generated": 1} and diff.by_operation["added"] == {"generated": 1}
     changed = {example.id: example for example in diff.examples["changed"]}
-    assert changed["gen-1"].before["turns"][0]["content"] == "问题 1" and changed["gen-1"].after["turns"][0]["content"] == "改过"
+    assert (
+        changed["gen-1"].before["turns"][0]["content"] == "问题 1"
+        and changed["gen-1"].after["turns"][0]["content"] == "改过"
+    )
     assert diff.examples["removed"][0].id == "gen-4" and diff.examples["removed"][0].after is None
     same = diff_versions(store, "d@2", "d@2")
     assert (same.added, same.removed, same.changed, same.unchanged) == (0, 0, 0, 5)

@@ -22,9 +22,9 @@ def test_save_to_disk_folder_and_dataset_dict(tmp_path: Path) -> None:
     datasets = pytest.importorskip("datasets")
     rows = [sharegpt(f"问{i}", f"答{i}") for i in range(3)]
     datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "one"))
-    datasets.DatasetDict({"train": datasets.Dataset.from_list(rows), "test": datasets.Dataset.from_list(rows[:1])}).save_to_disk(
-        str(tmp_path / "dict")
-    )
+    datasets.DatasetDict(
+        {"train": datasets.Dataset.from_list(rows), "test": datasets.Dataset.from_list(rows[:1])}
+    ).save_to_disk(str(tmp_path / "dict"))
     store = DatasetStore(tmp_path / "store")
     import_sources(store, "one", [str(tmp_path / "one")])
     assert [s.turns[0].content for s in _samples(store, "one")] == ["问0", "问1", "问2"]
@@ -52,7 +52,9 @@ def test_hub_dataset_from_the_local_cache_only(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     train = pa.Table.from_pylist([{"instruction": "你好", "input": "", "output": "您好"}])
     test = pa.Table.from_pylist([{"instruction": "q", "input": "", "output": "a"}])
-    _fake_hub_cache(cache, "camel-ai/tiny", {"data/train-00000-of-00001.parquet": train, "data/test-00000-of-00001.parquet": test})
+    _fake_hub_cache(
+        cache, "camel-ai/tiny", {"data/train-00000-of-00001.parquet": train, "data/test-00000-of-00001.parquet": test}
+    )
     store = DatasetStore(tmp_path / "store")
     with pytest.raises(SourceError, match="splits test, train; choose one with --split"):
         import_sources(store, "camel", ["hf:camel-ai/tiny"])
