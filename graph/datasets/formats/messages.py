@@ -106,7 +106,7 @@ class MessagesFormat:
 
     def convert(self, batch: RawBatch) -> Converted:
         """Convert a batch: vectorised for Arrow tables, row by row otherwise."""
-        if batch.table is None or self.column not in batch.table.column_names:
+        if batch.table is None or not self._vectorisable(batch.table.schema):
             return convert_rows(batch, self.parse, range(len(batch)))
         try:
             return self._convert_table(batch)
@@ -116,6 +116,16 @@ class MessagesFormat:
     def finish(self) -> None:
         """Nothing is held between batches."""
         return None
+
+    def _vectorisable(self, schema: pa.Schema) -> bool:
+        """Whether the column is a list of structs with text role and content (else: the exact path)."""
+        if self.column not in schema.names:
+            return False
+        kind = schema.field(self.column).type
+        if not (pa.types.is_list(kind) and pa.types.is_struct(kind.value_type)):
+            return False
+        fields = {field.name: field.type for field in kind.value_type}
+        return all(pa.types.is_string(fields.get(key, pa.null())) for key in (self.role_key, self.content_key))
 
     def _convert_table(self, batch: RawBatch) -> Converted:
         assert batch.table is not None
