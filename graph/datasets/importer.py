@@ -19,7 +19,7 @@ from typing import Literal
 import pyarrow as pa
 
 from agents.schemas import utc_now
-from graph.datasets.errors import BadRowError, RowProblem
+from graph.datasets.errors import BadRowError, FormatError, RowProblem
 from graph.datasets.formats.base import Converted, Format
 from graph.datasets.formats.detect import choose_format, describe
 from graph.datasets.manifest import Manifest, SourceFile
@@ -33,6 +33,23 @@ from graph.datasets.writer import VersionWriter
 OnError = Literal["fail", "skip"]
 Progress = Callable[[int, int], None]
 """Called after each batch with (rows imported, rows rejected) so far."""
+
+
+def parse_pairs(text: str | None, option: str) -> dict[str, str] | None:
+    """Parse ``key=COLUMN,key=COLUMN`` (``--map`` and ``--chat-log``, the same fields over HTTP).
+
+    Raises:
+        FormatError: An item is not ``key=value``.
+    """
+    if text is None or not text.strip():
+        return None
+    pairs: dict[str, str] = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise FormatError(f"{option} takes key=COLUMN pairs separated by commas, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 @dataclass
@@ -211,4 +228,4 @@ def _first(writer: VersionWriter) -> str:
     return f" ({writer.rejected} rejected; see the first problem with --on-error fail)" if writer.rejected else ""
 
 
-__all__ = ["ImportOptions", "ImportResult", "RowProblem", "import_readers", "import_sources"]
+__all__ = ["ImportOptions", "ImportResult", "RowProblem", "import_readers", "import_sources", "parse_pairs"]

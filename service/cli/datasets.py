@@ -51,19 +51,6 @@ def _store():  # type: ignore[no-untyped-def]
     return DatasetStore(Settings().data_dir)
 
 
-def parse_pairs(text: str | None, option: str) -> dict[str, str] | None:
-    """Parse ``key=value,key=value`` (for ``--map`` and ``--chat-log``)."""
-    if text is None:
-        return None
-    pairs: dict[str, str] = {}
-    for item in text.split(","):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise DatasetCliError(f"{option} takes key=COLUMN pairs separated by commas, got {item!r}")
-        pairs[key.strip()] = value.strip()
-    return pairs
-
-
 @datasets_app.command("import")
 def import_command(
     sources: Annotated[
@@ -91,12 +78,14 @@ def import_command(
     tag: Annotated[str | None, typer.Option(help="Tag the new version, e.g. v1.1.")] = None,
 ) -> None:
     """Import files as a new version of a data set (formats detected unless given)."""
-    from graph.datasets.importer import ImportOptions, import_sources
+    from graph.datasets.importer import ImportOptions, import_sources, parse_pairs
 
     if on_error not in ("fail", "skip"):
         raise DatasetCliError(f"--on-error must be fail or skip, got {on_error!r}")
+    with _errors():
+        columns, log = parse_pairs(mapping, "--map"), parse_pairs(chat_log, "--chat-log")
     options = ImportOptions(
-        format=fmt, mapping=parse_pairs(mapping, "--map"), chat_log=parse_pairs(chat_log, "--chat-log"),
+        format=fmt, mapping=columns, chat_log=log,
         on_error=on_error, encoding=encoding, split=split, tag=tag,  # type: ignore[arg-type]
     )  # fmt: skip
     with _errors():

@@ -14,9 +14,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from graph.datasets.diff import VersionDiff, diff_versions
-from graph.datasets.errors import FormatError, SourceError
+from graph.datasets.errors import SourceError
 from graph.datasets.export import ExportFormat
-from graph.datasets.importer import ImportOptions, import_readers
+from graph.datasets.importer import ImportOptions, import_readers, parse_pairs
 from graph.datasets.manifest import Manifest
 from graph.datasets.readers import SUFFIXES, open_file
 from graph.datasets.refs import NAME_PATTERN, TAG_PATTERN, parse_ref
@@ -67,18 +67,6 @@ class ImportResponse(BaseModel):
     detected: list[str]
 
 
-def _pairs(text: str | None, option: str) -> dict[str, str] | None:
-    if text is None or not text.strip():
-        return None
-    pairs: dict[str, str] = {}
-    for item in text.split(","):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise FormatError(f"{option} takes key=COLUMN pairs separated by commas, got {item!r}")
-        pairs[key.strip()] = value.strip()
-    return pairs
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -103,7 +91,7 @@ async def upload_dataset(
     if suffix not in SUFFIXES:
         raise SourceError(f"upload {file.filename!r}: name the file with one of {', '.join(SUFFIXES)}")
     options = ImportOptions(
-        format=format, mapping=_pairs(map, "map"), chat_log=_pairs(chat_log, "chat_log"), on_error=on_error,
+        format=format, mapping=parse_pairs(map, "map"), chat_log=parse_pairs(chat_log, "chat_log"), on_error=on_error,
         encoding=encoding, tag=tag,
     )  # fmt: skip
     uploads = settings.data_dir / "uploads"
