@@ -6,8 +6,9 @@ row), then runs, side by side and each in its own fresh process (so peak RSS is 
 - ``hf``: ``datasets.load_dataset("json", data_files=FILE, split="train")`` with an empty cache dir,
 - ``dialogforge``: ``import_sources`` into an empty store (parse, check, ids, lineage, Parquet).
 
-Rounds alternate the two to spread machine noise; the script prints each run, the medians, the
-ratio, and ``uptime``'s load. Run under ``flock /tmp/df-bench.lock`` on a shared machine::
+Rounds alternate the two to spread machine noise; the script prints each run (wall time, CPU
+time of that process and its threads, peak RSS), the medians, the ratio, and the load average.
+Run under ``flock /tmp/df-bench.lock`` on a shared machine::
 
     python -m benchmarks.dataset_import --rows 100000 --rows 1000000 --rounds 3
 """
@@ -15,6 +16,7 @@ ratio, and ``uptime``'s load. Run under ``flock /tmp/df-bench.lock`` on a shared
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -29,7 +31,7 @@ _ZH = "我的信用卡账单怎么查询积分兑换逾期处理快递没有更�
 _EN = "please help me check my card statement points refund delivery thanks hello today".split()
 _CHILD = {
     "hf": (
-        "import datasets, sys\n"
+        "import datasets, sys\ndatasets.disable_progress_bars()\n"
         "d = datasets.load_dataset('json', data_files=sys.argv[1], split='train', cache_dir=sys.argv[2])\n"
         "assert d.num_rows == int(sys.argv[3]), d.num_rows\n"
     ),
@@ -76,6 +78,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None, help="where to write the input files")
     args = parser.parse_args()
+    if importlib.util.find_spec("datasets") is None:
+        raise SystemExit("the baseline needs HF datasets: make install-test (or pip install -e '.[compat]')")
     sizes = args.rows or [100_000, 1_000_000]
     with tempfile.TemporaryDirectory(dir=args.workdir) as folder:
         for rows in sizes:
