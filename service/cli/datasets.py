@@ -27,7 +27,6 @@ datasets_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
 
 
 class DatasetCliError(Exception):
@@ -88,12 +87,17 @@ def import_command(
         format=fmt, mapping=columns, chat_log=log,
         on_error=on_error, encoding=encoding, split=split, tag=tag,  # type: ignore[arg-type]
     )  # fmt: skip
-    with _errors():
+    with _errors(), console.status("importing...", spinner="dots") as status:
+
+        def progress(rows: int, rejected: int) -> None:
+            status.update(f"importing: {rows:,} samples, {rejected:,} rejected")
+
         result = import_sources(
             _store(),
             name,
             sources,
             options,
+            progress=progress if console.is_terminal else None,
             on_detect=lambda line: console.print(f"detected: {line}", highlight=False, soft_wrap=True),
         )
     manifest = result.manifest
