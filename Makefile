@@ -51,6 +51,7 @@ bench: install
 	$(PY) -m benchmarks.pipeline_overhead --concurrency 8 --n 160 --latency 1.0
 	$(PY) -m benchmarks.embedder_speed
 	$(PY) -m benchmarks.embedded_vs_seed000 --style gentle --n 30
+	$(PY) -m benchmarks.dataset_import --rows 100000 --rows 1000000 --rounds 3
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

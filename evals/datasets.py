@@ -13,15 +13,16 @@ of its first *data* cell, so ``encoding="utf-8-sig"`` alone does not remove it).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+
+from graph.datasets.errors import SourceError
+from graph.datasets.readers import open_file
 
 BOM = "\ufeff"
 Preference = Literal["a", "b", "tie"]
@@ -115,29 +116,24 @@ class PairwiseSet:
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
-    """Read a CSV or JSONL file into string-valued rows, BOMs stripped."""
+    """Read a CSV, TSV, JSON Lines, JSON or Parquet file into string-valued rows, BOMs stripped.
+
+    The files are read by the data-set readers (``graph.datasets.readers``: encoding sniffed,
+    byte-order marks handled), so the eval harness accepts what ``dialogforge datasets import`` does.
+    """
     if not path.is_file():
         raise DatasetError(f"data file not found: {path}")
-    suffix = path.suffix.lower()
-    if suffix in {".jsonl", ".ndjson"}:
-        rows = []
-        for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}: line {number} is not JSON: {exc.msg}") from exc
-            if not isinstance(value, dict):
-                raise DatasetError(f"{path}: line {number} is not a JSON object")
-            rows.append({str(k): "" if v is None else str(v) for k, v in value.items()})
-    elif suffix in {".csv", ".tsv"}:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            delimiter = "\t" if suffix == ".tsv" else ","
-            rows = [dict(row) for row in csv.DictReader(handle, delimiter=delimiter)]
-    else:
-        raise DatasetError(f"{path}: unsupported file type {suffix!r}; use .csv, .tsv or .jsonl")
-    return [{k.strip(BOM): (v or "").replace(BOM, "") for k, v in row.items() if k} for row in rows]
+    rows: list[dict[str, object]] = []
+    try:
+        for batch in open_file(path, str(path)).batches():
+            if batch.problems:
+                raise DatasetError(str(batch.problems[0]))
+            rows.extend(batch.all_records())
+    except SourceError as exc:
+        raise DatasetError(str(exc)) from None
+    return [
+        {str(k).strip(BOM): "" if v is None else str(v).replace(BOM, "") for k, v in row.items() if k} for row in rows
+    ]
 
 
 def require_columns(rows: list[dict[str, str]], columns: list[str], path: Path) -> None:

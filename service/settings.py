@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     max_job_n: int = Field(default=10_000, ge=1)
     max_concurrent_jobs: int = Field(default=4, ge=1)
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    max_upload_bytes: int = Field(default=512 * 1_048_576, ge=1024)  # POST /v1/datasets (a file to import)
     sample_timeout_s: float = Field(default=300.0, gt=0)
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     max_event_subscribers: int = Field(default=256, ge=1)

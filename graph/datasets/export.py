@@ -21,9 +21,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from pydantic import ValidationError
 
@@ -39,7 +39,40 @@ class ExportError(Exception):
     """A sample or a path that cannot be exported."""
 
 
-def check_alternation(sample: Sample) -> None:
+class TurnLike(Protocol):
+    """A turn as the training formats read it (``agents.schemas.Turn``, or a stored row's turn)."""
+
+    @property
+    def role(self) -> str:
+        """``user`` or ``assistant``."""
+        ...
+
+    @property
+    def content(self) -> str:
+        """The turn's text."""
+        ...
+
+
+class Exportable(Protocol):
+    """What the training formats read of a sample: its id, system prompt and turns."""
+
+    @property
+    def id(self) -> str:
+        """The sample's id (errors name it)."""
+        ...
+
+    @property
+    def system(self) -> str:
+        """The system prompt ("" for none)."""
+        ...
+
+    @property
+    def turns(self) -> Sequence[TurnLike]:
+        """The dialogue."""
+        ...
+
+
+def check_alternation(sample: Exportable) -> None:
     """Raise ``ExportError`` unless the turns go user, assistant, user, ... and end with assistant.
 
     Args:
@@ -63,14 +96,14 @@ def check_alternation(sample: Sample) -> None:
         raise ExportError(f"sample {sample.id}: the last turn is 'user', expected 'assistant'")
 
 
-def _exchanges(sample: Sample) -> list[tuple[str, str]]:
+def _exchanges(sample: Exportable) -> list[tuple[str, str]]:
     """Return the (user, assistant) pairs of a checked sample."""
     check_alternation(sample)
     turns = sample.turns
     return [(turns[i].content, turns[i + 1].content) for i in range(0, len(turns), 2)]
 
 
-def to_record(sample: Sample, fmt: ExportFormat) -> dict[str, Any]:
+def to_record(sample: Exportable, fmt: ExportFormat) -> dict[str, Any]:
     """Convert one sample to one record of the given format.
 
     Args:
@@ -84,6 +117,8 @@ def to_record(sample: Sample, fmt: ExportFormat) -> dict[str, Any]:
         ExportError: The format is unknown, or (for a training format) the turns do not alternate.
     """
     if fmt == "raw":
+        if not isinstance(sample, Sample):
+            raise ExportError(f"sample {sample.id}: the raw format needs the whole sample")
         return sample.model_dump(mode="json")
     if fmt == "alpaca":
         pairs = _exchanges(sample)
@@ -113,7 +148,7 @@ def to_record(sample: Sample, fmt: ExportFormat) -> dict[str, Any]:
     raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
 
 
-def _json_line(sample: Sample, fmt: ExportFormat) -> str:
+def _json_line(sample: Exportable, fmt: ExportFormat) -> str:
     """Return one sample as a JSON line (with its newline) that is valid UTF-8."""
     line = json.dumps(to_record(sample, fmt), ensure_ascii=False) + "\n"
     try:
@@ -123,7 +158,7 @@ def _json_line(sample: Sample, fmt: ExportFormat) -> str:
     return line
 
 
-def iter_jsonl_lines(samples: Iterable[Sample], fmt: ExportFormat) -> Iterator[str]:
+def iter_jsonl_lines(samples: Iterable[Exportable], fmt: ExportFormat) -> Iterator[str]:
     """Yield one JSON line per sample, each ending with a newline (for streaming responses).
 
     Args:

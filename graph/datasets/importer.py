@@ -19,10 +19,11 @@ from typing import Literal
 import pyarrow as pa
 
 from agents.schemas import utc_now
-from graph.datasets.errors import BadRowError, RowProblem
+from graph.datasets.errors import BadRowError, FormatError, RowProblem
 from graph.datasets.formats.base import Converted, Format
 from graph.datasets.formats.detect import choose_format, describe
 from graph.datasets.manifest import Manifest, SourceFile
+from graph.datasets.prefetch import prefetch
 from graph.datasets.readers import Reader, open_source
 from graph.datasets.refs import check_name
 from graph.datasets.rows import INPUT_SCHEMA, LINEAGE_JSON_FIELDS, LINEAGE_TYPE
@@ -32,6 +33,23 @@ from graph.datasets.writer import VersionWriter
 OnError = Literal["fail", "skip"]
 Progress = Callable[[int, int], None]
 """Called after each batch with (rows imported, rows rejected) so far."""
+
+
+def parse_pairs(text: str | None, option: str) -> dict[str, str] | None:
+    """Parse ``key=COLUMN,key=COLUMN`` (``--map`` and ``--chat-log``, the same fields over HTTP).
+
+    Raises:
+        FormatError: An item is not ``key=value``.
+    """
+    if text is None or not text.strip():
+        return None
+    pairs: dict[str, str] = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise FormatError(f"{option} takes key=COLUMN pairs separated by commas, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 @dataclass
@@ -68,7 +86,7 @@ def import_sources(
     progress: Progress | None = None,
     on_detect: Callable[[str], None] | None = None,
 ) -> ImportResult:
-    """Import every input into one new version of ``name`` and return it.
+    """Import every input (paths, HF folders, ``hf:owner/name``) into one new version of ``name``.
 
     Raises:
         DatasetError: An input cannot be read, its format is unknown or ambiguous, a row is
@@ -79,9 +97,24 @@ def import_sources(
     readers = [
         reader for source in sources for reader in open_source(source, encoding=options.encoding, split=options.split)
     ]
+    return import_readers(store, name, readers, options, progress=progress, on_detect=on_detect)
+
+
+def import_readers(
+    store: DatasetStore,
+    name: str,
+    readers: Sequence[Reader],
+    options: ImportOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    on_detect: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Import already opened inputs (e.g. an HTTP upload saved to a file) into one new version."""
+    options = options or ImportOptions()
+    check_name(name)
     formats = [_format(reader, options) for reader in readers]
     detected = [
-        f"{reader.name}: {reader.kind}, {describe(fmt)}" + _encoding(reader)
+        f"{reader.name}: {reader.kind}, {describe(fmt)}{_encoding(reader)}"
         for reader, fmt in zip(readers, formats, strict=True)
     ]
     for line in detected:
@@ -94,16 +127,13 @@ def import_sources(
             read = _copy(reader, fmt, writer, options.on_error, progress)
             writer.add_source(_source(reader, fmt, identity, read))
         if writer.rows == 0:
-            raise BadRowError(f"nothing to import: no row of {', '.join(sources)} became a sample" + _first(writer))
+            names = ", ".join(reader.name for reader in readers)
+            raise BadRowError(f"nothing to import: no row of {names} became a sample" + _first(writer))
     return ImportResult(writer.manifest, detected)
 
 
 def _format(reader: Reader, options: ImportOptions) -> Format:
-    if options.chat_log is not None:
-        from graph.datasets.formats.chatlog import ChatLogFormat
-
-        return ChatLogFormat.from_mapping(options.chat_log)
-    return choose_format(reader, options.format, options.mapping)
+    return choose_format(reader, options.format, options.mapping, options.chat_log)
 
 
 def _encoding(reader: Reader) -> str:
@@ -113,7 +143,7 @@ def _encoding(reader: Reader) -> str:
 def _copy(reader: Reader, fmt: Format, writer: VersionWriter, on_error: OnError, progress: Progress | None) -> int:
     """Stream one input into the writer; return how many rows it had."""
     rows = 0
-    for batch in reader.batches(fmt.read_schema()):
+    for batch in prefetch(reader.batches(fmt.read_schema())):
         rows += len(batch) + len(batch.problems)
         _write(fmt.convert(batch), reader.name, writer, on_error)
         if progress:
@@ -198,4 +228,4 @@ def _first(writer: VersionWriter) -> str:
     return f" ({writer.rejected} rejected; see the first problem with --on-error fail)" if writer.rejected else ""
 
 
-__all__ = ["ImportOptions", "ImportResult", "RowProblem", "import_sources"]
+__all__ = ["ImportOptions", "ImportResult", "RowProblem", "import_readers", "import_sources", "parse_pairs"]

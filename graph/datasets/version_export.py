@@ -6,14 +6,17 @@ and raw records). Training formats hold the version's accepted samples; ``raw`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from graph.datasets.errors import ExportRowError
-from graph.datasets.export import EXPORT_FORMATS, ExportError, ExportFormat, atomic_write, iter_jsonl_lines
+from graph.datasets.export import EXPORT_FORMATS, Exportable, ExportError, ExportFormat, atomic_write, iter_jsonl_lines
+from graph.datasets.manifest import Manifest
 from graph.datasets.store import DatasetStore, RefLike
 
-EXPORT_BATCH = 2_000
+EXPORT_BATCH = 5_000
+_TRAINING_COLUMNS = ["id", "status", "system", "turns"]
 
 
 def check_format(fmt: str) -> ExportFormat:
@@ -27,20 +30,49 @@ def check_format(fmt: str) -> ExportFormat:
     return fmt
 
 
+@dataclass(frozen=True)
+class _Turn:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A stored row as the training formats read it, without building a whole ``Sample``."""
+
+    id: str
+    system: str
+    turns: list[_Turn]
+
+
+def _training_rows(store: DatasetStore, manifest: Manifest) -> Iterator[_Row]:
+    for batch in store.iter_batches(manifest, EXPORT_BATCH, columns=_TRAINING_COLUMNS):
+        for row in batch.to_pylist():
+            if row["status"] == "accepted":
+                turns = [_Turn(turn["role"], turn["content"]) for turn in row["turns"] or []]
+                yield _Row(row["id"], row["system"] or "", turns)
+
+
 def iter_version_lines(store: DatasetStore, ref: RefLike, fmt: ExportFormat) -> Iterator[str]:
     """Yield a version's samples as JSON lines (accepted ones only, unless ``fmt`` is ``raw``).
+
+    Training formats read only the id, status, system and turns columns (no ``Sample`` per row);
+    ``raw`` rebuilds every sample whole.
 
     Raises:
         DatasetError: The version does not exist.
         ExportRowError: A sample cannot be written in this format (names the sample).
     """
     manifest = store.resolve(ref)
-    for samples in store.iter_samples(manifest, EXPORT_BATCH):
-        chosen = samples if fmt == "raw" else [sample for sample in samples if sample.status == "accepted"]
-        try:
-            yield from iter_jsonl_lines(chosen, fmt)
-        except ExportError as error:
-            raise ExportRowError(f"{manifest.ref}: {error}") from None
+    rows: Iterable[Exportable] = (
+        (sample for samples in store.iter_samples(manifest, EXPORT_BATCH) for sample in samples)
+        if fmt == "raw"
+        else _training_rows(store, manifest)
+    )
+    try:
+        yield from iter_jsonl_lines(rows, fmt)
+    except ExportError as error:
+        raise ExportRowError(f"{manifest.ref}: {error}") from None
 
 
 def export_version(store: DatasetStore, ref: RefLike, fmt: ExportFormat, path: Path) -> int:

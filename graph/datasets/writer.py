@@ -16,21 +16,32 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from agents.schemas import Sample
 from graph.datasets.errors import DatasetConflictError, RowProblem
+from graph.datasets.id_index import IdIndex, hex_keys, id_key
 from graph.datasets.manifest import MANIFEST_FILE, REJECTS_FILE, Manifest, SourceFile
 from graph.datasets.rows import INPUT_SCHEMA, SCHEMA, content_hashes, samples_table
 
 ROW_GROUP_ROWS = 65_536
 ROWS_PER_FILE = 500_000
 _COUNTED = ("origin", "operator", "style", "source_file")
+# Dictionary pages only where values repeat (trying them on unique text costs time for nothing), and
+# statistics where filters use them. Snappy: what pandas and HF write; fast to write and read.
+DICTIONARY_COLUMNS = [
+    "status", "system", "reject_reason", "turns.list.element.role", "attempts",
+    *(f"lineage.{name}" for name in ("origin", "style", "topic", "workspace", "job_id", "source_file", "operator",
+      "parent_version", "models", "prompt_hashes", "tokens", "params")),
+]  # fmt: skip
+STATISTICS_COLUMNS = ["id", "status", "content_hash", "lineage.origin", "lineage.source_row"]
 
 
 def _fsync(path: Path) -> None:
@@ -60,10 +71,12 @@ class VersionWriter:
         self._pending_rows = 0
         self._file: pq.ParquetWriter | None = None
         self._file_rows = 0
-        self._ids: set[str] = set()
+        self._ids = IdIndex()
         self._hash = hashlib.sha256()
         self._counts: dict[str, Counter[str]] = {key: Counter() for key in _COUNTED}
         self._rejects: IO[str] | None = None
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")  # Arrow writes without the GIL
+        self._writing: Future[None] | None = None
         self.closed = False
 
     # ------------------------------------------------------------------ adding
@@ -94,8 +107,8 @@ class VersionWriter:
         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
         table = table.select(INPUT_SCHEMA.names).cast(INPUT_SCHEMA)
         hashes = content_hashes(table["system"].combine_chunks(), table["turns"].combine_chunks())
-        ids = self._unique_ids(table["id"].to_pylist(), hashes.to_pylist())
-        table = table.set_column(0, pa.field("id", pa.string(), nullable=False), pa.array(ids, pa.string()))
+        ids = self._unique_ids(table["id"], hashes)
+        table = table.set_column(0, pa.field("id", pa.string(), nullable=False), ids)
         table = table.add_column(SCHEMA.get_field_index("content_hash"), "content_hash", hashes).cast(SCHEMA)
         self._digest(table)
         self._count(table)
@@ -123,19 +136,30 @@ class VersionWriter:
 
     # ---------------------------------------------------------------- internals
 
-    def _unique_ids(self, given: list[str | None], hashes: list[str]) -> list[str]:
-        ids = []
-        for sample_id, digest in zip(given, hashes, strict=True):
+    def _unique_ids(self, given: pa.ChunkedArray, hashes: pa.Array) -> pa.Array:
+        """Return the batch's ids: given ones checked unique, missing ones derived from the content."""
+        if given.null_count == len(given):  # the common import case: all new, usually all distinct
+            keys = hex_keys(hashes)
+            if len(np.unique(keys)) == len(keys) and not self._ids.contains(keys).any():
+                self._ids.add(keys)
+                return hashes
+        ids: list[str] = []
+        batch: set[int] = set()
+        for sample_id, digest in zip(given.to_pylist(), hashes.to_pylist(), strict=True):
             if sample_id is None:
                 sample_id, repeat = digest, 1
-                while sample_id in self._ids:  # the same content again: keep it, with its own id
+                while self._taken(id_key(sample_id), batch):  # the same content again: keep it, with its own id
                     repeat += 1
                     sample_id = f"{digest}-{repeat}"
-            elif sample_id in self._ids:
+            elif self._taken(id_key(sample_id), batch):
                 raise DatasetConflictError(f"sample id {sample_id!r} appears twice in the new version")
-            self._ids.add(sample_id)
+            batch.add(id_key(sample_id))
             ids.append(sample_id)
-        return ids
+        self._ids.add(np.fromiter(batch, dtype=np.uint64, count=len(batch)))
+        return pa.array(ids, pa.string())
+
+    def _taken(self, key: int, batch: set[int]) -> bool:
+        return key in batch or bool(self._ids.contains(np.array([key], dtype=np.uint64))[0])
 
     def _digest(self, table: pa.Table) -> None:
         status = pc.fill_null(table["status"], "")
@@ -155,6 +179,16 @@ class VersionWriter:
         take = table.num_rows if limit is None else limit
         head, rest = table.slice(0, take), table.slice(take)
         self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
+        self._wait()
+        self._writing = self._io.submit(self._write_rows, head)
+
+    def _wait(self) -> None:
+        """Wait for the Parquet write in flight (at most one, so memory stays bounded)."""
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            writing.result()
+
+    def _write_rows(self, head: pa.Table) -> None:
         offset = 0
         while offset < head.num_rows:
             if self._file is None or self._file_rows >= self._rows_per_file:
@@ -168,7 +202,13 @@ class VersionWriter:
     def _open_file(self) -> None:
         self._close_file()
         name = f"samples-{len(self.manifest.files):05d}.parquet"
-        self._file = pq.ParquetWriter(self.folder / name, SCHEMA, compression="zstd")
+        self._file = pq.ParquetWriter(
+            self.folder / name,
+            SCHEMA,
+            compression="snappy",
+            use_dictionary=DICTIONARY_COLUMNS,
+            write_statistics=STATISTICS_COLUMNS,
+        )
         self._file_rows = 0
         self.manifest.files.append(name)
 
@@ -187,6 +227,8 @@ class VersionWriter:
                 self._flush()
             else:
                 self._open_file()  # an empty version still has a (row-less) Parquet file to open
+        self._wait()
+        self._io.shutdown()
         self._close_file()
         if self._rejects is not None:
             self._rejects.flush()
@@ -217,6 +259,9 @@ class VersionWriter:
 
     def abort(self) -> None:
         """Remove everything written so far."""
+        with contextlib.suppress(Exception):
+            self._wait()
+        self._io.shutdown()
         if self._file is not None:
             with contextlib.suppress(Exception):  # the folder is removed below anyway
                 self._file.close()

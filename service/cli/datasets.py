@@ -27,7 +27,6 @@ datasets_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
 
 
 class DatasetCliError(Exception):
@@ -49,19 +48,6 @@ def _store():  # type: ignore[no-untyped-def]
     from service.settings import Settings
 
     return DatasetStore(Settings().data_dir)
-
-
-def parse_pairs(text: str | None, option: str) -> dict[str, str] | None:
-    """Parse ``key=value,key=value`` (for ``--map`` and ``--chat-log``)."""
-    if text is None:
-        return None
-    pairs: dict[str, str] = {}
-    for item in text.split(","):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise DatasetCliError(f"{option} takes key=COLUMN pairs separated by commas, got {item!r}")
-        pairs[key.strip()] = value.strip()
-    return pairs
 
 
 @datasets_app.command("import")
@@ -91,20 +77,27 @@ def import_command(
     tag: Annotated[str | None, typer.Option(help="Tag the new version, e.g. v1.1.")] = None,
 ) -> None:
     """Import files as a new version of a data set (formats detected unless given)."""
-    from graph.datasets.importer import ImportOptions, import_sources
+    from graph.datasets.importer import ImportOptions, import_sources, parse_pairs
 
     if on_error not in ("fail", "skip"):
         raise DatasetCliError(f"--on-error must be fail or skip, got {on_error!r}")
+    with _errors():
+        columns, log = parse_pairs(mapping, "--map"), parse_pairs(chat_log, "--chat-log")
     options = ImportOptions(
-        format=fmt, mapping=parse_pairs(mapping, "--map"), chat_log=parse_pairs(chat_log, "--chat-log"),
+        format=fmt, mapping=columns, chat_log=log,
         on_error=on_error, encoding=encoding, split=split, tag=tag,  # type: ignore[arg-type]
     )  # fmt: skip
-    with _errors():
+    with _errors(), console.status("importing...", spinner="dots") as status:
+
+        def progress(rows: int, rejected: int) -> None:
+            status.update(f"importing: {rows:,} samples, {rejected:,} rejected")
+
         result = import_sources(
             _store(),
             name,
             sources,
             options,
+            progress=progress if console.is_terminal else None,
             on_detect=lambda line: console.print(f"detected: {line}", highlight=False, soft_wrap=True),
         )
     manifest = result.manifest
@@ -221,3 +214,40 @@ def export_command(
         manifest = store.resolve(ref)
         count = export_version(store, manifest, chosen, output)
     console.print(f"wrote {count} samples of {manifest.ref} ({chosen}) to {output}", highlight=False)
+
+
+@datasets_app.command("diff")
+def diff_command(
+    base: Annotated[str, typer.Argument(help="The version to compare from, e.g. bank-logs@1")],
+    other: Annotated[str, typer.Argument(help="The version to compare to, e.g. bank-logs@2")],
+    fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    examples: Annotated[int, typer.Option(help="Examples of each kind of change.")] = 3,
+) -> None:
+    """Show samples added, removed and changed between two versions (by sample id)."""
+    from graph.datasets.diff import diff_versions
+
+    if fmt not in ("text", "json"):
+        raise DatasetCliError(f"--format must be text or json, got {fmt!r}")
+    with _errors():
+        diff = diff_versions(_store(), base, other, max(0, examples))
+    if fmt == "json":
+        print(diff.model_dump_json(indent=2))
+        return
+    console.print(
+        f"[bold]{diff.base} -> {diff.other}[/bold]: {diff.added} added, {diff.removed} removed, "
+        f"{diff.changed} changed, {diff.unchanged} unchanged ({diff.base_rows} -> {diff.other_rows} rows)",
+        highlight=False,
+    )
+    for kind, counts in diff.by_operation.items():
+        if counts:
+            console.print(
+                f"  {kind} by operation: " + ", ".join(f"{op} {n}" for op, n in counts.items()), highlight=False
+            )
+    for kind, items in diff.examples.items():
+        for item in items:
+            console.print(f"\n[bold]{kind}[/bold] {item.id} ({item.operation})", highlight=False)
+            for label, row in (("before", item.before), ("after", item.after)):
+                if row is not None and (kind == "changed" or label == ("after" if kind == "added" else "before")):
+                    prefix = f"  {label}: " if kind == "changed" else "  "
+                    text = " | ".join(f"{t['role']}: {t['content']}" for t in row["turns"])
+                    console.print(f"{prefix}{text}", highlight=False, soft_wrap=True)

@@ -19,12 +19,13 @@ from fastapi_offline import FastAPIOffline
 
 from agents.embeddings import Embedder
 from agents.llm import RoleModels, check_reachable
+from graph.datasets.store import DatasetStore
 from service.chatbots import mount_chat, start_chat, stop_chat
 from service.engine import Engine
 from service.http.errors import install_error_handlers
 from service.http.metrics import ServiceMetrics
 from service.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from service.http.routers import health, job_outputs, jobs, judge, samples, styles
+from service.http.routers import datasets, health, job_outputs, jobs, judge, samples, styles
 from service.jobs.manager import JobManager
 from service.jobs.models import Limits
 from service.jobs.store import JobStore
@@ -103,9 +104,14 @@ def create_app(
     app.state.api_keys = [key.encode() for key in settings.api_key_list()]
     app.state.injected_models = models is not None
     install_error_handlers(app)
-    for module in (health, samples, jobs, job_outputs, judge, styles):
+    app.state.datasets = DatasetStore(settings.data_dir)
+    for module in (health, samples, jobs, job_outputs, judge, styles, datasets):
         app.include_router(module.router)
     mount_chat(app, settings)  # each configured chat platform's events route (docs/slack.md, ...)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        uploads={datasets.UPLOAD_PATH: settings.max_upload_bytes},
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
+from graph.datasets.store import DatasetStore
 from service.engine import Engine
 from service.http.metrics import ServiceMetrics
 from service.jobs.manager import JobManager
@@ -27,6 +28,12 @@ def get_engine(request: Request) -> Engine:
     """Return the app's shared engine (built in the lifespan)."""
     engine: Engine = request.app.state.engine
     return engine
+
+
+def get_datasets(request: Request) -> DatasetStore:
+    """Return the app's data-set store (files under the data directory)."""
+    store: DatasetStore = request.app.state.datasets
+    return store
 
 
 def get_settings(request: Request) -> Settings:
@@ -67,6 +74,7 @@ async def require_api_key(
 ManagerDep = Annotated[JobManager, Depends(get_manager)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatasetsDep = Annotated[DatasetStore, Depends(get_datasets)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The job's id.")]
 StyleName = Annotated[str, Path(min_length=1, max_length=64, description="Style name or alias.")]

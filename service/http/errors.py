@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from graph.datasets.errors import DatasetError
 from service.http.schemas import ErrorResponse
 from service.jobs.errors import (
     InvalidRequestError,
@@ -26,10 +27,13 @@ logger = logging.getLogger(__name__)
 
 DESCRIPTIONS = {
     401: "Missing or wrong API key (send `Authorization: Bearer <key>`).",
-    404: "No such job or style.",
-    409: "The job or style is in a state that does not allow this.",
-    413: "The request body is too large.",
-    422: "The request is malformed or names an unknown style, format or judge prompt; the message says what.",
+    404: "No such job, style, data set or version (a missing version's message lists the versions that exist).",
+    409: "The job, style or data set is in a state that does not allow this (e.g. a version tag already used).",
+    413: "The request body (or uploaded file) is too large.",
+    422: (
+        "The request is malformed or names an unknown style, format or judge prompt, or an uploaded file has a bad "
+        "name, encoding, format or row (the message names the file, row and field); the message says what."
+    ),
     429: "A limit was reached (running jobs, event readers, on-demand requests).",
     503: "The service is shutting down.",
 }
@@ -41,6 +45,8 @@ STATUS_OF: dict[type[JobServiceError], int] = {
     LimitExceededError: 429,
     ShuttingDownError: 503,
 }
+DATASET_STATUS = {"dataset_not_found": 404, "version_not_found": 404, "dataset_conflict": 409}
+"""Data-set error codes that are not 422 (a bad name, source, format or row is 422)."""
 _NOT_AN_OBJECT = {"model_attributes_type", "dict_type", "model_type"}
 _CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 409: "conflict", 413: "request_too_large"}
 
@@ -85,6 +91,11 @@ async def _service(_: Request, exc: Exception) -> JSONResponse:
     return error_json(status, exc.code, str(exc), headers)
 
 
+async def _dataset(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DatasetError)
+    return error_json(DATASET_STATUS.get(exc.code, 422), exc.code, str(exc))
+
+
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. the body is not UTF-8)
@@ -102,5 +113,6 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers: validation 422, service errors by kind, HTTP errors, anything else 500."""
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(JobServiceError, _service)
+    app.add_exception_handler(DatasetError, _dataset)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

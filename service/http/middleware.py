@@ -98,18 +98,19 @@ class RequestContextMiddleware:
 class BodySizeLimitMiddleware:
     """Refuse request bodies larger than ``max_bytes`` with 413 (declared or streamed)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        """Wrap ``app``."""
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, uploads: dict[str, int] | None = None) -> None:
+        """Wrap ``app``; ``uploads`` gives paths that take files their own (larger) bound."""
+        self.app, self.max_bytes, self.uploads = app, max_bytes, uploads or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check Content-Length up front and count streamed bytes."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.uploads.get(scope.get("path", ""), self.max_bytes)
         declared = _header(scope, b"content-length")
-        too_large = f"request body is larger than {self.max_bytes} bytes; send a smaller body"
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        too_large = f"request body is larger than {limit} bytes; send a smaller body"
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await send_json_error(send, 413, "request_too_large", too_large, request_id_var.get())
             return
         received = 0
@@ -119,7 +120,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise HTTPException(413, too_large)
             return message
 

@@ -85,6 +85,8 @@ def test_missing_file_and_unknown_type(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="not found"):
         load_labelled(tmp_path / "nope.csv", score="s")
     with pytest.raises(DatasetError, match="unsupported"):
+        load_labelled(write(tmp_path, "d.xlsx", "x"), score="s")
+    with pytest.raises(DatasetError, match="not a readable Parquet file"):
         load_labelled(write(tmp_path, "d.parquet", "x"), score="s")
 
 

@@ -113,9 +113,11 @@ def dialogue_table(items: list[tuple[str, Turns, int, int | None]]) -> pa.Table:
 def convert_rows(batch: RawBatch, parse: Callable[[dict[str, Any]], Dialogue], indices: range | list[int]) -> Converted:
     """Convert rows one by one with ``parse`` (the exact path): good rows and one problem per bad row."""
     items: list[tuple[str, Turns, int, int | None]] = []
-    problems = list(batch.problems) if isinstance(indices, range) else []
+    whole = isinstance(indices, range)
+    problems = list(batch.problems) if whole else []
+    records = batch.all_records() if whole else None
     for index in indices:
-        record = batch.record(index)
+        record = records[index] if records is not None else batch.record(index)
         try:
             system, turns = parse(record)
         except FieldError as error:

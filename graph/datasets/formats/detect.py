@@ -13,6 +13,7 @@ from typing import Any
 from graph.datasets.errors import FormatError
 from graph.datasets.formats.alpaca import AlpacaFormat
 from graph.datasets.formats.base import Format
+from graph.datasets.formats.chatlog import ChatLogFormat
 from graph.datasets.formats.messages import MessagesFormat
 from graph.datasets.formats.pairs import PairsFormat
 from graph.datasets.readers.base import Reader
@@ -46,26 +47,49 @@ def describe(fmt: Format) -> str:
     """Return a short description of a format, for 'detected: ...' lines."""
     if isinstance(fmt, MessagesFormat):
         return f"{fmt.name} ({fmt.column} of {fmt.role_key}/{fmt.content_key})"
+    if isinstance(fmt, ChatLogFormat):
+        side = f"me={fmt.me}" if fmt.me else f"assistant={fmt.assistant!r}"
+        group = ", ".join(
+            part
+            for part in (
+                fmt.conversation and f"conversation={fmt.conversation}",
+                fmt.time and f"time={fmt.time}, gap {fmt.gap_s:g} s",
+            )
+            if part
+        )
+        return f"chat log (speaker={fmt.speaker}, text={fmt.text}, {side}, {group})"
     if isinstance(fmt, PairsFormat):
         system = f", system={fmt.system}" if fmt.system else ""
         return f"pairs (user={fmt.user}, assistant={fmt.assistant}{system})"
     return fmt.name
 
 
-def choose_format(reader: Reader, name: str | None = None, mapping: dict[str, str] | None = None) -> Format:
+def choose_format(
+    reader: Reader,
+    name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    chat_log: dict[str, str] | None = None,
+) -> Format:
     """Return the format to read ``reader``'s rows with.
 
     Args:
         reader: The input.
         name: ``--format`` (sharegpt, openai, alpaca), or None to detect.
         mapping: ``--map`` columns (``user``, ``assistant``, optional ``system``).
+        chat_log: ``--chat-log`` keys (see ``formats.chatlog``).
 
     Raises:
         FormatError: The name is unknown, a mapped column is missing, or the rows are ambiguous
             or match no format; the message says which option to give.
     """
+    if mapping is not None and chat_log is not None:
+        raise FormatError("give either --map (one exchange a row) or --chat-log (one message a row), not both")
     if mapping is not None:
         return _pairs(reader, mapping)
+    if chat_log is not None:
+        log = ChatLogFormat.from_mapping(chat_log)
+        _require(reader, log.columns())
+        return log
     rows = reader.peek(50)
     if not rows:
         raise FormatError(f"{reader.name}: no rows to import")
@@ -105,10 +129,14 @@ def _pairs(reader: Reader, mapping: dict[str, str]) -> PairsFormat:
     unknown = sorted(set(mapping) - {"user", "assistant", "system"})
     if unknown or not {"user", "assistant"} <= set(mapping):
         raise FormatError("--map takes user=COLUMN,assistant=COLUMN and optionally system=COLUMN")
+    _require(reader, list(mapping.values()))
+    return PairsFormat(mapping["user"], mapping["assistant"], mapping.get("system"))
+
+
+def _require(reader: Reader, wanted: list[str]) -> None:
     columns = reader.columns()
-    missing = [column for column in mapping.values() if column not in columns]
+    missing = [column for column in wanted if column not in columns]
     if missing:
         raise FormatError(
             f"{reader.name}: no column {', '.join(map(repr, missing))}; the columns are {', '.join(columns) or 'none'}"
         )
-    return PairsFormat(mapping["user"], mapping["assistant"], mapping.get("system"))

@@ -106,7 +106,7 @@ class MessagesFormat:
 
     def convert(self, batch: RawBatch) -> Converted:
         """Convert a batch: vectorised for Arrow tables, row by row otherwise."""
-        if batch.table is None or self.column not in batch.table.column_names:
+        if batch.table is None or not self._vectorisable(batch.table.schema):
             return convert_rows(batch, self.parse, range(len(batch)))
         try:
             return self._convert_table(batch)
@@ -116,6 +116,16 @@ class MessagesFormat:
     def finish(self) -> None:
         """Nothing is held between batches."""
         return None
+
+    def _vectorisable(self, schema: pa.Schema) -> bool:
+        """Whether the column is a list of structs with text role and content (else: the exact path)."""
+        if self.column not in schema.names:
+            return False
+        kind = schema.field(self.column).type
+        if not (pa.types.is_list(kind) and pa.types.is_struct(kind.value_type)):
+            return False
+        fields = {field.name: field.type for field in kind.value_type}
+        return all(pa.types.is_string(fields.get(key, pa.null())) for key in (self.role_key, self.content_key))
 
     def _convert_table(self, batch: RawBatch) -> Converted:
         assert batch.table is not None
@@ -132,11 +142,11 @@ class MessagesFormat:
         parent = np.repeat(np.arange(count), lengths)
         position = np.arange(len(values)) - offsets[:-1][parent]
 
-        found = pc.index_in(pc.utf8_lower(values.field(self.role_key)), value_set=_TAGS)
+        found = pc.index_in(pc.ascii_lower(values.field(self.role_key)), value_set=_TAGS)
         index = found.to_numpy(zero_copy_only=False)
         codes = np.where(np.isnan(index), _OTHER, _CODES[np.nan_to_num(index).astype(np.int64)]).astype(np.int8)
         contents = values.field(self.content_key)
-        blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(contents)), 0), True)
+        blank = pc.fill_null(pc.or_(pc.utf8_is_space(contents), pc.equal(pc.binary_length(contents), 0)), True)
 
         system_first = (codes == _SYSTEM) & (position == 0)
         bad_value = (codes == _OTHER) | ((codes == _SYSTEM) & (position > 0)) | blank.to_numpy(zero_copy_only=False)

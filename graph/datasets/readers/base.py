@@ -38,6 +38,14 @@ class RawBatch:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def all_records(self) -> list[dict[str, Any]]:
+        """Return every row of the batch as Python dicts (one conversion for a whole table)."""
+        if self.records is not None:
+            return self.records
+        assert self.table is not None
+        rows: list[dict[str, Any]] = self.table.to_pylist()
+        return rows
+
     def record(self, index: int) -> dict[str, Any]:
         """Return row ``index`` of the batch as a Python dict."""
         if self.records is not None:

@@ -21,7 +21,7 @@ from graph.datasets.errors import RowProblem
 from graph.datasets.readers.base import RawBatch
 from graph.datasets.readers.encoding import sniff_encoding
 
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 8 << 20
 _ARROW_BLOCK = 1 << 20
 
 

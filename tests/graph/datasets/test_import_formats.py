@@ -164,3 +164,27 @@ def test_an_export_imports_back_to_the_same_samples(tmp_path: Path, fmt: str) ->
     import_sources(store, "back", [str(tmp_path / "out.jsonl")])
     before, after = ([(s.id, s.system, s.turns) for b in store.iter_samples(n) for s in b] for n in ("d", "back"))
     assert before == after
+
+
+def test_parquet_with_conversations_as_text_gets_an_exact_error(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "odd.parquet"
+    pq.write_table(pa.table({"conversations": ['[{"from": "human"}]'], "x": [1]}), path)
+    with pytest.raises(
+        BadRowError, match=r"odd.parquet: row 1, field conversations: expected a list of messages, got str"
+    ):
+        _import(tmp_path, path, format="sharegpt")
+
+
+def test_parquet_and_json_lines_named_json(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [sharegpt("p1", "a1"), sharegpt("p2", "a2")]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in.parquet")
+    _, samples, detected = _import(tmp_path, tmp_path / "in.parquet")
+    assert "parquet, sharegpt" in detected[0] and [s.lineage.source_row for s in samples] == [1, 2]
+    _, samples, detected = _import(tmp_path, write_jsonl(tmp_path / "lines.json", rows))
+    assert "jsonl, sharegpt" in detected[0] and len(samples) == 2

@@ -61,3 +61,24 @@ def test_hf_datasets_loads_a_version_as_parquet(version: tuple[DatasetStore, lis
     assert loaded.num_rows == 2
     assert loaded[0]["turns"][0] == {"role": "user", "content": "你好"}
     assert loaded[0]["lineage"]["origin"] == "import"
+
+
+def test_ray_data_reads_a_version_and_maps_batches_to_samples(version: tuple[DatasetStore, list[Path]]) -> None:
+    ray = pytest.importorskip("ray")  # Ray is the Ray issue's optional extra; run when it is installed
+    import pyarrow as pa
+
+    from graph.datasets.rows import batch_samples
+
+    store, _ = version
+
+    def turn_counts(batch: pa.Table) -> pa.Table:
+        samples = batch_samples(batch)
+        return pa.table({"id": [s.id for s in samples], "turns": [len(s.turns) for s in samples]})
+
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        data = ray.data.read_parquet([str(path) for path in store.files("d@1")])
+        assert sorted(row["turns"][0]["content"] for row in data.take_all()) == ["q", "你好"]
+        assert [row["turns"] for row in data.map_batches(turn_counts, batch_format="pyarrow").take_all()] == [2, 2]
+    finally:
+        ray.shutdown()
