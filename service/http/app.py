@@ -94,6 +94,7 @@ def create_app(
             await stop_chat(app)  # before the manager: followers must not see jobs end "interrupted"
             if manager is not None:
                 await manager.shutdown()
+                manager.styles.close()
             if store is not None:
                 store.close()
             await asyncio.to_thread(engine.stop)

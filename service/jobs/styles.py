@@ -3,35 +3,25 @@
 Names and aliases share one namespace: each key (a name or an alias) belongs to exactly one pack,
 so a custom pack can never take over another pack's name through an alias (409 on any collision).
 Lookup is by name or alias only, never by file path: a remote caller must not make the server
-read its own files. Parsing a pack (YAML can take a second for 256 KiB) runs in worker threads,
-at most ``MAX_PARSING`` at once with ``MAX_PARSING_WAITING`` more waiting (429 beyond), so it
-never stalls the event loop.
+read its own files. Packs sent as text are parsed in worker processes (``service.jobs.pack_parser``),
+so parsing never stalls the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 
 from pydantic import ValidationError
 
-from agents.styles import (
-    MAX_STYLE_PACK_BYTES,
-    StylePack,
-    StylePackError,
-    builtin_styles,
-    format_validation_error,
-    parse_style_pack,
-)
+from agents.styles import MAX_STYLE_PACK_BYTES, StylePack, StylePackError, builtin_styles, format_validation_error
 from service.jobs.errors import InvalidRequestError, JobConflictError, LimitExceededError, StyleNotFoundError
+from service.jobs.pack_parser import PackParser
 from service.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
 
 MAX_CUSTOM_STYLES = 200
-MAX_PARSING = 2
-MAX_PARSING_WAITING = 8
 
 
 def keys_of(pack: StylePack) -> list[str]:
@@ -54,8 +44,7 @@ class StyleRegistry:
         self._custom: dict[str, StylePack] = {}
         self._owner: dict[str, str] = {}  # name or alias -> the name of the pack it belongs to
         self._lock = threading.Lock()
-        self._parse_slots = asyncio.Semaphore(MAX_PARSING)
-        self._parsing = 0
+        self.parser = PackParser()
         for pack in self.builtin.values():
             if clashes := self._clashes(pack):
                 raise StylePackError(f"shipped style {pack.name!r} clashes with another: {clashes}")
@@ -119,7 +108,7 @@ class StyleRegistry:
         return name in self.builtin
 
     async def parse(self, text: str) -> StylePack:
-        """Validate a pack given as YAML or JSON text, in a worker thread (bounded).
+        """Validate a pack given as YAML or JSON text, in a worker process (bounded).
 
         Raises:
             InvalidRequestError: too large, nested too deep, not YAML, or a field is wrong (the message names it).
@@ -127,16 +116,11 @@ class StyleRegistry:
         """
         if len(text.encode()) > MAX_STYLE_PACK_BYTES:
             raise InvalidRequestError(f"style pack is larger than {MAX_STYLE_PACK_BYTES // 1024} KiB")
-        if self._parsing >= MAX_PARSING + MAX_PARSING_WAITING:
-            raise LimitExceededError(f"{self._parsing} style packs are being checked; send this one again shortly")
-        self._parsing += 1
-        try:
-            async with self._parse_slots:
-                return await asyncio.to_thread(parse_style_pack, text, "(request)")
-        except StylePackError as exc:
-            raise InvalidRequestError(str(exc)) from None
-        finally:
-            self._parsing -= 1
+        return await self.parser.parse(text)
+
+    def close(self) -> None:
+        """Stop the parser's worker processes."""
+        self.parser.close()
 
     async def add(self, pack: StylePack) -> bool:
         """Register a pack from the event loop (the store write runs in the store's thread); see :meth:`register`."""

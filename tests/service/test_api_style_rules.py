@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,8 @@ import yaml
 
 from agents import styles
 from agents.styles import StylePack
+from service.jobs.pack_parser import WAITING, WORKERS
 from service.jobs.store import JobStore
-from service.jobs.styles import MAX_PARSING, MAX_PARSING_WAITING
 from tests.service.api_support import api_client, style_pack_yaml
 
 
@@ -100,13 +101,14 @@ async def test_parsing_runs_off_the_event_loop_and_is_bounded(tmp_path: Path, mo
         release.wait(30)  # a parse that takes as long as the test wants
         return real_parse(text, source)
 
-    monkeypatch.setattr("service.jobs.styles.parse_style_pack", slow_parse)
+    monkeypatch.setattr("service.jobs.pack_parser.parse_style_pack", slow_parse)
+    monkeypatch.setattr("service.jobs.pack_parser.new_executor", ThreadPoolExecutor)  # so the patch applies
     async with api_client(tmp_path, register_style=False) as (client, _):
         posts = [
             asyncio.create_task(client.post("/v1/styles", json={"yaml": style_pack_yaml(f"p{i}")}))
-            for i in range(MAX_PARSING + MAX_PARSING_WAITING)
+            for i in range(WORKERS + WAITING)
         ]
-        for _ in range(MAX_PARSING):
+        for _ in range(WORKERS):
             assert await asyncio.to_thread(started.acquire, True, 10), "the parses did not start"
         health = await asyncio.wait_for(client.get("/healthz"), 10)  # answered while every parse is pending
         assert health.status_code == 200
