@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agents.admission import AdmissionStats
 from agents.schemas import Sample, TokenUsage
 from graph.diversity import DiversityReport
 
@@ -33,6 +34,9 @@ class JobProgress(BaseModel):
     tokens: int = 0
     elapsed_s: float = 0.0
     rejected_by_reason: dict[str, int] = Field(default_factory=dict)
+    admission: AdmissionStats | None = Field(
+        default=None, description="The endpoint's LLM call limit now; throttled = 429/503 answers in this job."
+    )
 
     @property
     def rate_per_min(self) -> float:
@@ -62,6 +66,7 @@ class JobSummary(BaseModel):
     models: dict[str, str] = Field(default_factory=dict)
     prompt_hashes: dict[str, str] = Field(default_factory=dict)
     diversity: DiversityReport | None = None
+    admission: AdmissionStats | None = None
 
     @property
     def complete(self) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from agents.admission import AdmissionStats
 from agents.prompting import role_prompt
 from agents.schemas import Lineage, Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
@@ -75,6 +76,8 @@ class JobRunner:
         self.stop_reason: StopReason | None = None
         self._condition = asyncio.Condition()
         self._t0 = time.monotonic()
+        admission = deps.models.admission
+        self._throttled_before = admission.stats().throttled if admission else 0
 
     # ------------------------------------------------------------------ state
 
@@ -85,6 +88,14 @@ class JobRunner:
     def llm_calls(self) -> int:
         """Return every LLM call made so far."""
         return sum(usage.calls for usage in self.usage.values()) + self.deps.planner.usage.calls
+
+    def admission(self) -> AdmissionStats | None:
+        """The endpoint's admission now, its 429/503 count since this job started."""
+        admission = self.deps.models.admission
+        if admission is None:
+            return None
+        stats = admission.stats()
+        return stats.model_copy(update={"throttled": stats.throttled - self._throttled_before})
 
     def progress(self) -> JobProgress:
         """Return a snapshot of the counters."""
@@ -99,6 +110,7 @@ class JobRunner:
             tokens=self.total_tokens(),
             elapsed_s=time.monotonic() - self._t0,
             rejected_by_reason=dict(self.rejected_by_reason),
+            admission=self.admission(),
         )
 
     def _stop_check(self) -> StopReason | None:
@@ -254,6 +266,7 @@ class JobRunner:
             models=dict(self.deps.models.names),
             prompt_hashes=self.prompt_hashes,
             diversity=diversity,
+            admission=self.admission(),
         )
 
 

@@ -22,6 +22,7 @@ from graph.datasets.report import STOP_EXPLANATIONS, write_report
 from graph.progress import Budget, JobEvent, JobSummary
 from graph.runner import JobRunner
 from graph.state import LoopConfig
+from service.cli.limits import limits_line
 from service.engine import Engine
 from service.settings import Settings
 
@@ -149,6 +150,7 @@ async def _run(engine: Engine, request: GenerateRequest, view: ProgressView) -> 
 def run_generate(request: GenerateRequest, settings: Settings, console: Console) -> int:
     """Run the job and write the data set, dataset_info.json and the report; return the exit code."""
     err = Console(stderr=True)
+    err.print(limits_line(settings, request.concurrency), highlight=False, soft_wrap=True)
     engine = Engine.start(settings, notify=lambda message: err.print(f"[dim]{message}[/dim]"))
     try:
         if settings.llm_base_url and not engine.is_embedded:
@@ -211,6 +213,9 @@ def print_summary(console: Console, summary: JobSummary, request: GenerateReques
     )
     per = f"{summary.calls_per_accepted:.1f}" if summary.calls_per_accepted else "n/a"
     console.print(f"LLM calls {summary.llm_calls} ({per} per accepted), tokens {summary.total_tokens}")
+    if summary.admission is not None:
+        a = summary.admission
+        console.print(f"LLM call limit at the end {a.limit} ({a.in_flight} in flight), 429/503 answers {a.throttled}")
     if summary.diversity:
         d = summary.diversity
         console.print(

@@ -59,6 +59,8 @@ def generate(
     max_tokens: Annotated[int | None, typer.Option(help="Token budget for the whole job.")] = None,
     deadline: Annotated[float | None, typer.Option(help="Stop starting samples after this many seconds.")] = None,
     judge: Annotated[str, typer.Option(help="Judge prompt in prompts/judge (or a .md path).")] = DEFAULT_JUDGE_PROMPT,
+    rpm: Annotated[float | None, typer.Option(min=1, help="The provider's requests-per-minute limit.")] = None,
+    tpm: Annotated[float | None, typer.Option(min=1, help="The provider's tokens-per-minute limit.")] = None,
 ) -> None:
     """Generate N accepted samples in a style and export them."""
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
@@ -85,7 +87,10 @@ def generate(
         loop=LoopConfig(max_rewrites=max_rewrites),
         judge=judge,
     )
-    code = run_generate(request, Settings(), console)
+    settings = Settings()
+    limits = {"llm_rpm": rpm, "llm_tpm": tpm}
+    settings = settings.model_copy(update={key: value for key, value in limits.items() if value is not None})
+    code = run_generate(request, settings, console)
     raise typer.Exit(code)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from agents.admission import Admission
 from agents.schemas import Sample, TokenUsage
 from service.jobs.models import JobRecord
 
@@ -43,6 +44,18 @@ class ServiceMetrics:
         )
         self.jobs_ended = Counter("dialogforge_jobs_ended", "Jobs that ended, by status.", ["status"], registry=r)
         self.jobs_running = Gauge("dialogforge_jobs_running", "Jobs running in this process.", registry=r)
+
+    def track_admission(self, admission: Admission | None) -> None:
+        """Read the endpoint's LLM call limit, calls in flight and 429/503 count at scrape time."""
+        if admission is None:
+            return
+        r = self.registry
+        limit = Gauge("dialogforge_llm_call_limit", "LLM calls allowed in flight now (AIMD).", registry=r)
+        in_flight = Gauge("dialogforge_llm_calls_in_flight", "LLM calls in flight now.", registry=r)
+        throttled = Gauge("dialogforge_llm_throttled", "429/503 answers from the LLM endpoint so far.", registry=r)
+        limit.set_function(lambda: float(admission.stats().limit))
+        in_flight.set_function(lambda: float(admission.stats().in_flight))
+        throttled.set_function(lambda: float(admission.stats().throttled))
 
     def track_running(self, count: Callable[[], int]) -> None:
         """Read the running-jobs gauge from ``count`` at scrape time."""
