@@ -94,10 +94,11 @@ class TokenBucket:
 
 @dataclass
 class Ticket:
-    """One admitted call: when it was admitted and what it was charged."""
+    """One admitted call: when it was admitted, what it was charged, how many attempts it sent."""
 
     epoch: int
     tokens: int
+    attempts: int = 0
 
 
 current_ticket: contextvars.ContextVar[Ticket | None] = contextvars.ContextVar("dialogforge_ticket", default=None)
@@ -158,6 +159,22 @@ class Admission:
 
     # --------------------------------------------------------------- admit
 
+    def _rate_wait_locked(self, tokens: int) -> float:
+        """Seconds until the pause ends and the buckets hold a request and ``tokens``."""
+        now = self._clock()
+        waits = [self._paused_until - now]
+        if self.requests is not None:
+            waits.append(self.requests.wait_for(1))
+        if self.tokens is not None:
+            waits.append(self.tokens.wait_for(tokens))
+        return max(waits)
+
+    def _take_locked(self, tokens: int) -> None:
+        if self.requests is not None:
+            self.requests.take(1)
+        if self.tokens is not None:
+            self.tokens.take(tokens)
+
     def _try_admit(self, tokens: int, waiter: asyncio.Future[None] | None = None) -> Ticket | float:
         """Admit now (a ticket) or say how long to wait (``inf``: until a call ends).
 
@@ -165,19 +182,10 @@ class Admission:
         ending in between cannot be missed.
         """
         with self._lock:
-            now = self._clock()
-            waits = [self._paused_until - now]
-            if self.requests is not None:
-                waits.append(self.requests.wait_for(1))
-            if self.tokens is not None:
-                waits.append(self.tokens.wait_for(tokens))
-            delay = max(waits)
+            delay = self._rate_wait_locked(tokens)
             if delay <= 0 and self.in_flight < max(1, int(self.limit)):
                 self.in_flight += 1
-                if self.requests is not None:
-                    self.requests.take(1)
-                if self.tokens is not None:
-                    self.tokens.take(tokens)
+                self._take_locked(tokens)
                 return Ticket(epoch=self._epoch, tokens=tokens)
             if waiter is not None:
                 self._waiters.append((waiter.get_loop(), waiter))
@@ -196,6 +204,25 @@ class Admission:
             finally:
                 with self._lock:
                     self._waiters = [(lp, fut) for lp, fut in self._waiters if fut is not waiter]
+
+    async def before_attempt(self, ticket: Ticket | None) -> None:
+        """Hold a retry (the client's own, after a 429) until the pause and the buckets allow it.
+
+        The first attempt was admitted with its ticket; each retry takes a request from the
+        buckets again, so a herd of refused calls does not come back all at once.
+        """
+        if ticket is None:
+            return
+        ticket.attempts += 1
+        if ticket.attempts == 1:
+            return
+        while True:
+            with self._lock:
+                delay = self._rate_wait_locked(0)
+                if delay <= 0:
+                    self._take_locked(0)
+                    return
+            await asyncio.sleep(min(delay, WAKE_EVERY_S))
 
     def acquire_blocking(self, tokens: int = 0) -> Ticket:
         """Wait (in a thread) until a call may start."""

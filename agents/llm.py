@@ -176,9 +176,17 @@ class BoundedChatModel(BaseChatModel):
 
 
 def _http_clients(config: LLMConfig, admission: Admission | None) -> dict[str, Any]:
-    """HTTP clients whose response hook shows every answer (retries included) to the admission."""
+    """HTTP clients whose hooks show every answer (retries included) to the admission, and hold retries.
+
+    The request hook runs before every attempt the openai client sends: the first was admitted
+    already; a retry waits for the admission's pause and buckets (the client still decides whether
+    and how often to retry).
+    """
     if admission is None:
         return {"http_async_client": openai.DefaultAsyncHttpxClient(timeout=config.timeout_s)}
+
+    async def on_async_request(request: httpx.Request) -> None:
+        await admission.before_attempt(current_ticket.get())
 
     async def on_async_response(response: httpx.Response) -> None:
         admission.observe(response.status_code, response.headers, current_ticket.get())
@@ -188,7 +196,7 @@ def _http_clients(config: LLMConfig, admission: Admission | None) -> dict[str, A
 
     return {
         "http_async_client": openai.DefaultAsyncHttpxClient(
-            timeout=config.timeout_s, event_hooks={"response": [on_async_response]}
+            timeout=config.timeout_s, event_hooks={"request": [on_async_request], "response": [on_async_response]}
         ),
         "http_client": openai.DefaultHttpxClient(timeout=config.timeout_s, event_hooks={"response": [on_response]}),
     }

@@ -150,3 +150,18 @@ def test_limit_state_reads_remaining_and_reset() -> None:
     state = limit_state({"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6s"}, "tokens")
     assert state is not None and state.remaining == 0 and state.reset_s == 6.0
     assert limit_state({}, "tokens") is None
+
+
+async def test_a_retry_waits_for_the_pause_and_takes_a_request_from_the_bucket() -> None:
+    admission = Admission(rpm=60)  # one a second, a bucket of 5
+    ticket = await admission.acquire()
+    await admission.before_attempt(ticket)  # the first attempt was admitted with the ticket
+    assert admission.requests is not None
+    level = admission.requests.level
+    admission.observe(429, {"retry-after-ms": "150"}, ticket)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await admission.before_attempt(ticket)
+    assert loop.time() - started >= 0.14
+    assert ticket.attempts == 2 and admission.requests.level < level
+    admission.release(ticket)
