@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from agents.admission import Admission
+from agents.admission import Admission, AdmissionStats
 from agents.schemas import Sample, TokenUsage
 from service.jobs.models import JobRecord
 
@@ -44,18 +44,31 @@ class ServiceMetrics:
         )
         self.jobs_ended = Counter("dialogforge_jobs_ended", "Jobs that ended, by status.", ["status"], registry=r)
         self.jobs_running = Gauge("dialogforge_jobs_running", "Jobs running in this process.", registry=r)
+        self._admission: Admission | None = None
 
     def track_admission(self, admission: Admission | None) -> None:
-        """Read the endpoint's LLM call limit, calls in flight and 429/503 count at scrape time."""
+        """Read the endpoint's LLM call limit, calls in flight and 429/503 count at scrape time.
+
+        The gauges are registered once; a second lifespan of the same app just points them at its
+        engine's admission.
+        """
         if admission is None:
+            return
+        first = self._admission is None
+        self._admission = admission
+        if not first:
             return
         r = self.registry
         limit = Gauge("dialogforge_llm_call_limit", "LLM calls allowed in flight now (AIMD).", registry=r)
         in_flight = Gauge("dialogforge_llm_calls_in_flight", "LLM calls in flight now.", registry=r)
         throttled = Gauge("dialogforge_llm_throttled", "429/503 answers from the LLM endpoint so far.", registry=r)
-        limit.set_function(lambda: float(admission.stats().limit))
-        in_flight.set_function(lambda: float(admission.stats().in_flight))
-        throttled.set_function(lambda: float(admission.stats().throttled))
+        limit.set_function(lambda: float(self._stats().limit))
+        in_flight.set_function(lambda: float(self._stats().in_flight))
+        throttled.set_function(lambda: float(self._stats().throttled))
+
+    def _stats(self) -> AdmissionStats:
+        assert self._admission is not None
+        return self._admission.stats()
 
     def track_running(self, count: Callable[[], int]) -> None:
         """Read the running-jobs gauge from ``count`` at scrape time."""
