@@ -11,6 +11,7 @@ retries included, through an httpx event hook.
 from __future__ import annotations
 
 import asyncio
+import json
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -26,6 +27,8 @@ from langchain_openai import ChatOpenAI
 from pydantic import ConfigDict, PrivateAttr, SecretStr
 
 from agents.admission import Admission, Ticket, current_ticket, estimate_tokens
+from agents.call_cache import CACHE_HIT, CallCache, call_key
+from agents.call_scope import current_scope
 
 DEFAULT_MODEL = "default"
 LOCAL_API_KEY = "sk-local"
@@ -81,6 +84,18 @@ def _message_text(messages: list[BaseMessage]) -> str:
     return "\n".join(str(message.content) for message in messages)
 
 
+def _to_cache(message: AIMessage) -> bytes:
+    usage = dict(message.usage_metadata or {})
+    finish = (message.response_metadata or {}).get("finish_reason")
+    return json.dumps({"content": message.content, "usage": usage, "finish_reason": finish}).encode()
+
+
+def _from_cache(value: bytes) -> AIMessage:
+    stored = json.loads(value)
+    metadata = {CACHE_HIT: True, "finish_reason": stored.get("finish_reason"), "cached_usage": stored.get("usage")}
+    return AIMessage(content=stored["content"], response_metadata=metadata)
+
+
 class BoundedChatModel(BaseChatModel):
     """Wrap a chat model so that each call waits for its admission (see :mod:`agents.admission`).
 
@@ -99,6 +114,8 @@ class BoundedChatModel(BaseChatModel):
     inner: BaseChatModel
     admission: Admission
     async_inner_factory: Callable[[], BaseChatModel] | None = None
+    call_cache: CallCache | None = None
+    endpoint: str = ""
     _per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BaseChatModel] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
@@ -140,6 +157,26 @@ class BoundedChatModel(BaseChatModel):
             self.admission.note_output(int(usage.get("output_tokens", 0)))
         self.admission.release(ticket, int(usage["total_tokens"]) if usage else None)
 
+    def _cache_key(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> str | None:
+        """The call's cache key, or None when it is not cached (no cache, or outside a sample's scope).
+
+        Keyed by endpoint, model, messages, every parameter (response format, temperature, max
+        tokens, stop) and the sample's seed and call number, so sampling stays varied across
+        samples and identical across reruns.
+        """
+        scope = current_scope.get()
+        if self.call_cache is None or scope is None:
+            return None
+        return call_key(
+            kind="chat",
+            endpoint=self.endpoint,
+            model=getattr(self.inner, "model_name", None) or self.inner._llm_type,
+            messages=[[message.type, message.content] for message in messages],
+            params={**kwargs, "stop": stop},
+            seed=scope.seed,
+            call=scope.next_call(),
+        )
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -164,15 +201,23 @@ class BoundedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        key = self._cache_key(messages, stop, kwargs)
+        if key is not None and self.call_cache is not None:
+            stored = await asyncio.to_thread(self.call_cache.get, key)
+            if stored is not None:
+                return self._result(_from_cache(stored))
         ticket = await self.admission.acquire(self._estimate(messages, kwargs))
         token = current_ticket.set(ticket)
         message: BaseMessage | None = None
         try:
             message = await self._async_inner().ainvoke(messages, stop=stop, **kwargs)
-            return self._result(message)
+            result = self._result(message)
         finally:
             current_ticket.reset(token)
             self._settle(ticket, message)
+        if key is not None and self.call_cache is not None and isinstance(message, AIMessage):
+            await asyncio.to_thread(self.call_cache.put, key, "chat", _to_cache(message))
+        return result
 
 
 def _http_clients(config: LLMConfig, admission: Admission | None) -> dict[str, Any]:
@@ -234,16 +279,22 @@ def chat_openai(
     )
 
 
-def build_role_models(config: LLMConfig, base_url: str) -> RoleModels:
+def build_role_models(
+    config: LLMConfig, base_url: str, cache: CallCache | None = None, *, cache_endpoint: str | None = None
+) -> RoleModels:
     """Build the generator, judge, rewriter and topics models on one endpoint.
 
     All roles share one :class:`~agents.admission.Admission` (``config.max_concurrency`` calls in
     flight at most, None: no cap; RPM/TPM buckets when set). The topics brainstorm uses the
-    generator's model.
+    generator's model. With a ``cache``, calls made inside a sample's scope are served from it
+    when the same call was answered before (see :meth:`BoundedChatModel._cache_key`).
 
     Args:
         config: Model names, key, timeouts and limits.
         base_url: The endpoint to call (``config.base_url``, or the embedded server's URL).
+        cache: The data directory's call cache (None: no caching).
+        cache_endpoint: How the endpoint is named in cache keys (default ``base_url``; the embedded
+            server, on a new port each start, is named by its model).
     """
     admission = Admission(config.max_concurrency, rpm=config.requests_per_minute, tpm=config.tokens_per_minute)
     names = {
@@ -258,7 +309,13 @@ def build_role_models(config: LLMConfig, base_url: str) -> RoleModels:
         return lambda: chat_openai(config, base_url, model, admission, own_async_client=True)
 
     bounded = {
-        role: BoundedChatModel(inner=clients[model], admission=admission, async_inner_factory=per_loop(model))
+        role: BoundedChatModel(
+            inner=clients[model],
+            admission=admission,
+            async_inner_factory=per_loop(model),
+            call_cache=cache,
+            endpoint=cache_endpoint or base_url,
+        )
         for role, model in names.items()
     }
     return RoleModels(

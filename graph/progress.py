@@ -56,6 +56,7 @@ class JobSummary(BaseModel):
     rejected_by_reason: dict[str, int]
     rewrites: int
     llm_calls: int
+    cache_hits: int = Field(default=0, description="LLM answers served from the call cache (not in llm_calls).")
     tokens: dict[str, TokenUsage]
     total_tokens: int
     calls_per_accepted: float | None

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
 
     # Storage.
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".dialogforge")
+    # The call cache (data_dir/cache.db): LLM answers and embeddings, shared by the data dir's jobs.
+    cache: bool = True
+    cache_max_mb: int = Field(default=1024, ge=1)
 
     # Embedded model.
     local_gguf: Path | None = None

@@ -212,7 +212,8 @@ def print_summary(console: Console, summary: JobSummary, request: GenerateReques
         f"rejected {summary.rejected}" + (f" ({reasons})" if reasons else "") + f", rewrites {summary.rewrites}"
     )
     per = f"{summary.calls_per_accepted:.1f}" if summary.calls_per_accepted else "n/a"
-    console.print(f"LLM calls {summary.llm_calls} ({per} per accepted), tokens {summary.total_tokens}")
+    cached = f", {summary.cache_hits} served from the call cache" if summary.cache_hits else ""
+    console.print(f"LLM calls {summary.llm_calls} ({per} per accepted){cached}, tokens {summary.total_tokens}")
     if summary.admission is not None:
         a = summary.admission
         console.print(f"LLM call limit at the end {a.limit} ({a.in_flight} in flight), 429/503 answers {a.throttled}")

@@ -1,4 +1,4 @@
-"""The line a job prints first: what bounds its speed (concurrency, LLM cap, RPM/TPM, embedder).
+"""The line a job prints first: what bounds its speed (concurrency, LLM cap, RPM/TPM, cache, embedder).
 
 No limit is silent: a cap below the job's concurrency is named with the setting that sets it.
 """
@@ -35,6 +35,7 @@ def limits_line(settings: Settings, concurrency: int) -> str:
         llm_cap_text(settings, concurrency),
         _rate(config.requests_per_minute, "RPM"),
         _rate(config.tokens_per_minute, "TPM"),
+        "cache on" if settings.cache else "cache off",
         f"embedder {settings.embedder}",
     ]
     return "; ".join(parts)
