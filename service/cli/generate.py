@@ -147,11 +147,32 @@ async def _run(engine: Engine, request: GenerateRequest, view: ProgressView) -> 
     return await runner.run()
 
 
+class Announcer:
+    """Print the limits line first: before the engine's first message, or once it has started."""
+
+    def __init__(self, err: Console, line: str) -> None:
+        """Keep the line until it is printed."""
+        self.err, self.line = err, line
+        self.done = False
+
+    def limits(self) -> None:
+        """Print the limits line, once."""
+        if not self.done:
+            self.err.print(self.line, highlight=False, soft_wrap=True)
+            self.done = True
+
+    def notify(self, message: str) -> None:
+        """Print one of the engine's start-up messages (after the limits line)."""
+        self.limits()
+        self.err.print(f"[dim]{message}[/dim]")
+
+
 def run_generate(request: GenerateRequest, settings: Settings, console: Console) -> int:
     """Run the job and write the data set, dataset_info.json and the report; return the exit code."""
     err = Console(stderr=True)
-    err.print(limits_line(settings, request.concurrency), highlight=False, soft_wrap=True)
-    engine = Engine.start(settings, notify=lambda message: err.print(f"[dim]{message}[/dim]"))
+    announce = Announcer(err, limits_line(settings, request.concurrency))
+    engine = Engine.start(settings, notify=announce.notify)  # a bad embedder setting: only its error line
+    announce.limits()
     try:
         if settings.llm_base_url and not engine.is_embedded:
             asyncio.run(check_reachable(engine.base_url, settings.llm_config().api_key, timeout=10))
