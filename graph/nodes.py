@@ -12,6 +12,7 @@ from agents.embeddings import Embedder
 from agents.generator import generate_dialogue
 from agents.judge import judge_dialogue, problems_from_verdict
 from agents.llm import RoleModels
+from agents.pricing import PriceTable
 from agents.prompting import PromptTemplate
 from agents.rewriter import rewrite_dialogue
 from agents.schemas import Attempt, Dialogue, Turn
@@ -41,6 +42,7 @@ class LoopDeps:
     seed: int | None = None  # the job's seed (None: derived from the job id)
     cache: CallCache | None = None  # the data directory's call cache
     journal: PlanJournal | None = None  # set by the runner when there is a cache
+    prices: PriceTable | None = None  # for the cost in progress and summary
 
 
 def user_text(turns: list[Turn]) -> str:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from agents.admission import AdmissionStats
+from agents.pricing import CostReport
 from agents.schemas import Sample, TokenUsage
 from graph.diversity import DiversityReport
 
@@ -37,6 +38,7 @@ class JobProgress(BaseModel):
     admission: AdmissionStats | None = Field(
         default=None, description="The endpoint's LLM call limit now; throttled = 429/503 answers in this job."
     )
+    cost_usd: float | None = Field(default=None, description="What the job's LLM calls cost so far (price table).")
 
     @property
     def rate_per_min(self) -> float:
@@ -68,6 +70,7 @@ class JobSummary(BaseModel):
     prompt_hashes: dict[str, str] = Field(default_factory=dict)
     diversity: DiversityReport | None = None
     admission: AdmissionStats | None = None
+    cost: CostReport | None = None
 
     @property
     def complete(self) -> bool:

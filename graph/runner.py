@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -77,6 +77,7 @@ class JobRunner:
         self.prompt_hashes = prompt_hashes(deps)  # fixed for the job: computed once, not per sample
         self.accepted: list[Sample] = [s for s in previous or [] if s.status == "accepted"]
         self.rejected_by_reason: Counter[str] = Counter()
+        self.cost_by_reason: defaultdict[str, float] = defaultdict(float)
         self.usage: dict[str, TokenUsage] = {}
         self.rewrites = 0
         self.rejected = 0
@@ -122,7 +123,18 @@ class JobRunner:
             elapsed_s=time.monotonic() - self._t0,
             rejected_by_reason=dict(self.rejected_by_reason),
             admission=self.admission(),
+            cost_usd=self._cost(self._all_usage()) if self.deps.prices else None,
         )
+
+    def _all_usage(self) -> dict[str, TokenUsage]:
+        """Usage per role so far, the topic brainstorms included."""
+        usage = dict(self.usage)
+        if self.deps.planner.usage.calls:
+            usage["topics"] = self.deps.planner.usage
+        return usage
+
+    def _cost(self, tokens: dict[str, TokenUsage]) -> float:
+        return self.deps.prices.usage_cost(tokens, self.deps.models.names) if self.deps.prices else 0.0
 
     def _stop_check(self) -> StopReason | None:
         """Return why no further sample may start, or None."""
@@ -224,6 +236,7 @@ class JobRunner:
             else:
                 self.rejected += 1
                 self.rejected_by_reason[reason_code(sample.reject_reason)] += 1
+                self.cost_by_reason[reason_code(sample.reject_reason)] += self._cost(sample.lineage.tokens)
             self._condition.notify_all()
 
     async def _worker(self) -> None:
@@ -259,10 +272,10 @@ class JobRunner:
             except Exception as exc:  # a summary without diversity beats losing the job's samples
                 logger.warning("diversity not measured: %s: %s", type(exc).__name__, exc)
                 message = message or f"diversity not measured: {type(exc).__name__}: {exc}"
-        usage = dict(self.usage)
-        if self.deps.planner.usage.calls:
-            usage["topics"] = self.deps.planner.usage
+        usage = self._all_usage()
         count = len(self.accepted)
+        prices = self.deps.prices
+        cost = prices.report(usage, self.deps.models.names, count, self.cost_by_reason) if prices else None
         return JobSummary(
             job_id=self.job_id,
             style=self.deps.pack.name,
@@ -285,6 +298,7 @@ class JobRunner:
             prompt_hashes=self.prompt_hashes,
             diversity=diversity,
             admission=self.admission(),
+            cost=cost,
         )
 
 

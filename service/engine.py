@@ -18,6 +18,7 @@ from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder, make_embedder
 from agents.llm import LLMConfig, RoleModels, build_role_models
 from agents.local_llm import EmbeddedLLMServer, resolve_model_path
+from agents.pricing import PriceTable
 from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.styles import StylePack
 from graph.memory import TopicMemory, open_client
@@ -49,6 +50,7 @@ class Engine:
     server: EmbeddedLLMServer | None = None
     chroma: Any = None
     cache: CallCache | None = None
+    prices: PriceTable = field(default_factory=PriceTable)
     _memories: dict[tuple[str, str], TopicMemory] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,6 +70,7 @@ class Engine:
         before (injected models are used as they are).
         """
         config = settings.llm_config()
+        prices = PriceTable.load(settings.prices_file)  # a bad price file fails before anything starts
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         cache = CallCache(settings.data_dir, settings.cache_max_mb * 1024 * 1024) if settings.cache else None
         # the embedder first: a wrong embedder setting fails before a 1.1 GB model is loaded
@@ -80,7 +83,8 @@ class Engine:
             models = build_role_models(config, base_url, cache, cache_endpoint=identity)
         else:
             base_url = config.base_url or "(injected models)"
-        return cls(settings, models, cached_embedder, base_url, server, open_client(settings.data_dir), cache)
+        chroma = open_client(settings.data_dir)
+        return cls(settings, models, cached_embedder, base_url, server, chroma, cache, prices)
 
     @staticmethod
     def _endpoint(settings: Settings, config: LLMConfig, notify: Notify) -> tuple[str, EmbeddedLLMServer | None]:
@@ -146,6 +150,7 @@ class Engine:
             job_id=job_id,
             seed=seed,
             cache=self.cache,
+            prices=self.prices,
         )
 
     def stop(self) -> None:

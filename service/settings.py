@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # The call cache (data_dir/cache.db): LLM answers and embeddings, shared by the data dir's jobs.
     cache: bool = True
     cache_max_mb: int = Field(default=1024, ge=1)
+    # Prices per model (YAML: "model: {input: USD per 1M tokens, output: ...}") on top of the shipped ones.
+    prices_file: Path | None = None
 
     # Embedded model.
     local_gguf: Path | None = None

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.llm import check_reachable
+from agents.pricing import CostReport
 from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.schemas import Sample
 from agents.styles import StylePack, resolve_style
@@ -224,6 +225,16 @@ def _request_dict(request: GenerateRequest) -> dict[str, object]:
     }
 
 
+def cost_line(cost: CostReport) -> str:
+    """Describe a job's cost in one line."""
+    per = f"${cost.per_accepted_usd:.5f} per accepted" if cost.per_accepted_usd is not None else "nothing accepted"
+    rejected = ", ".join(f"{reason} ${usd:.5f}" for reason, usd in sorted(cost.rejected_by_reason_usd.items()))
+    line = f"cost ${cost.total_usd:.4f} ({per}" + (f"; spent on rejected: {rejected}" if rejected else "") + ")"
+    if cost.unpriced_models:
+        line += f"; no price for {', '.join(cost.unpriced_models)} (DIALOGFORGE_PRICES_FILE)"
+    return line
+
+
 def print_summary(console: Console, summary: JobSummary, request: GenerateRequest, written: int) -> None:
     """Print the end-of-job summary."""
     outcome = STOP_EXPLANATIONS.get(summary.stop_reason, summary.stop_reason)
@@ -235,6 +246,8 @@ def print_summary(console: Console, summary: JobSummary, request: GenerateReques
     per = f"{summary.calls_per_accepted:.1f}" if summary.calls_per_accepted else "n/a"
     cached = f", {summary.cache_hits} served from the call cache" if summary.cache_hits else ""
     console.print(f"LLM calls {summary.llm_calls} ({per} per accepted){cached}, tokens {summary.total_tokens}")
+    if summary.cost is not None:
+        console.print(cost_line(summary.cost), highlight=False)
     if summary.admission is not None:
         a = summary.admission
         console.print(f"LLM call limit at the end {a.limit} ({a.in_flight} in flight), 429/503 answers {a.throttled}")

@@ -125,6 +125,7 @@ def main() -> None:
     from agents.embeddings import EmbedderUnavailableError
     from agents.llm import LLMUnreachableError
     from agents.local_llm import EmbeddedServerError, ModelAssemblyError
+    from agents.pricing import PricingError
     from agents.prompting import PromptError
     from graph.datasets.export import ExportError
 
@@ -138,6 +139,7 @@ def main() -> None:
         EmbeddedServerError,
         PromptError,
         ExportError,
+        PricingError,
     )
     try:
         result = app(standalone_mode=False)  # click returns a command's exit code instead of raising

@@ -17,6 +17,8 @@ def served_calls(base_url: str) -> int:
 def test_a_rerun_with_the_same_seed_in_a_fresh_workspace_makes_no_call(tmp_path: Path) -> None:
     with fake_llm_server(0.05) as base_url:
         env = {"DIALOGFORGE_LLM_BASE_URL": base_url, "DIALOGFORGE_DATA_DIR": str(tmp_path / "data")}
+        for role in ("GENERATOR", "JUDGE", "REWRITER"):
+            env[f"DIALOGFORGE_{role}_MODEL"] = "gpt-4o-mini"  # priced: the summary shows what the job cost
 
         def generate(workspace: str, output: str, *extra: str):  # type: ignore[no-untyped-def]
             return dialogforge(
@@ -28,10 +30,12 @@ def test_a_rerun_with_the_same_seed_in_a_fresh_workspace_makes_no_call(tmp_path:
         assert first.returncode == 0, first.stderr
         assert "cache on" in first.stderr.splitlines()[0]
         paid = served_calls(base_url)
+        assert "cost $0.0" in first.stdout and "per accepted" in first.stdout
         second = generate("two", "second.jsonl")
         assert second.returncode == 0, second.stderr
         assert served_calls(base_url) == paid  # exactly 0 new calls
         assert "LLM calls 0" in second.stdout and "served from the call cache" in second.stdout
+        assert "cost $0.0000 ($0.00000 per accepted" in second.stdout  # a rerun costs nothing
         assert (tmp_path / "second.jsonl").read_text() == (tmp_path / "first.jsonl").read_text()
 
         uncached = generate("three", "third.jsonl", "--no-cache")
