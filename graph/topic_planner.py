@@ -60,9 +60,12 @@ class TopicPlanner:
         """Add one batch of new candidates; count failures so a broken model cannot loop forever."""
         if self.model is None or self._failed_brainstorms >= self.max_failed_brainstorms:
             return
-        topics, usage, error = await brainstorm_topics(
-            self.model, self.pack, self._covered + self._used + self._pool, self.batch_size
-        )
+        try:  # an LLM that fails after its retries (429s, 5xx) fails this brainstorm, never the job
+            topics, usage, error = await brainstorm_topics(
+                self.model, self.pack, self._covered + self._used + self._pool, self.batch_size
+            )
+        except Exception as exc:
+            topics, usage, error = [], TokenUsage(), f"{type(exc).__name__}: {exc}"
         self.usage = self.usage + usage
         fresh = [topic for topic in dict.fromkeys(topics) if topic not in self._pool and topic not in self._covered]
         try:  # a failing memory or embedder fails this brainstorm, never the job
