@@ -27,6 +27,7 @@ import io
 import math
 import os
 import pstats
+import random
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -92,6 +93,23 @@ def print_embedding_share(embedder: Embedder, elapsed: float) -> None:
         f"{embedder.hits} cache hits; model busy {embedder.busy_s:.1f} s of {elapsed:.1f} s wall "
         f"({100 * embedder.busy_s / elapsed:.0f}%), "
         f"{embedder.misses / max(embedder.busy_s, 1e-9):.0f} texts/s while busy"
+    )
+
+
+def print_lockstep_penalty(concurrency: int, rounds: int = 2000) -> None:
+    """Print how much slower lockstep batches of ``concurrency`` calls would be under the same tail.
+
+    A tool that sends a batch and waits for all of it waits for the slowest call of each batch;
+    per-sample scheduling starts the next call as soon as one ends. Simulated with the fake's own
+    distribution (same sigma), so it is a model of lockstep, not a measurement of a peer.
+    """
+    rng = random.Random(17)
+    draws = [[math.exp(TAIL_SIGMA * rng.gauss(0.0, 1.0)) for _ in range(concurrency)] for _ in range(rounds)]
+    mean_call = sum(sum(batch) for batch in draws) / (rounds * concurrency)
+    mean_slowest = sum(max(batch) for batch in draws) / rounds
+    print(
+        f"lockstep batches of {concurrency} under this tail would wait {mean_slowest / mean_call:.2f}x the mean call "
+        f"per round: at most {mean_call / mean_slowest:.2f} of the ideal (simulated, same distribution)"
     )
 
 
@@ -163,6 +181,8 @@ def main() -> None:
     print(f"whole job:    {measured:.2f} accepted/s  (wall {elapsed:.1f} s)  ratio {measured / ideal:.3f}")
     print(f"steady state: {steady:.2f} accepted/s  (middle half of the job)    ratio {steady / ideal:.3f}")
     print_embedding_share(engine.embedder, elapsed)
+    if args.tail == "lognormal":
+        print_lockstep_penalty(args.concurrency)
     if args.embedder == "e5":
         print_e5_bound(engine.embedder, summary.accepted, measured, steady)
     if profiler:
