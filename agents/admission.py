@@ -103,6 +103,7 @@ class Ticket:
     epoch: int
     tokens: int
     attempts: int = 0
+    sending: bool = False  # an attempt of it is on the wire (sent, no answer yet)
 
 
 current_ticket: contextvars.ContextVar[Ticket | None] = contextvars.ContextVar("dialogforge_ticket", default=None)
@@ -149,6 +150,7 @@ class Admission:
         self.ceiling = ceiling
         self.limit = float(ceiling or NO_CAP)
         self.in_flight = 0
+        self._sending = 0  # attempts on the wire (retries included)
         self.throttled = 0
         self.learn_limits = learn_limits
         self.requests = TokenBucket(rpm, clock) if rpm else None
@@ -210,29 +212,38 @@ class Admission:
                     self._waiters = [(lp, fut) for lp, fut in self._waiters if fut is not waiter]
 
     async def before_attempt(self, ticket: Ticket | None) -> None:
-        """Hold a retry (the client's own, after a 429) until the pause and the buckets allow it.
+        """Hold a retry (the client's own, after a 429) until the pause, the buckets and the limit allow it.
 
-        The first attempt was admitted with its ticket; each retry takes a request from the
-        buckets again and, after waiting out a pause, a random part of that wait more, so a herd
-        of refused calls does not come back all at once.
+        The first attempt was admitted with its ticket. A retry takes a request from the buckets
+        again and waits until fewer than ``limit`` attempts are on the wire (after a halving the
+        calls still holding their slots retry a few at a time), plus, after waiting out a pause, a
+        random part of that wait: a herd of refused calls does not come back all at once.
         """
         if ticket is None:
             return
         ticket.attempts += 1
-        if ticket.attempts == 1:
-            return
         waited = 0.0
-        while True:
+        while ticket.attempts > 1:
             with self._lock:
                 delay = self._rate_wait_locked(0)
-                if delay <= 0:
+                if delay <= 0 and self._sending < max(1, int(self.limit)):
                     self._take_locked(0)
                     break
-            step = min(delay, WAKE_EVERY_S)
+            step = min(delay, WAKE_EVERY_S) if delay > 0 else 0.05
             await asyncio.sleep(step)
             waited += step
-        if waited:  # refused calls that waited out one pause must not all come back at one instant
+        if waited:
             await asyncio.sleep(random.uniform(0.0, waited))
+        with self._lock:
+            if not ticket.sending:
+                ticket.sending = True
+                self._sending += 1
+
+    def _answered_locked(self, ticket: Ticket | None) -> None:
+        """Count an attempt of ``ticket`` off the wire (answered, failed or abandoned)."""
+        if ticket is not None and ticket.sending:
+            ticket.sending = False
+            self._sending -= 1
 
     def acquire_blocking(self, tokens: int = 0) -> Ticket:
         """Wait (in a thread) until a call may start."""
@@ -250,6 +261,7 @@ class Admission:
         """
         with self._lock:
             self.in_flight = max(0, self.in_flight - 1)
+            self._answered_locked(ticket)
             if used_tokens is not None and self.tokens is not None:
                 self.tokens.adjust(used_tokens - ticket.tokens)
             waiters, self._waiters = self._waiters, []
@@ -266,6 +278,7 @@ class Admission:
         """Learn from one HTTP answer (every attempt, retries included)."""
         waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         with self._lock:
+            self._answered_locked(ticket)
             now = self._clock()
             if status in OVERLOAD_STATUSES:
                 self.throttled += 1

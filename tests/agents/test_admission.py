@@ -167,3 +167,23 @@ async def test_a_retry_waits_for_the_pause_and_takes_a_request_from_the_bucket()
     assert 0.14 <= loop.time() - started <= 0.5  # the pause, plus a random part of it
     assert ticket.attempts == 2 and admission.requests.level < level
     admission.release(ticket)
+
+
+async def test_after_a_halving_retries_go_out_no_more_than_the_limit_at_once() -> None:
+    admission = Admission()
+    tickets = [await admission.acquire() for _ in range(4)]
+    for ticket in tickets:
+        await admission.before_attempt(ticket)  # four first attempts on the wire
+    for ticket in tickets:
+        admission.observe(429, {}, ticket)
+    assert admission.stats().limit == 2
+    retries = [asyncio.create_task(admission.before_attempt(ticket)) for ticket in tickets]
+    await asyncio.sleep(0.2)
+    assert sum(task.done() for task in retries) == 2
+    for ticket in tickets:
+        if ticket.sending:
+            admission.observe(200, {}, ticket)
+    await asyncio.wait_for(asyncio.gather(*retries), 1.0)
+    for ticket in tickets:
+        admission.release(ticket)
+    assert admission._sending == 0 and admission.stats().in_flight == 0
