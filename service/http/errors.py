@@ -87,7 +87,8 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 async def _service(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JobServiceError)
     status = next((code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 400)
-    headers = {"Retry-After": "5"} if status in (429, 503) else None
+    retry_after = getattr(exc, "retry_after_s", 5)
+    headers = {"Retry-After": str(retry_after)} if status in (429, 503) else None
     return error_json(status, exc.code, str(exc), headers)
 
 

@@ -25,6 +25,7 @@ class LimitExceededError(JobServiceError):
     """A bound was reached: too many running jobs, subscribers or on-demand requests."""
 
     code = "limit_exceeded"
+    retry_after_s: int = 5  # seconds a caller should wait before trying again
 
 
 class InvalidRequestError(JobServiceError):

@@ -10,11 +10,9 @@ from typing import Literal, Protocol
 from agents.schemas import Sample, TokenUsage, utc_now
 from agents.styles import StylePack
 from graph.progress import JobEvent, JobProgress, JobSummary, StopReason
-from graph.runner import JobRunner
-from graph.state import LoopConfig
 from service.engine import Engine
-from service.jobs.baseline import Baseline
 from service.jobs.events import EventHub
+from service.jobs.kinds import JobRun, RunContext, kind_of
 from service.jobs.models import JobRecord, JobStatus, JobUpdate
 from service.jobs.store import JobStore
 
@@ -51,7 +49,7 @@ class NullObserver:
 
 def final_status(stop: StopReason, interrupted: bool, cancel_requested: bool) -> JobStatus:
     """Map a runner's stop reason to the job's final status."""
-    if stop == "completed":
+    if stop in ("completed", "exhausted"):
         return "completed"
     if stop == "cancelled":
         return "interrupted" if interrupted and not cancel_requested else "cancelled"
@@ -66,17 +64,20 @@ class JobExecution:
     def __init__(
         self,
         record: JobRecord,
-        pack: StylePack,
+        pack: StylePack | None,
         engine: Engine,
         store: JobStore,
         hub: EventHub,
         observer: JobObserver,
+        on_end: Callable[[], None] = lambda: None,
     ) -> None:
-        """Keep what the run needs; nothing starts until :meth:`run`."""
+        """Keep what the run needs; nothing starts until :meth:`run`.
+
+        ``on_end`` is called as soon as the job shows its final status (it frees the job's slot).
+        """
         self.record, self.pack, self.engine, self.store = record, pack, engine, store
-        self.hub, self.observer = hub, observer
-        self.runner: JobRunner | None = None
-        self.baseline = Baseline()
+        self.hub, self.observer, self.on_end = hub, observer, on_end
+        self.runner: JobRun | None = None
         self.cancel_requested = record.cancel_requested
         self.interrupted = False
         self.status: JobStatus = "queued"
@@ -92,7 +93,7 @@ class JobExecution:
         """Return the live progress (the stored one before the runner exists)."""
         if self.runner is None:
             return self.record.progress
-        return self.baseline.progress(self.runner.progress())
+        return self.runner.progress()
 
     def snapshot(self) -> JobRecord:
         """Return the job as it is now (served from memory while it runs: no database read)."""
@@ -136,34 +137,24 @@ class JobExecution:
         """Persist a finished sample with the job's progress, then tell the subscribers."""
         if event.kind != "sample" or event.sample is None:
             return
-        progress = self.baseline.progress(event.progress)
-        await self.store.run(self.store.add_sample, self.job_id, event.sample, progress)
+        await self.store.run(self.store.add_sample, self.job_id, event.sample, event.progress)
         self.observer.on_sample(event.sample)
         self.publish("sample", "running", event.sample)
 
-    async def _prepare(self) -> JobRunner:
-        """Load what the job already made and build its runner."""
-        request = self.record.request
+    async def _prepare(self) -> JobRun:
+        """Load what the job already made and build its run (it continues from those samples)."""
         previous = await self.store.run(self.store.samples, self.job_id, None)
-        self.baseline = Baseline.from_samples(previous, self.record.progress.elapsed_s if previous else 0.0)
-        deps = await asyncio.to_thread(
-            self.engine.loop_deps,
-            self.pack,
-            request.workspace,
+        context = RunContext(
             job_id=self.job_id,
-            judge=request.judge,
-            config=LoopConfig(max_rewrites=request.max_rewrites),
-            seed=request.seed,
-        )
-        return JobRunner(
-            deps,
-            request.n,
-            concurrency=request.concurrency,
-            budget=self.baseline.budget(request.budget, request.n),
-            topic=request.topic,
-            previous=[sample for sample in previous if sample.status == "accepted"],
+            request=self.record.request,
+            pack=self.pack,
+            engine=self.engine,
+            previous=previous,
+            elapsed_s=self.record.progress.elapsed_s,
             on_event=self._on_event,
+            local=self.record.origin == "cli",
         )
+        return await kind_of(self.record.request).build(context)
 
     async def run(self) -> JobStatus:
         """Run the job to its end, persisting the final status; return it."""
@@ -183,7 +174,6 @@ class JobExecution:
             logger.exception("job %s failed", self.job_id)
             await self._finish("failed", None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             return "failed"
-        summary = self.baseline.summary(summary)
         status = final_status(summary.stop_reason, self.interrupted, self.cancel_requested)
         await self._finish(status, summary, summary.message)
         return status
@@ -191,6 +181,7 @@ class JobExecution:
     async def _finish(self, status: JobStatus, summary: JobSummary | None, error: str) -> None:
         """Persist the final state (shielded from cancellation) and publish the end."""
         self.status, self.summary, self.error = status, summary, error
+        self.on_end()
         write: Callable[[], None] = lambda: self.store.update_job(  # noqa: E731
             self.job_id, status=status, progress=self.progress(), summary=summary, error=error
         )

@@ -4,7 +4,8 @@ Public API (all coroutines run on the event loop the manager was started in)::
 
     manager = JobManager(engine, store, styles, limits, observer=None)
     await manager.resume()                        # at startup: continue jobs left queued/running/interrupted
-    record = await manager.start(JobRequest(style="gentle", n=50))   # -> JobRecord (status "queued")
+    record = await manager.start(GenerateJobRequest(style="gentle", n=50))   # -> JobRecord (status "queued")
+    record = await manager.start(request, pack=pack, origin="cli")   # the CLI: its own pack, paths allowed
     record = await manager.get(job_id)            # live progress while running
     page = await manager.list(offset=0, limit=20) # -> JobPage, newest first
     record = await manager.cancel(job_id)         # stop starting samples; in-flight ones finish
@@ -20,10 +21,12 @@ Errors (``service.jobs.errors``, each message says what to fix): ``JobNotFoundEr
 event readers or on-demand requests), ``InvalidRequestError`` (n too large, unknown judge prompt,
 k out of range), ``StyleNotFoundError``, ``ShuttingDownError``.
 
-Durability: the job and every finished sample are written to SQLite as they finish. A job found
-``queued``/``running``/``interrupted`` at startup (the process was killed, or shut down) is resumed
-with its stored accepted samples passed to the runner as ``previous``, so it ends with exactly n
-accepted samples and no duplicated id.
+Every kind of job (``service.jobs.kinds``) runs the same way: admitted atomically against the
+concurrent-jobs limit, stored, then run by a :class:`JobExecution` that writes every finished
+sample as it finishes. A job found ``queued``/``running``/``interrupted`` at startup (the process
+was killed, or shut down) is resumed: its run is built from every sample stored so far, so it
+ends with exactly n accepted samples and no duplicated id. The service resumes the jobs it
+started; a command-line job waits for ``dialogforge generate --resume`` (``resume(job_id)``).
 """
 
 from __future__ import annotations
@@ -36,28 +39,30 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
-from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt, judge_prompt_names
+from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.schemas import Sample, TokenUsage, Turn, Verdict
 from agents.styles import StylePack
-from graph.runner import JobRunner
 from graph.state import LoopConfig
 from service.engine import Engine
+from service.jobs.admission import Admission, Claim, Ticket
 from service.jobs.errors import (
     InvalidRequestError,
     JobConflictError,
     JobNotFoundError,
-    LimitExceededError,
     ShuttingDownError,
 )
 from service.jobs.events import EventHub
 from service.jobs.execution import JobExecution, JobObserver, NullObserver
 from service.jobs.judging import judge_many
+from service.jobs.kinds import JobRun, kind_of
+from service.jobs.kinds.generate import check_judge
 from service.jobs.models import (
-    ACTIVE_STATUSES,
     RESUMABLE_STATUSES,
+    JobOrigin,
     JobPage,
     JobRecord,
     JobRequest,
+    JobStatus,
     JobUpdate,
     Limits,
     SampleBatch,
@@ -70,6 +75,10 @@ logger = logging.getLogger(__name__)
 
 MAX_PAGE = 100
 MAX_JUDGE_ITEMS = 20
+JOBS_POOL = "jobs"
+JOBS_REFUSAL = "{held} jobs are running (max {limit}); wait for one to end or cancel one"
+SAMPLES_POOL = "sample-requests"
+SAMPLES_REFUSAL = "{held} sample requests are running (max {limit}); try again shortly"
 
 
 class JobManager:
@@ -88,44 +97,55 @@ class JobManager:
         self.limits = limits or Limits()
         self.observer: JobObserver = observer or NullObserver()
         self.hub = EventHub(self.limits.event_queue_size, self.limits.max_event_subscribers)
+        self.admission = Admission()
         self._running: dict[str, tuple[JobExecution, asyncio.Task[object]]] = {}
         self._on_demand: set[asyncio.Task[SampleBatch]] = set()
         self._closing = False
 
     # ----------------------------------------------------------------- jobs
 
-    def check_judge(self, name: str) -> None:
-        """Reject judge prompts that are not shipped (names only: never a path on the server)."""
-        known = judge_prompt_names()
-        if name not in known:
-            raise InvalidRequestError(f"unknown judge prompt {name!r}; known: {', '.join(known)}")
+    async def start(
+        self, request: JobRequest, *, pack: StylePack | None = None, origin: JobOrigin = "service"
+    ) -> JobRecord:
+        """Admit, store and start a job of any kind; return it (status ``queued``).
 
-    async def start(self, request: JobRequest) -> JobRecord:
-        """Validate and store a job, then run it in the background; return it (status ``queued``)."""
+        Args:
+            request: The job's request.
+            pack: A style pack the caller resolved itself (the CLI's ``--style file.yaml``).
+            origin: ``cli`` for the command line (judge prompt paths allowed, not resumed by a server).
+
+        Raises:
+            LimitExceededError: The concurrent-jobs limit is reached (checked and taken atomically).
+        """
         if self._closing:
             raise ShuttingDownError("the service is shutting down; start the job again after the restart")
-        if request.n > self.limits.max_job_n:
-            raise InvalidRequestError(f"n must be at most {self.limits.max_job_n} on this server, got {request.n}")
-        self.check_judge(request.judge)
-        pack = self.styles.resolve(request.style)
-        active = self.running
-        if active >= self.limits.max_concurrent_jobs:
-            raise LimitExceededError(
-                f"{active} jobs are running (max {self.limits.max_concurrent_jobs}); wait for one to end or cancel one"
-            )
-        record = await self.store.run(self.store.create_job, uuid.uuid4().hex, request, pack)
-        self._launch(record, pack)
-        logger.info("job %s started: style=%s n=%d", record.id, pack.name, request.n)
+        kind = kind_of(request)
+        snapshot = kind.admit(request, self.limits, self.styles, pack=pack, local=origin == "cli")
+        ticket = self.admission.acquire(
+            {JOBS_POOL: Claim(1, self.limits.max_concurrent_jobs)}, refusals={JOBS_POOL: JOBS_REFUSAL}
+        )
+        try:
+            record = await self.store.run(self.store.create_job, uuid.uuid4().hex, request, snapshot, origin)
+        except BaseException:
+            ticket.release()
+            raise
+        self._launch(record, snapshot, ticket)
+        logger.info("job %s started: %s", record.id, record.request.model_dump_json(include={"kind", "style", "n"}))
         return record
 
-    def _launch(self, record: JobRecord, pack: StylePack) -> None:
-        execution = JobExecution(record, pack, self.engine, self.store, self.hub, self.observer)
+    def _launch(self, record: JobRecord, pack: StylePack | None, ticket: Ticket) -> None:
+        execution = JobExecution(record, pack, self.engine, self.store, self.hub, self.observer, on_end=ticket.release)
         # a fresh context: the job outlives the request that started it (and its request id)
         task: asyncio.Task[object] = asyncio.create_task(
             execution.run(), name=f"job-{record.id}", context=contextvars.Context()
         )
         self._running[record.id] = (execution, task)
-        task.add_done_callback(lambda _: self._running.pop(record.id, None))
+
+        def ended(_: asyncio.Task[object]) -> None:
+            ticket.release()
+            self._running.pop(record.id, None)
+
+        task.add_done_callback(ended)
 
     async def get(self, job_id: str) -> JobRecord:
         """Return a job; while it runs, from memory with its live progress."""
@@ -218,19 +238,23 @@ class JobManager:
             raise ShuttingDownError("the service is shutting down; try again after the restart")
         if not 1 <= k <= self.limits.max_samples_k:
             raise InvalidRequestError(f"k must be between 1 and {self.limits.max_samples_k}, got {k}")
-        self.check_judge(judge)
+        check_judge(judge)
         pack = self.styles.resolve(style)
-        if len(self._on_demand) >= self.limits.max_concurrent_sample_requests:
-            raise LimitExceededError(
-                f"{len(self._on_demand)} sample requests are running "
-                f"(max {self.limits.max_concurrent_sample_requests}); try again shortly"
-            )
-        deps = await asyncio.to_thread(
-            self.engine.loop_deps, pack, workspace, judge=judge, config=LoopConfig(max_rewrites=max_rewrites)
+        ticket = self.admission.acquire(
+            {SAMPLES_POOL: Claim(1, self.limits.max_concurrent_sample_requests)},
+            refusals={SAMPLES_POOL: SAMPLES_REFUSAL},
         )
+        try:
+            deps = await asyncio.to_thread(
+                self.engine.loop_deps, pack, workspace, judge=judge, config=LoopConfig(max_rewrites=max_rewrites)
+            )
+        except BaseException:
+            ticket.release()
+            raise
         seconds = min(timeout or self.limits.sample_timeout_s, self.limits.sample_timeout_s)
         task = asyncio.create_task(run_on_demand(deps, k, topic, seconds, self.observer.on_sample))
         self._on_demand.add(task)
+        task.add_done_callback(lambda _: ticket.release())
         task.add_done_callback(self._on_demand.discard)
         return await task
 
@@ -240,7 +264,7 @@ class JobManager:
         """Score a user's own dialogues ((turns, persona or None) pairs) with a style's rubric."""
         if not 1 <= len(dialogues) <= MAX_JUDGE_ITEMS:
             raise InvalidRequestError(f"send between 1 and {MAX_JUDGE_ITEMS} dialogues, got {len(dialogues)}")
-        self.check_judge(prompt)
+        check_judge(prompt)
         pack = self.styles.resolve(style)
         verdicts, usage = await judge_many(self.engine.models.judge, judge_prompt(prompt), pack, dialogues)
         self.observer.on_usage({"judge": usage})
@@ -249,19 +273,46 @@ class JobManager:
     # ------------------------------------------------------- start and stop
 
     async def resume(self) -> builtins.list[str]:
-        """Continue every job a previous process left queued, running or interrupted; return their ids."""
+        """Continue every job this service left queued, running or interrupted; return their ids."""
         resumed = []
-        for record in await self.store.run(self.store.jobs_with_status, RESUMABLE_STATUSES):
-            if record.cancel_requested:
-                await self.store.run(self.store.update_job, record.id, status="cancelled")
-                continue
-            pack = await self.store.run(self.store.job_pack, record.id)
-            if pack is None:
-                continue
-            self._launch(record, pack)
-            resumed.append(record.id)
-            logger.info("job %s resumed (%d accepted so far)", record.id, record.progress.accepted)
+        for record in await self.store.run(self.store.jobs_with_status, RESUMABLE_STATUSES, "service"):
+            if await self._relaunch(record):
+                resumed.append(record.id)
         return resumed
+
+    async def resume_job(self, job_id: str) -> JobRecord:
+        """Continue one unfinished job (the CLI's ``--resume``); a job that already ended is returned as is.
+
+        Raises:
+            JobNotFoundError: No job has this id.
+        """
+        record = await self.get(job_id)
+        if record.status in RESUMABLE_STATUSES and job_id not in self._running:
+            await self._relaunch(record)
+        return await self.get(job_id)
+
+    async def latest_like(
+        self, request: JobRequest, pack: StylePack | None, statuses: tuple[JobStatus, ...]
+    ) -> JobRecord | None:
+        """Return the newest job with exactly this request and style pack, in one of these statuses."""
+        for record in reversed(await self.store.run(self.store.jobs_with_status, statuses)):
+            if record.request != request:
+                continue
+            stored = await self.store.run(self.store.job_pack, record.id)
+            if (stored.digest() if stored else None) == (pack.digest() if pack else None):
+                return record
+        return None
+
+    async def _relaunch(self, record: JobRecord) -> bool:
+        """Start a new execution of a stored job (counted against the job limit, never refused)."""
+        if record.cancel_requested:
+            await self.store.run(self.store.update_job, record.id, status="cancelled")
+            return False
+        pack = await self.store.run(self.store.job_pack, record.id)
+        ticket = self.admission.acquire({JOBS_POOL: Claim(1, self.limits.max_concurrent_jobs)}, force=True)
+        self._launch(record, pack, ticket)
+        logger.info("job %s resumed (%d accepted so far)", record.id, record.progress.accepted)
+        return True
 
     async def shutdown(self, grace_s: float | None = None) -> None:
         """Stop taking work; let in-flight samples finish (bounded wait); mark unfinished jobs interrupted."""
@@ -288,9 +339,9 @@ class JobManager:
 
         A job that has shown its end no longer counts, even while its task finishes writing it.
         """
-        return sum(1 for execution, _ in self._running.values() if execution.status in ACTIVE_STATUSES)
+        return self.admission.held(JOBS_POOL)
 
-    def runner_of(self, job_id: str) -> JobRunner | None:
+    def runner_of(self, job_id: str) -> JobRun | None:
         """Return the live runner of a job (tests and diagnostics)."""
         active = self._running.get(job_id)
         return active[0].runner if active else None

@@ -27,7 +27,8 @@ from typing import Any, TypeVar
 from agents.schemas import Sample, utc_now
 from agents.styles import StylePack
 from graph.progress import JobProgress, JobSummary
-from service.jobs.models import JobRecord, JobRequest, JobStatus
+from service.jobs.kinds import kind_of, parse_request
+from service.jobs.models import JobOrigin, JobRecord, JobRequest, JobStatus
 
 DB_FILE = "dialogforge.db"
 
@@ -60,9 +61,11 @@ CREATE TABLE IF NOT EXISTS styles (
     created TEXT NOT NULL
 );
 """
+# Columns added after the first release: (table, column, definition); added to older databases at open.
+_ADDED_COLUMNS = (("jobs", "origin", "TEXT NOT NULL DEFAULT 'service'"),)
 
 T = TypeVar("T")
-_JOB_COLUMNS = "id, request, status, progress, summary, error, cancel_requested, created, updated"
+_JOB_COLUMNS = "id, request, status, progress, summary, error, cancel_requested, origin, created, updated"
 
 
 class JobStore:
@@ -78,7 +81,15 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._add_columns()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobstore")
+
+    def _add_columns(self) -> None:
+        """Bring a database made by an earlier version up to date (new columns get their defaults)."""
+        for table, column, definition in _ADDED_COLUMNS:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store method in the store's own worker thread and await its result."""
@@ -107,19 +118,23 @@ class JobStore:
 
     # ----------------------------------------------------------------- jobs
 
-    def create_job(self, job_id: str, request: JobRequest, pack: StylePack) -> JobRecord:
-        """Insert a new queued job with a snapshot of its style pack."""
+    def create_job(
+        self, job_id: str, request: JobRequest, pack: StylePack | None, origin: JobOrigin = "service"
+    ) -> JobRecord:
+        """Insert a new queued job with a snapshot of its style pack (if its kind has one)."""
         now = utc_now().isoformat()
-        progress = JobProgress(job_id=job_id, target=request.n)
+        progress = JobProgress(job_id=job_id, target=kind_of(request).target(request))
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO jobs (id, request, pack, status, progress, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs (id, request, pack, status, progress, origin, created, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     request.model_dump_json(),
-                    pack.model_dump_json(),
+                    pack.model_dump_json() if pack else "",
                     "queued",
                     progress.model_dump_json(),
+                    origin,
                     now,
                     now,
                 ),
@@ -136,7 +151,7 @@ class JobStore:
     def job_pack(self, job_id: str) -> StylePack | None:
         """Return the style pack snapshot the job was started with."""
         rows = self._query("SELECT pack FROM jobs WHERE id = ?", (job_id,))
-        return StylePack.model_validate_json(rows[0][0]) if rows else None
+        return StylePack.model_validate_json(rows[0][0]) if rows and rows[0][0] else None
 
     def list_jobs(self, offset: int, limit: int) -> tuple[list[JobRecord], int]:
         """Return one page of jobs, newest first, and the total count."""
@@ -146,10 +161,12 @@ class JobStore:
         total = self._query("SELECT COUNT(*) FROM jobs")[0][0]
         return [_record(row) for row in rows], int(total)
 
-    def jobs_with_status(self, statuses: tuple[JobStatus, ...]) -> list[JobRecord]:
-        """Return every job in one of these statuses, oldest first."""
+    def jobs_with_status(self, statuses: tuple[JobStatus, ...], origin: JobOrigin | None = None) -> list[JobRecord]:
+        """Return every job in one of these statuses (started by ``origin``, if given), oldest first."""
         marks = ", ".join("?" for _ in statuses)
-        rows = self._query(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE status IN ({marks}) ORDER BY created", statuses)
+        where = f"status IN ({marks})" + (" AND origin = ?" if origin else "")
+        params = (*statuses, origin) if origin else statuses
+        rows = self._query(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where} ORDER BY created", params)
         return [_record(row) for row in rows]
 
     def update_job(
@@ -239,15 +256,16 @@ class JobStore:
 
 
 def _record(row: tuple[Any, ...]) -> JobRecord:
-    job_id, request, status, progress, summary, error, cancel, created, updated = row
+    job_id, request, status, progress, summary, error, cancel, origin, created, updated = row
     return JobRecord(
         id=job_id,
-        request=JobRequest.model_validate_json(request),
+        request=parse_request(request),
         status=status,
         progress=JobProgress.model_validate_json(progress),
         summary=JobSummary.model_validate_json(summary) if summary else None,
         error=error,
         cancel_requested=bool(cancel),
+        origin=origin,
         created_at=created,
         updated_at=updated,
     )
