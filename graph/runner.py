@@ -15,6 +15,7 @@ from agents.prompting import role_prompt
 from agents.schemas import Lineage, Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
 from graph.diversity import diversity_report
+from graph.faults import is_storage_full
 from graph.nodes import LoopDeps
 from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, reason_code
 from graph.state import SampleState, merge_usage
@@ -180,9 +181,11 @@ class JobRunner:
             self.consecutive_errors = 0
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # one bad sample must never crash the job
+        except Exception as exc:  # one bad sample must never crash the job; a full disk stops it
+            if is_storage_full(exc):
+                raise
             state = self._failed(sample_id, initial, exc)
-        return self._to_sample(sample_id, state, started_at)
+        return self._to_sample(sample_id, state, started_at, item.parent_id)
 
     def _failed(self, sample_id: str, initial: SampleState, exc: Exception) -> dict[str, Any]:
         """Count a sample that raised and return its final state: rejected with the error."""
@@ -191,8 +194,10 @@ class JobRunner:
         logger.warning("sample %s failed: %s", sample_id, self.last_error)
         return {**initial, "status": "rejected", "reject_reason": f"error: {self.last_error}"}
 
-    def _to_sample(self, sample_id: str, state: dict[str, Any], started_at: Any) -> Sample:
-        """Build the stored sample, with its lineage, from the graph's final state."""
+    def _to_sample(
+        self, sample_id: str, state: dict[str, Any], started_at: Any, parent_id: str | None = None
+    ) -> Sample:
+        """Build the stored sample, with its lineage, from the graph's final state (and its work item's parent)."""
         deps = self.deps
         lineage = Lineage(
             style=deps.pack.name,
@@ -202,6 +207,7 @@ class JobRunner:
             models=dict(deps.models.names),
             prompt_hashes=self.prompt_hashes,
             tokens=state.get("usage", {}),
+            parent_id=parent_id,
             started_at=started_at,
             finished_at=utc_now(),
         )
@@ -267,8 +273,8 @@ class JobRunner:
     async def run(self) -> JobSummary:
         """Run the job to its end and return the summary.
 
-        A failing event sink (e.g. the job store cannot write) stops the whole job: the other
-        samples are cancelled and the sink's exception is raised.
+        A failing event sink (e.g. the job store cannot write), or a sample that finds the disk
+        full, stops the whole job: the other samples are cancelled and the exception is raised.
         """
         self._t0 = time.monotonic() - self.elapsed_before
         await self.on_event(JobEvent(kind="started", progress=self.progress()))

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     # Storage.
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".dialogforge")
+    # How long a job's lease lasts unrenewed (renewed every third of it). Another process takes
+    # over a job only once its lease has expired, or at once when its holder on this host exited.
+    job_lease_s: float = Field(default=30.0, ge=0.3, le=3600)
 
     # Embedded model.
     local_gguf: Path | None = None

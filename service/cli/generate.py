@@ -30,6 +30,7 @@ from service.jobs.kinds.base import MAX_CONCURRENCY
 from service.jobs.kinds.generate import GenerateJobRequest
 from service.jobs.manager import JobManager
 from service.jobs.models import RESUMABLE_STATUSES, JobRecord, Limits
+from service.jobs.owner import DataDirOwner
 from service.jobs.store import JobStore
 from service.jobs.styles import StyleRegistry
 from service.settings import Settings
@@ -108,23 +109,33 @@ def cli_limits(settings: Settings) -> Limits:
 def run_generate(command: GenerateCommand, settings: Settings, console: Console) -> int:
     """Run (or continue) the job, then write the data set, dataset_info.json and the report; return the exit code."""
     err = Console(stderr=True)
-    engine = Engine.start(settings, notify=lambda message: err.print(f"[dim]{message}[/dim]"))
-    try:
-        if settings.llm_base_url and not engine.is_embedded:
-            asyncio.run(check_reachable(engine.base_url, settings.llm_config().api_key, timeout=10))
-        store = JobStore(settings.data_dir)
+    # one owner per data directory: refused in one line, before a model loads, if a server has it
+    with DataDirOwner(settings.data_dir, "dialogforge generate") as owner:
+        engine = Engine.start(settings, notify=lambda message: err.print(f"[dim]{message}[/dim]"))
         try:
-            manager = JobManager(engine, store, StyleRegistry(store), cli_limits(settings))
-            record, signalled = asyncio.run(_run_job(manager, command, err))
-        except BaseException:
+            if settings.llm_base_url and not engine.is_embedded:
+                asyncio.run(check_reachable(engine.base_url, settings.llm_config().api_key, timeout=10))
+            store = JobStore(settings.data_dir)
+            try:
+                manager = JobManager(
+                    engine,
+                    store,
+                    StyleRegistry(store),
+                    cli_limits(settings),
+                    owner_id=owner.owner_id,
+                    lease_s=settings.job_lease_s,
+                    recover=False,
+                )
+                record, signalled = asyncio.run(_run_job(manager, command, err))
+            except BaseException:
+                store.close()
+                raise
+        finally:
+            engine.stop()
+        try:
+            return _finish(store, record, signalled, command.outputs, console, err)
+        finally:
             store.close()
-            raise
-    finally:
-        engine.stop()
-    try:
-        return _finish(store, record, signalled, command.outputs, console, err)
-    finally:
-        store.close()
 
 
 async def _run_job(manager: JobManager, command: GenerateCommand, err: Console) -> tuple[JobRecord, bool]:
@@ -155,7 +166,8 @@ async def _start_or_resume(manager: JobManager, command: GenerateCommand, err: C
         return record
     request, pack = command.request, command.pack
     assert request is not None and pack is not None
-    earlier = await manager.latest_like(request, pack, (*RESUMABLE_STATUSES, "completed"))
+    store = manager.store
+    earlier = await store.run(store.latest_like, request, pack, (*RESUMABLE_STATUSES, "completed"))
     if command.resume and earlier is not None:
         err.print(f"continuing job {earlier.id} ({earlier.progress.accepted}/{earlier.progress.target} accepted)")
         return await manager.resume_job(earlier.id)

@@ -137,6 +137,7 @@ def main() -> None:
     from graph.datasets.export import ExportError
     from service.cli.errors import JobError, UsageError
     from service.jobs.errors import JobServiceError
+    from service.jobs.owner import DataDirInUseError
 
     known = (
         CliError,
@@ -145,6 +146,7 @@ def main() -> None:
         UsageError,
         JobError,
         JobServiceError,
+        DataDirInUseError,
         LLMUnreachableError,
         EmbedderUnavailableError,
         ModelAssemblyError,

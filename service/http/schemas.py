@@ -202,9 +202,13 @@ class StyleCreated(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness and what the service runs on."""
+    """Liveness and what the service runs on; ``degraded`` when the store cannot take writes."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
     llm: Literal["embedded", "remote", "injected"]
     jobs_running: int
     auth: bool = Field(description="Whether API keys are required on /v1.")
+    store: Literal["writable", "not_writable"] = Field(
+        default="writable", description="Whether the data directory can take writes (not_writable: disk full)."
+    )
+    message: str = Field(default="", description="Why the status is degraded.")

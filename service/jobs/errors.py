@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from graph.faults import StorageFull
+
 
 class JobServiceError(Exception):
     """Base class: ``code`` is a stable machine name, the message is for people."""
@@ -44,3 +46,14 @@ class ShuttingDownError(JobServiceError):
     """The service is stopping and takes no new work."""
 
     code = "shutting_down"
+
+
+class StorageFullError(JobServiceError, StorageFull):
+    """The data directory's disk is full: nothing new can be stored until space is freed."""
+
+    code = "storage_full"
+    retry_after_s: int = 30
+
+
+class LeaseLostError(JobConflictError):
+    """Another process holds the job's lease now: this one must not run it or write for it."""

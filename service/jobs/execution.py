@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Literal, Protocol
 
 from agents.schemas import Sample, TokenUsage, utc_now
 from agents.styles import StylePack
+from graph.faults import is_storage_full
 from graph.progress import JobEvent, JobProgress, JobSummary, StopReason
 from service.engine import Engine
+from service.jobs.errors import LeaseLostError
 from service.jobs.events import EventHub
 from service.jobs.kinds import JobRun, RunContext, kind_of
 from service.jobs.models import JobRecord, JobStatus, JobUpdate
 from service.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
+
+RESUMES = "the job continues from what is stored once space is freed (the service resumes it by itself)"
 
 UpdateKind = Literal["snapshot", "sample", "status", "end"]
 
@@ -69,17 +74,27 @@ class JobExecution:
         store: JobStore,
         hub: EventHub,
         observer: JobObserver,
+        *,
+        owner: str | None = None,
         on_end: Callable[[], None] = lambda: None,
+        on_storage_full: Callable[[str], None] = lambda reason: None,
     ) -> None:
         """Keep what the run needs; nothing starts until :meth:`run`.
 
-        ``on_end`` is called as soon as the job shows its final status (it frees the job's slot).
+        ``owner`` holds the job's lease: every write names it, and stops once another process
+        holds the lease. ``on_end`` is called as soon as the job shows its final status (it frees
+        the job's slot); ``on_storage_full`` when a write failed because the disk is full.
         """
         self.record, self.pack, self.engine, self.store = record, pack, engine, store
-        self.hub, self.observer, self.on_end = hub, observer, on_end
+        self.hub, self.observer, self.owner = hub, observer, owner
+        self.on_end, self.on_storage_full = on_end, on_storage_full
         self.runner: JobRun | None = None
         self.cancel_requested = record.cancel_requested
         self.interrupted = False
+        self.lease_lost = False
+        self.stalled = False  # ended by a full disk (or its end could not be written): to be resumed
+        self.faulted = False  # ended by an exception: the stored progress is the truth
+        self.stored_progress = record.progress
         self.status: JobStatus = "queued"
         self.summary: JobSummary | None = None
         self.error = ""
@@ -91,8 +106,8 @@ class JobExecution:
 
     def progress(self) -> JobProgress:
         """Return the live progress (the stored one before the runner exists)."""
-        if self.runner is None:
-            return self.record.progress
+        if self.runner is None or self.faulted:
+            return self.stored_progress.model_copy(update={"in_flight": 0}) if self.faulted else self.stored_progress
         return self.runner.progress()
 
     def snapshot(self) -> JobRecord:
@@ -107,6 +122,13 @@ class JobExecution:
                 "updated_at": utc_now(),
             }
         )
+
+    async def lose_lease(self, holder: str) -> None:
+        """Stop at once without writing: another process holds the job's lease now."""
+        self.lease_lost = True
+        self.error = f"another process ({holder}) runs this job now; stopped here"
+        if self.runner is not None:
+            await self.runner.cancel()
 
     async def cancel(self, *, interrupt: bool = False) -> None:
         """Stop starting samples; in-flight ones finish. ``interrupt``: shutdown, to be resumed later."""
@@ -137,7 +159,8 @@ class JobExecution:
         """Persist a finished sample with the job's progress, then tell the subscribers."""
         if event.kind != "sample" or event.sample is None:
             return
-        await self.store.run(self.store.add_sample, self.job_id, event.sample, event.progress)
+        await self.store.run(self.store.add_sample, self.job_id, event.sample, event.progress, self.owner)
+        self.stored_progress = event.progress
         self.observer.on_sample(event.sample)
         self.publish("sample", "running", event.sample)
 
@@ -157,12 +180,13 @@ class JobExecution:
         return await kind_of(self.record.request).build(context)
 
     async def run(self) -> JobStatus:
-        """Run the job to its end, persisting the final status; return it."""
+        """Run the job to its end, persisting the final status; return it. Never raises but CancelledError."""
         try:
             self.runner = await self._prepare()
             if self.cancel_requested or self.interrupted:
                 await self.runner.cancel()
-            await self.store.run(self.store.update_job, self.job_id, status="running", progress=self.progress())
+            write = partial(self.store.update_job, self.job_id, status="running", owner=self.owner)
+            await self.store.run(write, progress=self.progress())
             self.status = "running"
             self.publish("status", "running")
             summary = await self.runner.run()
@@ -171,23 +195,55 @@ class JobExecution:
             await self._finish(status, None, "stopped before its in-flight samples finished")
             raise
         except Exception as exc:  # a broken job must not take the service down
-            logger.exception("job %s failed", self.job_id)
-            await self._finish("failed", None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-            return "failed"
+            return await self._fault(exc)
+        if self.lease_lost:
+            return await self._fault(LeaseLostError(self.error))
         status = final_status(summary.stop_reason, self.interrupted, self.cancel_requested)
         await self._finish(status, summary, summary.message)
         return status
 
-    async def _finish(self, status: JobStatus, summary: JobSummary | None, error: str) -> None:
-        """Persist the final state (shielded from cancellation) and publish the end."""
+    async def _fault(self, exc: Exception) -> JobStatus:
+        """End the job after an exception, with a status and a reason that say what happened."""
+        self.faulted = True
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if isinstance(exc, LeaseLostError) or self.lease_lost:
+            logger.warning("job %s stopped: %s", self.job_id, self.error or exc)
+            await self._finish("interrupted", None, self.error or str(exc), write=False)
+            return "interrupted"
+        if is_storage_full(exc):
+            self.stalled = True
+            self.on_storage_full(reason)
+            await self._finish("interrupted", None, f"disk full: {str(exc).splitlines()[0]}; {RESUMES}")
+            return "interrupted"
+        logger.error("job %s failed: %s", self.job_id, reason, exc_info=exc)
+        await self._finish("failed", None, reason)
+        return "failed"
+
+    async def _finish(self, status: JobStatus, summary: JobSummary | None, error: str, *, write: bool = True) -> None:
+        """Persist the final state and give the lease up (shielded from cancellation), then publish the end.
+
+        A write that fails (a full disk) never raises: the job keeps its status in memory, is
+        marked ``stalled``, and the store still says it is unfinished, so it is resumed later.
+        """
         self.status, self.summary, self.error = status, summary, error
         self.on_end()
-        write: Callable[[], None] = lambda: self.store.update_job(  # noqa: E731
-            self.job_id, status=status, progress=self.progress(), summary=summary, error=error
-        )
-        await asyncio.shield(self.store.run(write))
+        if write:
+            final = partial(self.store.update_job, self.job_id, status=status, summary=summary, error=error)
+            try:
+                await asyncio.shield(self.store.run(final, progress=self.progress(), owner=self.owner, release=True))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._unwritten(exc)
         self.publish("end", status)
-        record = await self.store.run(self.store.get_job, self.job_id)
-        if record is not None:
-            self.observer.on_job_end(record)
-        logger.info("job %s ended: %s", self.job_id, status)
+        self.observer.on_job_end(self.snapshot())
+        logger.info("job %s ended: %s%s", self.job_id, status, f" ({error})" if error else "")
+
+    def _unwritten(self, exc: Exception) -> None:
+        """Note that the job's end could not be written: it stays unfinished in the store."""
+        self.stalled = True
+        if is_storage_full(exc):
+            self.on_storage_full(f"{type(exc).__name__}: {exc}")
+            if not self.error.startswith("disk full"):
+                self.error = f"disk full: the end of the job could not be stored; {RESUMES}"
+        logger.error("job %s: its end (%s) could not be stored: %s", self.job_id, self.status, exc)

@@ -38,11 +38,11 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from functools import partial
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.schemas import Sample, TokenUsage, Turn, Verdict
 from agents.styles import StylePack
-from graph.state import LoopConfig
 from service.engine import Engine
 from service.jobs.admission import Admission, Claim, Ticket
 from service.jobs.errors import (
@@ -50,6 +50,7 @@ from service.jobs.errors import (
     JobConflictError,
     JobNotFoundError,
     ShuttingDownError,
+    StorageFullError,
 )
 from service.jobs.events import EventHub
 from service.jobs.execution import JobExecution, JobObserver, NullObserver
@@ -62,14 +63,16 @@ from service.jobs.models import (
     JobPage,
     JobRecord,
     JobRequest,
-    JobStatus,
     JobUpdate,
     Limits,
     SampleBatch,
 )
-from service.jobs.ondemand import run_on_demand
+from service.jobs.ondemand import OnDemand
+from service.jobs.owner import new_owner_id
+from service.jobs.storage import StorageMonitor, StorageStatus
 from service.jobs.store import JobStore
 from service.jobs.styles import StyleRegistry
+from service.jobs.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +80,7 @@ MAX_PAGE = 100
 MAX_JUDGE_ITEMS = 20
 JOBS_POOL = "jobs"
 JOBS_REFUSAL = "{held} jobs are running (max {limit}); wait for one to end or cancel one"
-SAMPLES_POOL = "sample-requests"
-SAMPLES_REFUSAL = "{held} sample requests are running (max {limit}); try again shortly"
+DEFAULT_LEASE_S = 30.0
 
 
 class JobManager:
@@ -91,15 +93,30 @@ class JobManager:
         styles: StyleRegistry,
         limits: Limits | None = None,
         observer: JobObserver | None = None,
+        *,
+        owner_id: str | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        recover: bool = True,
     ) -> None:
-        """Keep the shared engine and store; nothing runs until :meth:`start` or :meth:`resume`."""
+        """Keep the shared engine and store; nothing runs until :meth:`start` or :meth:`resume`.
+
+        ``owner_id`` (the data directory owner's) is written into the lease of every job this
+        manager runs; ``lease_s`` is how long a lease lasts unrenewed; ``recover``: resume jobs
+        a full disk stopped once it can be written again (the service; the CLI exits instead).
+        """
         self.engine, self.store, self.styles = engine, store, styles
         self.limits = limits or Limits()
         self.observer: JobObserver = observer or NullObserver()
         self.hub = EventHub(self.limits.event_queue_size, self.limits.max_event_subscribers)
         self.admission = Admission()
+        self.owner_id, self.lease_s = owner_id or new_owner_id(), lease_s
+        self.storage = StorageMonitor(store)
+        self.upkeep = Upkeep(self, recover=recover)
         self._running: dict[str, tuple[JobExecution, asyncio.Task[object]]] = {}
-        self._on_demand: set[asyncio.Task[SampleBatch]] = set()
+        self._stalled: dict[str, JobExecution] = {}
+        self.on_demand = OnDemand(
+            engine, styles, self.limits, self.admission, lambda sample: self.observer.on_sample(sample)
+        )
         self._closing = False
 
     # ----------------------------------------------------------------- jobs
@@ -124,8 +141,13 @@ class JobManager:
         ticket = self.admission.acquire(
             {JOBS_POOL: Claim(1, self.limits.max_concurrent_jobs)}, refusals={JOBS_POOL: JOBS_REFUSAL}
         )
+        create = partial(self.store.create_job, owner=self.owner_id, lease_s=self.lease_s)
         try:
-            record = await self.store.run(self.store.create_job, uuid.uuid4().hex, request, snapshot, origin)
+            record = await self.store.run(create, uuid.uuid4().hex, request, snapshot, origin)
+        except StorageFullError as exc:
+            ticket.release()
+            self.storage.report_full(str(exc))
+            raise
         except BaseException:
             ticket.release()
             raise
@@ -134,24 +156,67 @@ class JobManager:
         return record
 
     def _launch(self, record: JobRecord, pack: StylePack | None, ticket: Ticket) -> None:
-        execution = JobExecution(record, pack, self.engine, self.store, self.hub, self.observer, on_end=ticket.release)
+        execution = JobExecution(
+            record,
+            pack,
+            self.engine,
+            self.store,
+            self.hub,
+            self.observer,
+            owner=self.owner_id,
+            on_end=ticket.release,
+            on_storage_full=self.storage.report_full,
+        )
         # a fresh context: the job outlives the request that started it (and its request id)
         task: asyncio.Task[object] = asyncio.create_task(
             execution.run(), name=f"job-{record.id}", context=contextvars.Context()
         )
         self._running[record.id] = (execution, task)
+        self._stalled.pop(record.id, None)
+        self.upkeep.start()
+        task.add_done_callback(lambda done: self._ended(execution, done, ticket))
 
-        def ended(_: asyncio.Task[object]) -> None:
-            ticket.release()
-            self._running.pop(record.id, None)
+    def _ended(self, execution: JobExecution, task: asyncio.Task[object], ticket: Ticket) -> None:
+        """A job's task is done: free its slot, keep it visible if its end is not stored, log any escape."""
+        ticket.release()
+        self._running.pop(execution.job_id, None)
+        if execution.stalled:
+            self._stalled[execution.job_id] = execution
+        if not task.cancelled() and task.exception() is not None:  # JobExecution.run catches Exception
+            logger.error("job %s: its task died", execution.job_id, exc_info=task.exception())
 
-        task.add_done_callback(ended)
+    def executions(self) -> dict[str, JobExecution]:
+        """Return the executions running in this process, by job id."""
+        return {job_id: execution for job_id, (execution, _) in self._running.items()}
+
+    def stalled_jobs(self) -> builtins.list[str]:
+        """Return the ids of the jobs a full disk stopped, waiting to be resumed."""
+        return list(self._stalled)
+
+    async def recover_stalled(self) -> None:
+        """Resume the jobs a full disk stopped (the store is writable again), on a fresh Chroma client."""
+        if self._running:
+            return  # the memory is reopened only while nothing uses it: wait for the running jobs to stop
+        await asyncio.to_thread(self.engine.reopen_memory)
+        for job_id in list(self._stalled):
+            if self._closing:
+                return
+            record = await self.store.run(self.store.get_job, job_id)
+            self._stalled.pop(job_id, None)
+            if record is not None and record.status in RESUMABLE_STATUSES and job_id not in self._running:
+                await self._relaunch(record)
+
+    async def storage_status(self) -> StorageStatus:
+        """Return whether the store can be written (free space; a probe write after a full disk)."""
+        return await self.store.run(self.storage.check)
 
     async def get(self, job_id: str) -> JobRecord:
         """Return a job; while it runs, from memory with its live progress."""
         active = self._running.get(job_id)
         if active is not None:
             return active[0].snapshot()
+        if job_id in self._stalled:  # its end may not be stored: what it is now is in memory
+            return self._stalled[job_id].snapshot()
         record = await self.store.run(self.store.get_job, job_id)
         if record is None:
             raise JobNotFoundError(f"no job with id {job_id!r}")
@@ -167,11 +232,12 @@ class JobManager:
         """Stop a job from starting samples; the ones in flight finish and are kept."""
         record = await self.get(job_id)
         active = self._running.get(job_id)
-        if active is not None and active[0].status in ACTIVE_STATUSES:  # an ended job's task may still be writing
+        if active is not None and record.active:  # an ended job's task may still be writing
             await self.store.run(self.store.update_job, job_id, cancel_requested=True)
             await active[0].cancel()
-        elif record.status == "interrupted":
+        elif active is None and record.status == "interrupted":
             await self.store.run(self.store.update_job, job_id, status="cancelled", cancel_requested=True)
+            self._stalled.pop(job_id, None)
         else:
             raise JobConflictError(f"job {job_id} already ended ({record.status}); nothing to cancel")
         return await self.get(job_id)
@@ -236,27 +302,9 @@ class JobManager:
         """Make up to k accepted samples now; on timeout return what finished and say so."""
         if self._closing:
             raise ShuttingDownError("the service is shutting down; try again after the restart")
-        if not 1 <= k <= self.limits.max_samples_k:
-            raise InvalidRequestError(f"k must be between 1 and {self.limits.max_samples_k}, got {k}")
-        check_judge(judge)
-        pack = self.styles.resolve(style)
-        ticket = self.admission.acquire(
-            {SAMPLES_POOL: Claim(1, self.limits.max_concurrent_sample_requests)},
-            refusals={SAMPLES_POOL: SAMPLES_REFUSAL},
+        return await self.on_demand.sample(
+            style, k, topic, timeout, workspace=workspace, judge=judge, max_rewrites=max_rewrites
         )
-        try:
-            deps = await asyncio.to_thread(
-                self.engine.loop_deps, pack, workspace, judge=judge, config=LoopConfig(max_rewrites=max_rewrites)
-            )
-        except BaseException:
-            ticket.release()
-            raise
-        seconds = min(timeout or self.limits.sample_timeout_s, self.limits.sample_timeout_s)
-        task = asyncio.create_task(run_on_demand(deps, k, topic, seconds, self.observer.on_sample))
-        self._on_demand.add(task)
-        task.add_done_callback(lambda _: ticket.release())
-        task.add_done_callback(self._on_demand.discard)
-        return await task
 
     async def judge(
         self, style: str, prompt: str, dialogues: Sequence[tuple[builtins.list[Turn], str | None]]
@@ -276,7 +324,7 @@ class JobManager:
         """Continue every job this service left queued, running or interrupted; return their ids."""
         resumed = []
         for record in await self.store.run(self.store.jobs_with_status, RESUMABLE_STATUSES, "service"):
-            if await self._relaunch(record):
+            if await self._relaunch(record) is None and not record.cancel_requested:
                 resumed.append(record.id)
         return resumed
 
@@ -285,43 +333,43 @@ class JobManager:
 
         Raises:
             JobNotFoundError: No job has this id.
+            JobConflictError: Another process runs the job (it holds the job's lease).
         """
         record = await self.get(job_id)
         if record.status in RESUMABLE_STATUSES and job_id not in self._running:
-            await self._relaunch(record)
+            holder = await self._relaunch(record)
+            if holder:
+                raise JobConflictError(f"job {job_id} is being run by another process ({holder})")
         return await self.get(job_id)
 
-    async def latest_like(
-        self, request: JobRequest, pack: StylePack | None, statuses: tuple[JobStatus, ...]
-    ) -> JobRecord | None:
-        """Return the newest job with exactly this request and style pack, in one of these statuses."""
-        for record in reversed(await self.store.run(self.store.jobs_with_status, statuses)):
-            if record.request != request:
-                continue
-            stored = await self.store.run(self.store.job_pack, record.id)
-            if (stored.digest() if stored else None) == (pack.digest() if pack else None):
-                return record
-        return None
+    async def _relaunch(self, record: JobRecord) -> str | None:
+        """Claim a stored job's lease and run it again; return who holds the lease instead, if anyone.
 
-    async def _relaunch(self, record: JobRecord) -> bool:
-        """Start a new execution of a stored job (counted against the job limit, never refused)."""
+        A relaunched job counts against the concurrent-jobs limit but is never refused by it; a
+        job whose cancel was requested is marked cancelled instead.
+        """
         if record.cancel_requested:
             await self.store.run(self.store.update_job, record.id, status="cancelled")
-            return False
+            return None
+        holder = await self.store.run(self.store.claim_job, record.id, self.owner_id, self.lease_s)
+        if holder is not None:
+            logger.warning("job %s not resumed here: another process holds it (%s)", record.id, holder)
+            return holder
         pack = await self.store.run(self.store.job_pack, record.id)
         ticket = self.admission.acquire({JOBS_POOL: Claim(1, self.limits.max_concurrent_jobs)}, force=True)
         self._launch(record, pack, ticket)
         logger.info("job %s resumed (%d accepted so far)", record.id, record.progress.accepted)
-        return True
+        return None
 
     async def shutdown(self, grace_s: float | None = None) -> None:
         """Stop taking work; let in-flight samples finish (bounded wait); mark unfinished jobs interrupted."""
         self._closing = True
+        await self.upkeep.stop()
         grace = self.limits.shutdown_grace_s if grace_s is None else grace_s
         running = list(self._running.values())
         for execution, _ in running:
             await execution.cancel(interrupt=True)
-        tasks = [task for _, task in running] + list(self._on_demand)
+        tasks = [task for _, task in running] + list(self.on_demand.tasks)
         if not tasks:
             return
         started = time.monotonic()

@@ -23,7 +23,7 @@ class ListSource:
         self.released: dict[str, str | None] = {}
         self.restored: list[Sample] = []
         self.prepared = self.closed = False
-        self.concurrency = 0
+        self.concurrency = self.handed = 0
 
     def plan_for(self, concurrency: int) -> None:
         self.concurrency = concurrency
@@ -37,7 +37,8 @@ class ListSource:
     async def next_item(self, sample_id: str) -> WorkItem | None:
         if not self.topics:
             return None
-        return WorkItem(fields={"topic": self.topics.pop(0)}, parent_id=f"row-{len(self.released)}")
+        self.handed += 1
+        return WorkItem(fields={"topic": self.topics.pop(0)}, parent_id=f"row-{self.handed - 1}")
 
     def release(self, sample_id: str, sample: Sample | None) -> None:
         self.released[sample_id] = sample.status if sample else None
@@ -54,6 +55,7 @@ async def test_samples_start_from_the_sources_items_until_it_is_exhausted(tmp_pa
 
     assert summary.stop_reason == "exhausted" and summary.accepted == 3 and runner.started == 3
     assert sorted(s.lineage.topic for s in events.samples()) == sorted(GENTLE.topics[:3])
+    assert sorted(s.lineage.parent_id or "" for s in events.samples()) == ["row-0", "row-1", "row-2"]
     assert source.prepared and source.closed and source.concurrency == 2
     finished = [status for status in source.released.values() if status]
     assert finished == ["accepted"] * 3  # each finished sample released with its outcome
