@@ -14,6 +14,7 @@ OPTION_OF = {
     "seed": "--seed",
     "concurrency": "--concurrency",
     "n": "-n",
+    "into": "--into",
 }
 
 
@@ -29,4 +30,5 @@ def describe_invalid(exc: ValidationError) -> str:
     """Return the first problem of a request that failed validation, named by its option."""
     first = exc.errors()[0]
     field = ".".join(str(part) for part in first.get("loc", ()))
-    return f"{OPTION_OF.get(field, field)}: {first.get('msg', 'invalid value')}"
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{OPTION_OF.get(field, field)}: {message}"

@@ -230,6 +230,10 @@ def _finish(
         request = {**record.request.model_dump(mode="json"), "format": outputs.fmt, "output": str(outputs.output)}
         write_report(outputs.report_dir, summary, samples, request)
     print_summary(console, summary, outputs.fmt, outputs.output, count, outputs.report_dir)
+    if record.version:
+        console.print(f"data set version: {record.version}", highlight=False)
+    elif record.request.into:
+        err.print(f"warning: no version of {record.request.into} was written: {record.error or 'nothing accepted'}")
     return 0 if summary.complete else EXIT_INCOMPLETE
 
 

@@ -67,6 +67,9 @@ def generate(
     job: Annotated[
         str | None, typer.Option("--job", help="Continue this stored job (its own arguments; -o/-f/--report apply).")
     ] = None,
+    into: Annotated[
+        str | None, typer.Option("--into", help="Also keep the accepted samples as a new version of this data set.")
+    ] = None,
 ) -> None:
     """Generate N accepted samples in a style and export them (kept in the data directory as they finish)."""
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
@@ -95,6 +98,7 @@ def generate(
                 budget={"max_attempts": max_attempts, "max_tokens": max_tokens, "deadline_s": deadline},
                 max_rewrites=max_rewrites,
                 judge=judge,
+                into=into,
             )
             command = GenerateCommand(outputs, request, pack, resume=resume)
     except ValidationError as exc:

@@ -69,6 +69,7 @@ class JobResponse(BaseModel):
     summary: JobSummary | None
     error: str
     cancel_requested: bool
+    version: str | None = Field(default=None, description="The data set version the job wrote (`into`), name@N.")
     created_at: datetime
     updated_at: datetime
     links: JobLinks
@@ -93,6 +94,7 @@ class JobResponse(BaseModel):
             summary=record.summary,
             error=record.error,
             cancel_requested=record.cancel_requested,
+            version=record.version,
             created_at=record.created_at,
             updated_at=record.updated_at,
             links=links,

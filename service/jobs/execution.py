@@ -15,6 +15,7 @@ from graph.progress import JobEvent, JobProgress, JobSummary, StopReason
 from service.engine import Engine
 from service.jobs.errors import LeaseLostError
 from service.jobs.events import EventHub
+from service.jobs.into import write_version
 from service.jobs.kinds import JobRun, RunContext, kind_of
 from service.jobs.models import JobRecord, JobStatus, JobUpdate
 from service.jobs.store import JobStore
@@ -98,6 +99,7 @@ class JobExecution:
         self.status: JobStatus = "queued"
         self.summary: JobSummary | None = None
         self.error = ""
+        self.version: str | None = record.version  # the data set version written with ``into``
 
     @property
     def job_id(self) -> str:
@@ -119,6 +121,7 @@ class JobExecution:
                 "summary": self.summary,
                 "error": self.error,
                 "cancel_requested": self.cancel_requested,
+                "version": self.version,
                 "updated_at": utc_now(),
             }
         )
@@ -199,8 +202,31 @@ class JobExecution:
         if self.lease_lost:
             return await self._fault(LeaseLostError(self.error))
         status = final_status(summary.stop_reason, self.interrupted, self.cancel_requested)
-        await self._finish(status, summary, summary.message)
+        message = summary.message
+        if self.record.request.into is not None and status != "interrupted":
+            try:
+                message = await self._write_version(summary, message)
+            except Exception as exc:  # a full disk: resumed later, and the version written then
+                return await self._fault(exc)
+        await self._finish(status, summary, message)
         return status
+
+    async def _write_version(self, summary: JobSummary, message: str) -> str:
+        """Write the accepted samples as a version of ``into``; return the job's message (with any failure).
+
+        Raises:
+            Exception: Only a full disk (the job is then resumed, and writes the version at its end).
+        """
+        args = (self.store, self.record, summary.accepted, summary.target)
+        try:
+            version = await asyncio.to_thread(write_version, *args)
+        except Exception as exc:
+            if is_storage_full(exc):
+                raise
+            logger.error("job %s: its data set version was not written", self.job_id, exc_info=exc)
+            return "; ".join(filter(None, [message, f"the data set version was not written: {exc}"]))
+        self.version = version.ref if version else None
+        return message
 
     async def _fault(self, exc: Exception) -> JobStatus:
         """End the job after an exception, with a status and a reason that say what happened."""
@@ -228,7 +254,9 @@ class JobExecution:
         self.status, self.summary, self.error = status, summary, error
         self.on_end()
         if write:
-            final = partial(self.store.update_job, self.job_id, status=status, summary=summary, error=error)
+            final = partial(
+                self.store.update_job, self.job_id, status=status, summary=summary, error=error, version=self.version
+            )
             try:
                 await asyncio.shield(self.store.run(final, progress=self.progress(), owner=self.owner, release=True))
             except asyncio.CancelledError:

@@ -113,7 +113,7 @@ class JobManager:
         self.storage = StorageMonitor(store)
         self.upkeep = Upkeep(self, recover=recover)
         self._running: dict[str, tuple[JobExecution, asyncio.Task[object]]] = {}
-        self._stalled: dict[str, JobExecution] = {}
+        self.stalled: dict[str, JobExecution] = {}  # stopped by a full disk: the upkeep resumes them
         self.on_demand = OnDemand(
             engine, styles, self.limits, self.admission, lambda sample: self.observer.on_sample(sample)
         )
@@ -172,7 +172,7 @@ class JobManager:
             execution.run(), name=f"job-{record.id}", context=contextvars.Context()
         )
         self._running[record.id] = (execution, task)
-        self._stalled.pop(record.id, None)
+        self.stalled.pop(record.id, None)
         self.upkeep.start()
         task.add_done_callback(lambda done: self._ended(execution, done, ticket))
 
@@ -181,30 +181,13 @@ class JobManager:
         ticket.release()
         self._running.pop(execution.job_id, None)
         if execution.stalled:
-            self._stalled[execution.job_id] = execution
+            self.stalled[execution.job_id] = execution
         if not task.cancelled() and task.exception() is not None:  # JobExecution.run catches Exception
             logger.error("job %s: its task died", execution.job_id, exc_info=task.exception())
 
     def executions(self) -> dict[str, JobExecution]:
         """Return the executions running in this process, by job id."""
         return {job_id: execution for job_id, (execution, _) in self._running.items()}
-
-    def stalled_jobs(self) -> builtins.list[str]:
-        """Return the ids of the jobs a full disk stopped, waiting to be resumed."""
-        return list(self._stalled)
-
-    async def recover_stalled(self) -> None:
-        """Resume the jobs a full disk stopped (the store is writable again), on a fresh Chroma client."""
-        if self._running:
-            return  # the memory is reopened only while nothing uses it: wait for the running jobs to stop
-        await asyncio.to_thread(self.engine.reopen_memory)
-        for job_id in list(self._stalled):
-            if self._closing:
-                return
-            record = await self.store.run(self.store.get_job, job_id)
-            self._stalled.pop(job_id, None)
-            if record is not None and record.status in RESUMABLE_STATUSES and job_id not in self._running:
-                await self._relaunch(record)
 
     async def storage_status(self) -> StorageStatus:
         """Return whether the store can be written (free space; a probe write after a full disk)."""
@@ -215,8 +198,8 @@ class JobManager:
         active = self._running.get(job_id)
         if active is not None:
             return active[0].snapshot()
-        if job_id in self._stalled:  # its end may not be stored: what it is now is in memory
-            return self._stalled[job_id].snapshot()
+        if job_id in self.stalled:  # its end may not be stored: what it is now is in memory
+            return self.stalled[job_id].snapshot()
         record = await self.store.run(self.store.get_job, job_id)
         if record is None:
             raise JobNotFoundError(f"no job with id {job_id!r}")
@@ -237,7 +220,7 @@ class JobManager:
             await active[0].cancel()
         elif active is None and record.status == "interrupted":
             await self.store.run(self.store.update_job, job_id, status="cancelled", cancel_requested=True)
-            self._stalled.pop(job_id, None)
+            self.stalled.pop(job_id, None)
         else:
             raise JobConflictError(f"job {job_id} already ended ({record.status}); nothing to cancel")
         return await self.get(job_id)
@@ -324,7 +307,7 @@ class JobManager:
         """Continue every job this service left queued, running or interrupted; return their ids."""
         resumed = []
         for record in await self.store.run(self.store.jobs_with_status, RESUMABLE_STATUSES, "service"):
-            if await self._relaunch(record) is None and not record.cancel_requested:
+            if await self.relaunch(record) is None and not record.cancel_requested:
                 resumed.append(record.id)
         return resumed
 
@@ -337,12 +320,12 @@ class JobManager:
         """
         record = await self.get(job_id)
         if record.status in RESUMABLE_STATUSES and job_id not in self._running:
-            holder = await self._relaunch(record)
+            holder = await self.relaunch(record)
             if holder:
                 raise JobConflictError(f"job {job_id} is being run by another process ({holder})")
         return await self.get(job_id)
 
-    async def _relaunch(self, record: JobRecord) -> str | None:
+    async def relaunch(self, record: JobRecord) -> str | None:
         """Claim a stored job's lease and run it again; return who holds the lease instead, if anyone.
 
         A relaunched job counts against the concurrent-jobs limit but is never refused by it; a

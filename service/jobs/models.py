@@ -33,6 +33,7 @@ class JobRecord(BaseModel):
     error: str = ""
     cancel_requested: bool = False
     origin: JobOrigin = Field(default="service", description="Who started it: the service, or the command line.")
+    version: str | None = Field(default=None, description="The data set version written with `into` (name@N).")
     created_at: datetime
     updated_at: datetime
 

@@ -216,6 +216,7 @@ class JobStore:
         summary: JobSummary | None = None,
         error: str | None = None,
         cancel_requested: bool | None = None,
+        version: str | None = None,
         owner: str | None = None,
         release: bool = False,
     ) -> None:
@@ -238,6 +239,8 @@ class JobStore:
             changes["error"] = error
         if cancel_requested is not None:
             changes["cancel_requested"] = int(cancel_requested)
+        if version is not None:
+            changes["version"] = version
         assignments = ", ".join(f"{column} = ?" for column in changes)
         with self._transaction(essential=release or status is not None) as db:
             self._check_owner(db, job_id, owner)

@@ -47,8 +47,9 @@ ADDED_COLUMNS = (
     ("jobs", "origin", "TEXT NOT NULL DEFAULT 'service'"),
     ("jobs", "owner", "TEXT"),
     ("jobs", "lease_until", "REAL"),
+    ("jobs", "version", "TEXT"),
 )
-JOB_COLUMNS = "id, request, status, progress, summary, error, cancel_requested, origin, created, updated"
+JOB_COLUMNS = "id, request, status, progress, summary, error, cancel_requested, origin, version, created, updated"
 
 
 def create_tables(db: sqlite3.Connection) -> None:
@@ -62,7 +63,7 @@ def create_tables(db: sqlite3.Connection) -> None:
 
 def job_record(row: tuple[Any, ...]) -> JobRecord:
     """Build a JobRecord from a row of JOB_COLUMNS."""
-    job_id, request, status, progress, summary, error, cancel, origin, created, updated = row
+    job_id, request, status, progress, summary, error, cancel, origin, version, created, updated = row
     return JobRecord(
         id=job_id,
         request=parse_request(request),
@@ -72,6 +73,7 @@ def job_record(row: tuple[Any, ...]) -> JobRecord:
         error=error,
         cancel_requested=bool(cancel),
         origin=origin,
+        version=version,
         created_at=created,
         updated_at=updated,
     )

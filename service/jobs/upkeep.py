@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from service.jobs.errors import StorageFullError
+from service.jobs.models import RESUMABLE_STATUSES
 
 if TYPE_CHECKING:
     from service.jobs.manager import JobManager
@@ -64,7 +65,17 @@ class Upkeep:
                 lost = []
             for job_id in lost:
                 await running[job_id].lose_lease("another process")
-        if self.recover and manager.stalled_jobs():
+        if self.recover and manager.stalled and not running:  # the memory is reopened only while nothing uses it
             status = await manager.store.run(manager.storage.check)
             if status.writable:
-                await manager.recover_stalled()
+                await self.resume_stalled()
+
+    async def resume_stalled(self) -> None:
+        """Resume the jobs a full disk stopped, on a fresh Chroma client (the store is writable again)."""
+        manager = self.manager
+        await asyncio.to_thread(manager.engine.reopen_memory)
+        for job_id in list(manager.stalled):
+            record = await manager.store.run(manager.store.get_job, job_id)
+            manager.stalled.pop(job_id, None)
+            if record is not None and record.status in RESUMABLE_STATUSES and job_id not in manager.executions():
+                await manager.relaunch(record)

@@ -2,7 +2,8 @@
 
 Issue 16 finding 4: the CLI used to write its output only at the end, so a SIGKILL at 12/40 lost
 all 12. Now every accepted sample is in the job store when it is counted; ``--resume`` with the
-same arguments continues the same job to exactly n, and the export holds every sample kept.
+same arguments continues the same job to exactly n, and the export (and the ``--into`` version)
+holds every sample kept.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.loopback import REPO, fake_llm_server
+from graph.datasets.store import DatasetStore
 
 N = 8
 
@@ -44,6 +46,7 @@ def stored_accepted(data_dir: Path) -> list[str]:
 
 def generate_command(output: Path) -> list[str]:
     args = ["generate", "--style", "gentle", "-n", str(N), "-f", "raw", "-o", str(output), "--concurrency", "2"]
+    args += ["--into", "gentle-kept"]
     return [sys.executable, "-m", "service.cli", *args]
 
 
@@ -74,3 +77,7 @@ def test_sigkill_mid_job_loses_nothing_and_resume_ends_with_exactly_n(tmp_path: 
     print(f"after --resume: {len(ids)} exported, {len(set(ids))} distinct, {len(stored)} in the store")
     assert len(ids) == N == len(set(ids))
     assert set(kept) <= set(ids) and sorted(stored) == sorted(ids)
+    versions = DatasetStore(data_dir).versions("gentle-kept")
+    in_version = [sample.id for batch in DatasetStore(data_dir).iter_samples("gentle-kept@1") for sample in batch]
+    print(f"--into: {[m.ref for m in versions]} with {len(in_version)} rows")
+    assert [m.ref for m in versions] == ["gentle-kept@1"] and sorted(in_version) == sorted(ids)

@@ -207,3 +207,34 @@ def test_job_id_continues_that_job_and_an_unknown_id_is_one_line(
 def test_generate_needs_a_style_or_a_job(monkeypatch, capsys, tmp_path) -> None:
     code, _, err = run_cli(monkeypatch, capsys, "generate", "-o", str(tmp_path / "o.jsonl"))
     assert code == 2 and "give --style" in err
+
+
+def test_into_keeps_the_accepted_samples_as_a_new_version(
+    monkeypatch, capsys, tmp_path, fake_engine, pack_file
+) -> None:
+    from graph.datasets.store import DatasetStore
+
+    out_file = tmp_path / "cs.jsonl"
+    args = ["generate", "--style", str(pack_file), "-n", "3", "-f", "raw", "-o", str(out_file), "--into", "cs-set"]
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 0, err
+    assert "data set version: cs-set@1" in out
+    datasets = DatasetStore(tmp_path / "data")
+    manifest = datasets.resolve("cs-set")
+    exported = [json.loads(line)["id"] for line in out_file.read_text(encoding="utf-8").splitlines()]
+    stored = [sample.id for batch in datasets.iter_samples("cs-set@1") for sample in batch]
+    assert manifest.rows == 3 and sorted(stored) == sorted(exported)
+    assert manifest.operation == "generate" and not manifest.partial and manifest.key.startswith("job:")
+    assert manifest.params["style"] == "cs-test" and manifest.params["job_id"] == manifest.key.removeprefix("job:")
+
+    code, out, _ = run_cli(monkeypatch, capsys, *args, "--resume")  # the same, finished job: no second version
+    assert code == 0 and "data set version: cs-set@1" in out
+    assert [m.ref for m in datasets.versions("cs-set")] == ["cs-set@1"]
+
+
+def test_a_bad_into_name_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path) -> None:
+    code, _, err = run_cli(
+        monkeypatch, capsys, "generate", "--style", "gentle", "--into", "../x", "-o", str(tmp_path / "o")
+    )
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: --into: invalid data set name '../x'")

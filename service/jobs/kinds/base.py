@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agents.schemas import Sample
 from agents.styles import StylePack
+from graph.datasets.errors import InvalidNameError
 from graph.datasets.export import ExportFormat
+from graph.datasets.refs import check_name
 from graph.progress import Budget, JobEvent, JobProgress, JobSummary
 
 if TYPE_CHECKING:
@@ -48,6 +50,26 @@ class JobRequestBase(BaseModel):
         default=2, ge=1, le=MAX_CONCURRENCY, description="Samples in flight at once (the server may cap it lower)."
     )
     budget: Budget = Field(default_factory=Budget)
+    into: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A data set name: the job's accepted samples become a new version of it when the job ends.",
+        examples=["gentle-set"],
+    )
+
+    @field_validator("into")
+    @classmethod
+    def _data_set_name(cls, name: str | None) -> str | None:
+        if name is not None:
+            try:
+                check_name(name)
+            except InvalidNameError as exc:
+                raise ValueError(str(exc)) from None
+        return name
+
+    def parents(self) -> list[str]:
+        """Return the data set versions the job reads (the parents of the version it writes with ``into``)."""
+        return []
 
 
 R = TypeVar("R", bound=JobRequestBase)
