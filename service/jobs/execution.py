@@ -94,7 +94,7 @@ class JobExecution:
         self.interrupted = False
         self.lease_lost = False
         self.stalled = False  # ended by a full disk (or its end could not be written): to be resumed
-        self.faulted = False  # ended by an exception: the stored progress is the truth
+        self.faulted = False  # ended without a summary (an exception, or cut short): the stored progress is the truth
         self.stored_progress = record.progress
         self.status: JobStatus = "queued"
         self.summary: JobSummary | None = None
@@ -194,6 +194,7 @@ class JobExecution:
             self.publish("status", "running")
             summary = await self.runner.run()
         except asyncio.CancelledError:
+            self.faulted = True
             status: JobStatus = "cancelled" if self.cancel_requested else "interrupted"
             await self._finish(status, None, "stopped before its in-flight samples finished")
             raise
@@ -259,7 +260,8 @@ class JobExecution:
             )
             try:
                 await asyncio.shield(self.store.run(final, progress=self.progress(), owner=self.owner, release=True))
-            except asyncio.CancelledError:
+            except asyncio.CancelledError:  # the write goes on (shielded); the readers still get the end
+                self.publish("end", status)
                 raise
             except Exception as exc:
                 self._unwritten(exc)
