@@ -2,8 +2,9 @@
 
 Public API (all coroutines run on the event loop the manager was started in)::
 
-    manager = JobManager(engine, store, styles, limits, observer=None)
+    manager = JobManager(engine, store, styles, limits, observer=None, owner_id=owner.owner_id, lease_s=30)
     await manager.resume()                        # at startup: continue jobs left queued/running/interrupted
+    record = await manager.resume_job(job_id)     # continue one stored job (the CLI's --resume / --job)
     record = await manager.start(GenerateJobRequest(style="gentle", n=50))   # -> JobRecord (status "queued")
     record = await manager.start(request, pack=pack, origin="cli")   # the CLI: its own pack, paths allowed
     record = await manager.get(job_id)            # live progress while running
@@ -14,19 +15,23 @@ Public API (all coroutines run on the event loop the manager was started in)::
     async for update in manager.subscribe(job_id): ...   # JobUpdate: snapshot, sample..., end (then stops)
     batch = await manager.sample_now("gentle", k=3, topic=None, timeout=60)   # -> SampleBatch
     pack, verdicts, usage = await manager.judge("gentle", "anchored", [(turns, None)])   # user's own data
+    status = await manager.storage_status()       # can the store take writes (a full disk)?
     await manager.shutdown()                      # stop taking work, let in-flight samples finish, persist
 
 Errors (``service.jobs.errors``, each message says what to fix): ``JobNotFoundError``,
-``JobConflictError`` (e.g. cancel an ended job), ``LimitExceededError`` (too many running jobs,
-event readers or on-demand requests), ``InvalidRequestError`` (n too large, unknown judge prompt,
-k out of range), ``StyleNotFoundError``, ``ShuttingDownError``.
+``JobConflictError`` (e.g. cancel an ended job; ``LeaseLostError``: another process runs it),
+``LimitExceededError`` (too many running jobs, event readers or on-demand requests),
+``InvalidRequestError`` (n too large, unknown judge prompt, k out of range),
+``StyleNotFoundError``, ``ShuttingDownError``, ``StorageFullError`` (the disk is full).
 
 Every kind of job (``service.jobs.kinds``) runs the same way: admitted atomically against the
 concurrent-jobs limit, stored, then run by a :class:`JobExecution` that writes every finished
 sample as it finishes. A job found ``queued``/``running``/``interrupted`` at startup (the process
 was killed, or shut down) is resumed: its run is built from every sample stored so far, so it
 ends with exactly n accepted samples and no duplicated id. The service resumes the jobs it
-started; a command-line job waits for ``dialogforge generate --resume`` (``resume(job_id)``).
+started; a command-line job waits for ``dialogforge generate --resume`` (``resume_job``). A job
+runs only while this manager holds its lease (``service.jobs.upkeep`` renews it, and resumes the
+jobs a full disk stopped once the store can be written again).
 """
 
 from __future__ import annotations
