@@ -11,7 +11,8 @@ from agents.pricing import CostReport
 from agents.schemas import Sample, TokenUsage
 from graph.diversity import DiversityReport
 
-StopReason = Literal["completed", "budget_attempts", "budget_tokens", "deadline", "cancelled", "errors"]
+# "exhausted": the work source had nothing left (e.g. every row of a version was augmented).
+StopReason = Literal["completed", "budget_attempts", "budget_tokens", "deadline", "cancelled", "errors", "exhausted"]
 
 
 class Budget(BaseModel):

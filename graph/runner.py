@@ -17,10 +17,12 @@ from agents.prompting import role_prompt
 from agents.schemas import Lineage, Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
 from graph.diversity import diversity_report
+from graph.faults import is_storage_full
 from graph.nodes import LoopDeps
 from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, reason_code
 from graph.replay import PlanJournal
 from graph.state import SampleState, merge_usage
+from graph.work import TopicSource, WorkItem, WorkSource
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +39,13 @@ class JobRunner:
     """Run one job with bounded concurrency; emit an event per finished sample.
 
     The runner starts a sample only while ``accepted + in_flight < n``, so a job ends with exactly
-    ``n`` accepted samples unless a budget, the deadline, cancellation or repeated errors stop it.
-    Samples already made (``previous``, e.g. when a job resumes) count toward ``n``.
+    ``n`` accepted samples unless a budget, the deadline, cancellation, repeated errors or an
+    exhausted work source stop it. Each sample starts from an item of the work ``source`` (by
+    default topics from ``deps.planner``, or ``topic`` for every sample).
+
+    A resumed job passes every sample its earlier runs finished (``previous``, accepted and
+    rejected) and the time they took (``elapsed_s``): the counters start from them, so accepted
+    samples count toward ``n`` and the budgets cover the whole job.
 
     Sample number ``k`` runs under a seed derived from the job's seed (``deps.seed``, else the job
     id), which keys its calls in the call cache; with a cache, its plan is recorded and replayed
@@ -53,7 +60,9 @@ class JobRunner:
         concurrency: int = 4,
         budget: Budget | None = None,
         topic: str | None = None,
+        source: WorkSource | None = None,
         previous: list[Sample] | None = None,
+        elapsed_s: float = 0.0,
         on_event: EventSink = _ignore,
     ) -> None:
         """Prepare a job; nothing runs until :meth:`run`."""
@@ -67,15 +76,16 @@ class JobRunner:
         deps = replace(deps, job_id=self.job_id, journal=journal)  # memory entries need the id
         self._finished_ordinals = journal.finished() if journal is not None else set()
         self._next_ordinal = 0
-        self.deps, self.n, self.concurrency, self.topic = deps, n, concurrency, topic
+        self.deps, self.n, self.concurrency = deps, n, concurrency
+        self.source: WorkSource = source or TopicSource(deps.planner, topic)
         self.budget = budget or Budget()
         self.max_attempts = self.budget.max_attempts or ATTEMPTS_PER_SAMPLE * n
         self.on_event = on_event
-        deps.planner.plan_for(concurrency)
+        self.source.plan_for(concurrency)
         deps.planner.use_seed(self.seed)
         self.graph = build_graph(deps)
         self.prompt_hashes = prompt_hashes(deps)  # fixed for the job: computed once, not per sample
-        self.accepted: list[Sample] = [s for s in previous or [] if s.status == "accepted"]
+        self.accepted: list[Sample] = []
         self.rejected_by_reason: Counter[str] = Counter()
         self.cost_by_reason: defaultdict[str, float] = defaultdict(float)
         self.usage: dict[str, TokenUsage] = {}
@@ -86,20 +96,30 @@ class JobRunner:
         self.consecutive_errors = 0
         self.last_error = ""
         self.stop_reason: StopReason | None = None
+        self.exhausted = False
         self._condition = asyncio.Condition()
-        self._t0 = time.monotonic()
+        self.elapsed_before = elapsed_s
+        self._t0 = time.monotonic() - elapsed_s
         admission = deps.models.admission
         self._throttled_before = admission.stats().throttled if admission else 0
+        self._restore(previous or [])
+
+    def _restore(self, previous: list[Sample]) -> None:
+        """Start the counters from the samples earlier runs of this job finished."""
+        for sample in previous:
+            self.started += 1
+            self._count(sample)
+        self.source.restore(previous)
 
     # ------------------------------------------------------------------ state
 
     def total_tokens(self) -> int:
         """Return every token spent so far, the topic brainstorms included."""
-        return sum(usage.total for usage in self.usage.values()) + self.deps.planner.usage.total
+        return sum(usage.total for usage in self.usage.values()) + self.source.usage.total
 
     def llm_calls(self) -> int:
         """Return every LLM call made so far."""
-        return sum(usage.calls for usage in self.usage.values()) + self.deps.planner.usage.calls
+        return sum(usage.calls for usage in self.usage.values()) + self.source.usage.calls
 
     def admission(self) -> AdmissionStats | None:
         """The endpoint's admission now, its 429/503 count since this job started."""
@@ -129,8 +149,8 @@ class JobRunner:
     def _all_usage(self) -> dict[str, TokenUsage]:
         """Usage per role so far, the topic brainstorms included."""
         usage = dict(self.usage)
-        if self.deps.planner.usage.calls:
-            usage["topics"] = self.deps.planner.usage
+        if self.source.usage.calls:
+            usage["topics"] = self.source.usage
         return usage
 
     def _cost(self, tokens: dict[str, TokenUsage]) -> float:
@@ -142,6 +162,8 @@ class JobRunner:
             return self.stop_reason
         if len(self.accepted) >= self.n:
             return "completed"
+        if self.exhausted:
+            return "exhausted"
         if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
             return "errors"
         if self.started >= self.max_attempts:
@@ -175,13 +197,29 @@ class JobRunner:
                     return self._next_ordinal - 1
                 await self._condition.wait()
 
-    async def _run_sample(self, ordinal: int) -> Sample:
+    async def _next_item(self, sample_id: str) -> WorkItem | None:
+        """Ask the source for the sample's work; when it has none left, give the slot back."""
+        item = await self.source.next_item(sample_id)
+        if item is None:
+            async with self._condition:
+                self.in_flight -= 1
+                self.started -= 1
+                self.exhausted = True
+                self._condition.notify_all()
+            self.source.release(sample_id, None)
+        return item
+
+    async def _run_sample(self, sample_id: str, item: WorkItem, ordinal: int) -> Sample:
         """Run one sample's graph and turn its final state into a Sample (errors become rejects)."""
-        sample_id = uuid.uuid4().hex
         started_at = utc_now()
-        initial: SampleState = {"sample_id": sample_id, "ordinal": ordinal, "rewrites": 0, "attempts": [], "usage": {}}
-        if self.topic:
-            initial["topic"] = self.topic
+        initial: SampleState = {
+            **item.fields,
+            "sample_id": sample_id,
+            "ordinal": ordinal,
+            "rewrites": 0,
+            "attempts": [],
+            "usage": {},
+        }
         state: dict[str, Any] = dict(initial)
         try:
             with call_scope(derive_seed(self.seed, ordinal)):
@@ -191,17 +229,23 @@ class JobRunner:
             self.consecutive_errors = 0
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # one bad sample must never crash the job
-            self.consecutive_errors += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            logger.warning("sample %s failed: %s", sample_id, self.last_error)
-            state = {**initial, "status": "rejected", "reject_reason": f"error: {self.last_error}"}
-        finally:
-            self.deps.planner.release_for(sample_id)
-        return self._to_sample(sample_id, state, started_at)
+        except Exception as exc:  # one bad sample must never crash the job; a full disk stops it
+            if is_storage_full(exc):
+                raise
+            state = self._failed(sample_id, initial, exc)
+        return self._to_sample(sample_id, state, started_at, item.parent_id)
 
-    def _to_sample(self, sample_id: str, state: dict[str, Any], started_at: Any) -> Sample:
-        """Build the stored sample, with its lineage, from the graph's final state."""
+    def _failed(self, sample_id: str, initial: SampleState, exc: Exception) -> dict[str, Any]:
+        """Count a sample that raised and return its final state: rejected with the error."""
+        self.consecutive_errors += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        logger.warning("sample %s failed: %s", sample_id, self.last_error)
+        return {**initial, "status": "rejected", "reject_reason": f"error: {self.last_error}"}
+
+    def _to_sample(
+        self, sample_id: str, state: dict[str, Any], started_at: Any, parent_id: str | None = None
+    ) -> Sample:
+        """Build the stored sample, with its lineage, from the graph's final state (and its work item's parent)."""
         deps = self.deps
         lineage = Lineage(
             style=deps.pack.name,
@@ -211,6 +255,7 @@ class JobRunner:
             models=dict(deps.models.names),
             prompt_hashes=self.prompt_hashes,
             tokens=state.get("usage", {}),
+            parent_id=parent_id,
             started_at=started_at,
             finished_at=utc_now(),
         )
@@ -225,36 +270,72 @@ class JobRunner:
             lineage=lineage,
         )
 
+    def _count(self, sample: Sample) -> None:
+        """Add a finished sample to the counters."""
+        self.usage = merge_usage(self.usage, sample.lineage.tokens)
+        self.rewrites += sample.rewrites
+        if sample.status == "accepted":
+            self.accepted.append(sample)
+        else:
+            self.rejected += 1
+            self.rejected_by_reason[reason_code(sample.reject_reason)] += 1
+            self.cost_by_reason[reason_code(sample.reject_reason)] += self._cost(sample.lineage.tokens)
+
     async def _record(self, sample: Sample) -> None:
         """Count a finished sample and wake waiting workers."""
         async with self._condition:
             self.in_flight -= 1
-            self.usage = merge_usage(self.usage, sample.lineage.tokens)
-            self.rewrites += sample.rewrites
-            if sample.status == "accepted":
-                self.accepted.append(sample)
-            else:
-                self.rejected += 1
-                self.rejected_by_reason[reason_code(sample.reject_reason)] += 1
-                self.cost_by_reason[reason_code(sample.reject_reason)] += self._cost(sample.lineage.tokens)
+            self._count(sample)
             self._condition.notify_all()
+
+    async def _attempt(self, ordinal: int) -> Sample | None:
+        """Run claimed sample number ``ordinal`` from its work item; None when the source had nothing left."""
+        sample_id = uuid.uuid4().hex
+        try:
+            item = await self._next_item(sample_id)
+        except asyncio.CancelledError:
+            self.source.release(sample_id, None)
+            raise
+        except Exception as exc:  # a failing source fails this sample, like a failing node
+            initial: SampleState = {"sample_id": sample_id, "attempts": [], "usage": {}}
+            failed = self._to_sample(sample_id, self._failed(sample_id, initial, exc), utc_now())
+            self.source.release(sample_id, failed)
+            return failed
+        if item is None:
+            return None
+        sample: Sample | None = None
+        try:
+            sample = await self._run_sample(sample_id, item, ordinal)
+            return sample
+        finally:
+            self.source.release(sample_id, sample)
 
     async def _worker(self) -> None:
         """Start samples until the job must stop."""
         while (ordinal := await self._claim()) is not None:
-            sample = await self._run_sample(ordinal)
+            sample = await self._attempt(ordinal)
+            if sample is None:
+                continue
             await self._record(sample)
             await self.on_event(JobEvent(kind="sample", progress=self.progress(), sample=sample))
 
     async def run(self) -> JobSummary:
-        """Run the job to its end and return the summary."""
-        self._t0 = time.monotonic()
+        """Run the job to its end and return the summary.
+
+        A failing event sink (e.g. the job store cannot write), or a sample that finds the disk
+        full, stops the whole job: the other samples are cancelled and the exception is raised.
+        """
+        self._t0 = time.monotonic() - self.elapsed_before
         await self.on_event(JobEvent(kind="started", progress=self.progress()))
         try:
-            await self.deps.planner.prepare()
-            await asyncio.gather(*(self._worker() for _ in range(self.concurrency)))
+            await self.source.prepare()
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self.concurrency):
+                    group.create_task(self._worker())
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
         finally:
-            await self.deps.planner.close()
+            await self.source.close()
         summary = await self.summarise()
         await self.on_event(JobEvent(kind="finished", progress=self.progress(), summary=summary))
         return summary

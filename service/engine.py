@@ -153,6 +153,19 @@ class Engine:
             prices=self.prices,
         )
 
+    def reopen_memory(self) -> None:
+        """Open a fresh Chroma client and forget the open memories (the next job reopens its own).
+
+        Chroma's client hangs on its next call after a write failed on a full disk; a new client
+        (Chroma's own system cache cleared) works. Call it only while no job runs.
+        """
+        from chromadb.api.client import SharedSystemClient
+
+        with self._lock:
+            SharedSystemClient.clear_system_cache()
+            self.chroma = open_client(self.settings.data_dir)
+            self._memories.clear()
+
     def stop(self) -> None:
         """Stop the embedded server, if this engine started one."""
         if self.server is not None:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     cache_max_mb: int = Field(default=1024, ge=1)
     # Prices per model (YAML: "model: {input: USD per 1M tokens, output: ...}") on top of the shipped ones.
     prices_file: Path | None = None
+    # How long a job's lease lasts unrenewed (renewed every third of it). Another process takes
+    # over a job only once its lease has expired, or at once when its holder on this host exited.
+    job_lease_s: float = Field(default=30.0, ge=0.3, le=3600)
 
     # Embedded model.
     local_gguf: Path | None = None

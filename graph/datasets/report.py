@@ -16,6 +16,7 @@ STOP_EXPLANATIONS = {
     "deadline": "stopped: the deadline passed before the target",
     "cancelled": "stopped: cancelled",
     "errors": "stopped: repeated errors (LLM or embeddings; see the last error)",
+    "exhausted": "stopped: the work source had nothing left",
 }
 
 

@@ -45,7 +45,9 @@ def styles() -> None:
 
 @app.command()
 def generate(
-    style: Annotated[str, typer.Option("--style", "-s", help="Style pack name, alias (温柔) or .yaml path.")],
+    style: Annotated[
+        str | None, typer.Option("--style", "-s", help="Style pack name, alias (温柔) or .yaml path.")
+    ] = None,
     n: Annotated[int, typer.Option("-n", help="How many accepted samples to make.")] = 20,
     fmt: Annotated[str, typer.Option("--format", "-f", help="alpaca | sharegpt | openai | raw")] = "sharegpt",
     output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file to write.")] = Path("out/data.jsonl"),
@@ -63,36 +65,54 @@ def generate(
     rpm: Annotated[float | None, typer.Option(min=1, help="The provider's requests-per-minute limit.")] = None,
     tpm: Annotated[float | None, typer.Option(min=1, help="The provider's tokens-per-minute limit.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the call cache.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the last job run with these same arguments, if any.")
+    ] = False,
+    job: Annotated[
+        str | None, typer.Option("--job", help="Continue this stored job (its own arguments; -o/-f/--report apply).")
+    ] = None,
+    into: Annotated[
+        str | None, typer.Option("--into", help="Also keep the accepted samples as a new version of this data set.")
+    ] = None,
 ) -> None:
-    """Generate N accepted samples in a style and export them."""
+    """Generate N accepted samples in a style and export them (kept in the data directory as they finish)."""
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
-    from graph.progress import Budget
-    from graph.state import LoopConfig
-    from service.cli.generate import GenerateRequest, UsageError, run_generate, validate
+    from pydantic import ValidationError
+
+    from service.cli.errors import UsageError, describe_invalid
+    from service.cli.generate import GenerateCommand, check_outputs, check_request, run_generate
+    from service.jobs.kinds.generate import GenerateJobRequest
     from service.settings import Settings
 
     try:
-        pack, export_format = validate(style, n, fmt, output, report, concurrency, max_rewrites, judge)
-        budget = Budget(max_attempts=max_attempts, max_tokens=max_tokens, deadline_s=deadline)
+        outputs = check_outputs(fmt, output, report)
+        if job is not None:
+            command = GenerateCommand(outputs, job_id=job)
+        elif style is None:
+            raise UsageError("give --style (a pack name, alias or .yaml file), or --job ID to continue a stored job")
+        else:
+            pack = check_request(style, n, concurrency, max_rewrites, judge)
+            request = GenerateJobRequest(
+                style=pack.name,
+                n=n,
+                formats=[outputs.fmt],
+                concurrency=concurrency,
+                workspace=workspace,
+                seed=seed,
+                budget={"max_attempts": max_attempts, "max_tokens": max_tokens, "deadline_s": deadline},
+                max_rewrites=max_rewrites,
+                judge=judge,
+                into=into,
+            )
+            command = GenerateCommand(outputs, request, pack, resume=resume)
+    except ValidationError as exc:
+        raise CliError(describe_invalid(exc)) from None
     except (UsageError, StylePackError, ValueError) as exc:
         raise CliError(_first_line(exc)) from None
-    request = GenerateRequest(
-        pack=pack,
-        n=n,
-        fmt=export_format,
-        output=output,
-        report_dir=report,
-        concurrency=concurrency,
-        workspace=workspace,
-        seed=seed,
-        budget=budget,
-        loop=LoopConfig(max_rewrites=max_rewrites),
-        judge=judge,
-    )
     settings = Settings()
     limits = {"llm_rpm": rpm, "llm_tpm": tpm, "cache": False if no_cache else None}
     settings = settings.model_copy(update={key: value for key, value in limits.items() if value is not None})
-    code = run_generate(request, settings, console)
+    code = run_generate(command, settings, console)
     raise typer.Exit(code)
 
 
@@ -128,11 +148,18 @@ def main() -> None:
     from agents.pricing import PricingError
     from agents.prompting import PromptError
     from graph.datasets.export import ExportError
+    from service.cli.errors import JobError, UsageError
+    from service.jobs.errors import JobServiceError
+    from service.jobs.owner import DataDirInUseError
 
     known = (
         CliError,
         DatasetCliError,
         ReportCliError,
+        UsageError,
+        JobError,
+        JobServiceError,
+        DataDirInUseError,
         LLMUnreachableError,
         EmbedderUnavailableError,
         ModelAssemblyError,
@@ -148,7 +175,8 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except known as exc:
         print(f"error: {_first_line(exc)}", file=sys.stderr)
-        sys.exit(getattr(exc, "code", 1))
+        code = getattr(exc, "code", None)  # a service error's code is a name, not an exit code
+        sys.exit(code if isinstance(code, int) else 2 if isinstance(exc, UsageError) else 1)
     except Exception as exc:  # usage errors of typer's click and anything unexpected: one line, no traceback
         exit_code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(exit_code, int):

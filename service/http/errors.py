@@ -19,6 +19,7 @@ from service.jobs.errors import (
     JobServiceError,
     LimitExceededError,
     ShuttingDownError,
+    StorageFullError,
     StyleNotFoundError,
 )
 from service.logging_setup import request_id_var
@@ -36,6 +37,7 @@ DESCRIPTIONS = {
     ),
     429: "A limit was reached (running jobs, event readers, on-demand requests).",
     503: "The service is shutting down.",
+    507: "The data directory's disk is full: nothing new can be stored until space is freed.",
 }
 STATUS_OF: dict[type[JobServiceError], int] = {
     JobNotFoundError: 404,
@@ -44,6 +46,7 @@ STATUS_OF: dict[type[JobServiceError], int] = {
     InvalidRequestError: 422,
     LimitExceededError: 429,
     ShuttingDownError: 503,
+    StorageFullError: 507,
 }
 DATASET_STATUS = {"dataset_not_found": 404, "version_not_found": 404, "dataset_conflict": 409}
 """Data-set error codes that are not 422 (a bad name, source, format or row is 422)."""
@@ -87,7 +90,8 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 async def _service(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JobServiceError)
     status = next((code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 400)
-    headers = {"Retry-After": "5"} if status in (429, 503) else None
+    retry_after = getattr(exc, "retry_after_s", 5)
+    headers = {"Retry-After": str(retry_after)} if status in (429, 503, 507) else None
     return error_json(status, exc.code, str(exc), headers)
 
 

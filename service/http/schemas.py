@@ -73,6 +73,7 @@ class JobResponse(BaseModel):
     summary: JobSummary | None
     error: str
     cancel_requested: bool
+    version: str | None = Field(default=None, description="The data set version the job wrote (`into`), name@N.")
     created_at: datetime
     updated_at: datetime
     links: JobLinks
@@ -97,6 +98,7 @@ class JobResponse(BaseModel):
             summary=record.summary,
             error=record.error,
             cancel_requested=record.cancel_requested,
+            version=record.version,
             created_at=record.created_at,
             updated_at=record.updated_at,
             links=links,
@@ -226,9 +228,13 @@ class StyleCreated(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness and what the service runs on."""
+    """Liveness and what the service runs on; ``degraded`` when the store cannot take writes."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
     llm: Literal["embedded", "remote", "injected"]
     jobs_running: int
     auth: bool = Field(description="Whether API keys are required on /v1.")
+    store: Literal["writable", "not_writable"] = Field(
+        default="writable", description="Whether the data directory can take writes (not_writable: disk full)."
+    )
+    message: str = Field(default="", description="Why the status is degraded.")

@@ -106,7 +106,14 @@ async def test_registered_style_survives_a_restart(tmp_path: Path) -> None:
 async def test_healthz_and_metrics(tmp_path: Path) -> None:
     async with api_client(tmp_path) as (client, _):
         health = (await client.get("/healthz")).json()
-        assert health == {"status": "ok", "llm": "injected", "jobs_running": 0, "auth": False}
+        assert health == {
+            "status": "ok",
+            "llm": "injected",
+            "jobs_running": 0,
+            "auth": False,
+            "store": "writable",
+            "message": "",
+        }
         await client.post("/v1/samples", json={"style": TEST_STYLE, "k": 2})
         await client.post("/v1/judge", json={"style": "gentle", "samples": [{"turns": DIALOGUE}]})
         text = (await client.get("/metrics")).text

@@ -47,7 +47,7 @@ async def get_style(name: StyleName, manager: ManagerDep) -> StyleDetail:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=StyleCreated,
-    responses={**_REPLACED, **responses(401, 409, 413, 422, 429)},
+    responses={**_REPLACED, **responses(401, 409, 413, 422, 429, 507)},
     summary="Register a custom style pack",
 )
 async def create_style(body: StyleCreate, manager: ManagerDep, response: Response) -> StyleCreated:

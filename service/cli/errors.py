@@ -1,0 +1,34 @@
+"""The command line's own errors (light: imported before any command runs)."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+# Request fields as the user typed them on the command line.
+OPTION_OF = {
+    "budget.max_attempts": "--max-attempts",
+    "budget.max_tokens": "--max-tokens",
+    "budget.deadline_s": "--deadline",
+    "max_rewrites": "--max-rewrites",
+    "workspace": "--workspace",
+    "seed": "--seed",
+    "concurrency": "--concurrency",
+    "n": "-n",
+    "into": "--into",
+}
+
+
+class UsageError(ValueError):
+    """The request is wrong; the message says what to fix (exit code 2)."""
+
+
+class JobError(RuntimeError):
+    """The job ended without a summary (it failed, or a fault stopped it); exit code 1."""
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """Return the first problem of a request that failed validation, named by its option."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first.get("loc", ()))
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{OPTION_OF.get(field, field)}: {message}"
