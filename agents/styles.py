@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agents.paths import STYLES_DIR
+from agents.prompting import judge_prompt_names
 
 MAX_STYLE_PACK_BYTES = 256 * 1024
 
@@ -42,14 +43,36 @@ class Bounds(BaseModel):
         return self
 
 
+RESERVED_CRITERION_NAMES = frozenset({"feedback"})  # a key of the judge's answer
+
+
 class Criterion(BaseModel):
-    """One rubric criterion the judge scores 1-5; the sample passes at or above the threshold."""
+    """One rubric criterion the judge scores 1-5; the sample passes at or above the threshold.
+
+    ``prompt`` names the judge prompt that scores it (``prompts/judge/<prompt>.md``); unset, the
+    measured default for the criterion is used.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
     description: str = Field(min_length=1)
     threshold: int = Field(default=4, ge=1, le=5)
+    prompt: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name in RESERVED_CRITERION_NAMES:
+            raise ValueError(f"{name!r} is reserved; choose another criterion name")
+        return name
+
+    @field_validator("prompt")
+    @classmethod
+    def _known_prompt(cls, prompt: str | None) -> str | None:
+        if prompt is not None and prompt not in judge_prompt_names():
+            raise ValueError(f"unknown judge prompt {prompt!r}; known: {', '.join(judge_prompt_names())}")
+        return prompt
 
 
 class StylePack(BaseModel):

@@ -4,7 +4,10 @@ Used by the pipeline-overhead benchmark (latency near a hosted model's, 1 s) and
 that need a real HTTP LLM endpoint in another process. Answers come from
 :func:`benchmarks.fake_llm.fake_answer`; usage is reported as characters / 4. ``/v1/embeddings``
 answers hashed character-bigram vectors (similar text, similar vector; not semantic) after its own
-latency. With ``--api-key`` every call must carry that bearer token (else HTTP 401).
+latency. With ``--api-key`` every call must carry that bearer token (else HTTP 401). With
+``--mechanical`` every structured answer is an arbitrary instance of the requested schema
+(:mod:`benchmarks.schema_filler`), like a server that enforces schemas for a model that ignores the
+prompt: what dialogforge makes of such answers shows whether its schemas admit malformed ones.
 
 Run: ``python -m benchmarks.fake_openai_server --port 8099 --latency 1.0``.
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import random
 import time
 import uuid
 from typing import Any
@@ -25,6 +30,7 @@ from starlette.routing import Route
 
 from benchmarks.fake_llm import fake_answer
 from benchmarks.hashed_embedder import HashedBigramEmbedder
+from benchmarks.schema_filler import fill
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -34,7 +40,9 @@ def _text(message: dict[str, Any]) -> str:
     return str(content)
 
 
-def build_app(latency_s: float = 1.0, embedding_latency_s: float = 0.1, api_key: str | None = None) -> Starlette:
+def build_app(
+    latency_s: float = 1.0, embedding_latency_s: float = 0.1, api_key: str | None = None, mechanical: bool = False
+) -> Starlette:
     """Build the app: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``, ``GET /health``."""
     stats = {"calls": 0, "in_flight": 0, "max_in_flight": 0, "embedding_calls": 0, "embedded_texts": 0}
     embedder = HashedBigramEmbedder()
@@ -70,8 +78,11 @@ def build_app(latency_s: float = 1.0, embedding_latency_s: float = 0.1, api_key:
         finally:
             stats["in_flight"] -= 1
         prompt = "\n".join(_text(message) for message in body.get("messages", []))
-        schema = (body.get("response_format") or {}).get("json_schema", {}).get("name", "")
-        answer = fake_answer(prompt, schema)
+        schema = (body.get("response_format") or {}).get("json_schema", {})
+        if mechanical and schema.get("schema"):
+            answer = json.dumps(fill(schema["schema"], random.Random(stats["calls"])), ensure_ascii=False)
+        else:
+            answer = fake_answer(prompt, schema)
         usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(answer) // 4}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         return JSONResponse(
@@ -110,8 +121,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0, help="seconds per chat call")
     parser.add_argument("--embedding-latency", type=float, default=0.1, help="seconds per embeddings call")
     parser.add_argument("--api-key", default=None, help="require this bearer token")
+    parser.add_argument("--mechanical", action="store_true", help="answer arbitrary instances of each schema")
     args = parser.parse_args()
-    app = build_app(args.latency, args.embedding_latency, args.api_key)
+    app = build_app(args.latency, args.embedding_latency, args.api_key, args.mechanical)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

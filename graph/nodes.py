@@ -6,14 +6,15 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agents.answers import DraftAnswer
 from agents.checks import CheckFailure, check_exemplar_similarity, check_near_duplicate, run_text_checks
 from agents.embeddings import Embedder
 from agents.generator import generate_dialogue
-from agents.judge import judge_dialogue, problems_from_verdict
+from agents.judge import problems_from_verdict
+from agents.judge_plan import JudgePlan, judge_sample
 from agents.llm import RoleModels
-from agents.prompting import PromptTemplate
 from agents.rewriter import rewrite_dialogue
-from agents.schemas import Attempt, Dialogue, Turn
+from agents.schemas import Attempt, Turn
 from agents.structured import StructuredReply
 from agents.styles import StylePack
 from graph.memory import TopicMemory
@@ -32,7 +33,7 @@ class LoopDeps:
     memory: TopicMemory
     embedder: Embedder
     planner: TopicPlanner
-    judge_template: PromptTemplate
+    judge_plan: JudgePlan
     config: LoopConfig = field(default_factory=LoopConfig)
     job_id: str | None = None
     accept_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -49,11 +50,12 @@ def _with_last(attempts: list[Attempt], **changes: Any) -> list[Attempt]:
 
 
 def _draft_update(
-    state: SampleState, reply: StructuredReply[Dialogue], kind: Literal["generate", "rewrite"], role: str
+    state: SampleState, reply: StructuredReply[DraftAnswer], kind: Literal["generate", "rewrite"], role: str
 ) -> Update:
     """Record a new draft (from the generator or the rewriter) as an attempt."""
-    turns = reply.parsed.turns if reply.parsed else []
-    attempt = Attempt(kind=kind, turns=turns, raw=reply.raw, parse_error=reply.error)
+    turns = reply.parsed.turns() if reply.parsed else []
+    cited = list(dict.fromkeys(pid for ids in reply.parsed.citations() for pid in ids)) if reply.parsed else []
+    attempt = Attempt(kind=kind, turns=turns, raw=reply.raw, parse_error=reply.error, cited=cited)
     update: Update = {
         "attempts": [*state.get("attempts", []), attempt],
         "usage": {role: reply.usage},
@@ -67,6 +69,7 @@ def _draft_update(
         update["turns"] = state.get("turns", [])
     else:
         update["turns"] = turns
+        update["cited"] = cited
     return update
 
 
@@ -87,7 +90,12 @@ class SampleNodes:
         """Write the first draft."""
         deps = self.deps
         reply = await generate_dialogue(
-            deps.models.generator, deps.pack, state["topic"], state.get("avoid", []), deps.config.exchanges
+            deps.models.generator,
+            deps.pack,
+            state["topic"],
+            state.get("avoid", []),
+            deps.config.exchanges,
+            passages=state.get("passages", []),
         )
         return _draft_update(state, reply, "generate", "generator")
 
@@ -111,8 +119,9 @@ class SampleNodes:
             similar = await (early_exemplar or self._exemplar_check(turns))
             failures = [similar] if similar else []
         reasons = [failure.reason for failure in failures]
+        codes = [failure.code for failure in failures]
         return {
-            "attempts": _with_last(state["attempts"], check_failures=reasons),
+            "attempts": _with_last(state["attempts"], check_failures=reasons, failure_codes=codes),
             "problems": reasons,
             "failure_code": failures[0].code if failures else None,
         }
@@ -127,8 +136,14 @@ class SampleNodes:
     async def judge(self, state: SampleState) -> Update:
         """Score the sample with the LLM judge and the style's rubric."""
         deps = self.deps
-        verdict, usage = await judge_dialogue(
-            deps.models.judge, deps.judge_template, deps.pack.rubric, state["turns"], deps.pack.system_prompt
+        verdict, usage = await judge_sample(
+            deps.models.judge,
+            deps.judge_plan,
+            deps.pack.rubric,
+            state["turns"],
+            deps.pack.system_prompt,
+            passages=state.get("passages", []),
+            grounded=deps.config.grounded_criteria,
         )
         problems = [] if verdict.passed else problems_from_verdict(verdict, deps.pack.rubric)
         code = None if verdict.passed else ("judge_parse" if verdict.error else "judge:" + ",".join(verdict.failing))
@@ -143,7 +158,14 @@ class SampleNodes:
     async def rewrite(self, state: SampleState) -> Update:
         """Repair the sample using the exact reasons it failed."""
         deps = self.deps
-        reply = await rewrite_dialogue(deps.models.rewriter, deps.pack, state.get("turns", []), state["problems"])
+        reply = await rewrite_dialogue(
+            deps.models.rewriter,
+            deps.pack,
+            state.get("turns", []),
+            state["problems"],
+            exchanges=deps.config.exchanges,
+            passages=state.get("passages", []),
+        )
         update = _draft_update(state, reply, "rewrite", "rewriter")
         update["rewrites"] = 1
         return update

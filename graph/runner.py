@@ -15,8 +15,9 @@ from agents.prompting import role_prompt
 from agents.schemas import Lineage, Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
 from graph.diversity import diversity_report
+from graph.judge_stats import JudgeStats
 from graph.nodes import LoopDeps
-from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, reason_code
+from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, answer_failures, reason_code
 from graph.state import SampleState, merge_usage
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class JobRunner:
         self.prompt_hashes = prompt_hashes(deps)  # fixed for the job: computed once, not per sample
         self.accepted: list[Sample] = [s for s in previous or [] if s.status == "accepted"]
         self.rejected_by_reason: Counter[str] = Counter()
+        self.answer_failures: Counter[str] = Counter()
+        self.judge_stats = JudgeStats()
         self.usage: dict[str, TokenUsage] = {}
         self.rewrites = 0
         self.rejected = 0
@@ -190,6 +193,8 @@ class JobRunner:
             self.in_flight -= 1
             self.usage = merge_usage(self.usage, sample.lineage.tokens)
             self.rewrites += sample.rewrites
+            self.answer_failures.update(answer_failures(sample))
+            self.judge_stats.add(sample)
             if sample.status == "accepted":
                 self.accepted.append(sample)
             else:
@@ -254,6 +259,8 @@ class JobRunner:
             models=dict(self.deps.models.names),
             prompt_hashes=self.prompt_hashes,
             diversity=diversity,
+            answer_failures=dict(self.answer_failures),
+            judge=self.judge_stats.model_copy(deep=True),
         )
 
 
@@ -263,6 +270,6 @@ def prompt_hashes(deps: LoopDeps) -> dict[str, str]:
         "generator": role_prompt("generator").digest,
         "rewriter": role_prompt("rewriter").digest,
         "topics": role_prompt("topics").digest,
-        f"judge/{deps.judge_template.name}": deps.judge_template.digest,
+        **deps.judge_plan.digests(),
         "style": deps.pack.digest(),
     }

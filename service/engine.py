@@ -15,9 +15,9 @@ from typing import Any
 
 from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder, make_embedder
+from agents.judge_plan import plan_for
 from agents.llm import LLMConfig, RoleModels, build_role_models
 from agents.local_llm import EmbeddedLLMServer, resolve_model_path
-from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.styles import StylePack
 from graph.memory import TopicMemory, open_client
 from graph.nodes import LoopDeps
@@ -117,7 +117,7 @@ class Engine:
         workspace: str,
         *,
         job_id: str | None = None,
-        judge: str = DEFAULT_JUDGE_PROMPT,
+        judge: str | None = None,
         judge_from_path: bool = False,
         config: LoopConfig | None = None,
         seed: int | None = None,
@@ -130,7 +130,7 @@ class Engine:
             memory=memory,
             embedder=self.embedder,
             planner=TopicPlanner(pack, memory, self.models.topics),
-            judge_template=judge_prompt(judge, allow_path=judge_from_path),
+            judge_plan=plan_for(pack.rubric, judge, allow_path=judge_from_path),
             config=replace(
                 config or LoopConfig(),
                 avoid_neighbors=self.avoid_neighbors,

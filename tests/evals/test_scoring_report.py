@@ -85,7 +85,7 @@ def test_report_files(tmp_path: Path) -> None:
 def responder(messages: list[BaseMessage], options: dict[str, Any]) -> str:
     text = str(messages[-1].content).lower()
     score = 5 if "sorry" in text else 3 if "thank" in text else 1
-    return json.dumps({"scores": [{"criterion": "empathy", "reason": "r", "score": score}], "feedback": ""})
+    return json.dumps({"empathy": {"reason": "r", "score": score}, "feedback": ""})
 
 
 def test_cli_with_injected_models(tmp_path: Path) -> None:
