@@ -10,6 +10,7 @@ from agents.answers import DraftAnswer
 from agents.checks import CheckFailure, check_exemplar_similarity, check_near_duplicate, run_text_checks
 from agents.embeddings import Embedder
 from agents.generator import generate_dialogue
+from agents.grounding import check_grounding
 from agents.judge import problems_from_verdict
 from agents.judge_plan import JudgePlan, judge_sample
 from agents.llm import RoleModels
@@ -17,6 +18,7 @@ from agents.rewriter import rewrite_dialogue
 from agents.schemas import Attempt, Turn
 from agents.structured import StructuredReply
 from agents.styles import StylePack
+from graph.knowledge import Grounding
 from graph.memory import TopicMemory
 from graph.state import LoopConfig, SampleState
 from graph.topic_planner import TopicPlanner
@@ -37,6 +39,7 @@ class LoopDeps:
     config: LoopConfig = field(default_factory=LoopConfig)
     job_id: str | None = None
     accept_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    grounding: Grounding | None = None
 
 
 def user_text(turns: list[Turn]) -> str:
@@ -70,6 +73,7 @@ def _draft_update(
     else:
         update["turns"] = turns
         update["cited"] = cited
+        update["citations"] = reply.parsed.citations()
     return update
 
 
@@ -84,7 +88,11 @@ class SampleNodes:
         """Pick the least covered topic (unless one was given) and the accepted samples nearest it."""
         topic = state.get("topic") or await self.deps.planner.next_topic(state["sample_id"])
         neighbors = await self.deps.memory.anearest(topic, self.deps.config.avoid_neighbors)
-        return {"topic": topic, "avoid": [neighbor.text for neighbor in neighbors]}
+        update: Update = {"topic": topic, "avoid": [neighbor.text for neighbor in neighbors]}
+        grounding = self.deps.grounding
+        if grounding is not None:  # the passages this sample is written from, cited and judged against
+            update["passages"] = [hit.passage for hit in await grounding.index.asearch(topic, grounding.top_k)]
+        return update
 
     async def generate(self, state: SampleState) -> Update:
         """Write the first draft."""
@@ -108,6 +116,8 @@ class SampleNodes:
         deps, turns = self.deps, state["turns"]
         config = deps.config
         failures = run_text_checks(deps.pack, turns)
+        if deps.grounding is not None and deps.grounding.required and not failures:
+            failures = check_grounding(turns, state.get("citations", []), state.get("passages", []))
         early_exemplar = None
         if not failures:
             if config.check_exemplar_similarity and config.prefetch_reply_embeddings:

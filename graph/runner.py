@@ -173,6 +173,8 @@ class JobRunner:
             models=dict(deps.models.names),
             prompt_hashes=self.prompt_hashes,
             tokens=state.get("usage", {}),
+            knowledge=deps.grounding.index.name if deps.grounding else None,
+            passages=list(state.get("cited", [])) if deps.grounding else [],
             started_at=started_at,
             finished_at=utc_now(),
         )

@@ -29,6 +29,7 @@ class SampleState(TypedDict, total=False):
     passages: list[Passage]
     turns: list[Turn]
     cited: list[str]
+    citations: list[list[str]]
     attempts: list[Attempt]
     problems: list[str]
     failure_code: str | None

@@ -19,6 +19,7 @@ from agents.judge_plan import plan_for
 from agents.llm import LLMConfig, RoleModels, build_role_models
 from agents.local_llm import EmbeddedLLMServer, resolve_model_path
 from agents.styles import StylePack
+from graph.knowledge import resolve_grounding
 from graph.memory import TopicMemory, open_client
 from graph.nodes import LoopDeps
 from graph.state import LoopConfig
@@ -121,22 +122,33 @@ class Engine:
         judge_from_path: bool = False,
         config: LoopConfig | None = None,
         seed: int | None = None,
+        knowledge: str | None = None,
     ) -> LoopDeps:
-        """Wire the dependencies of one job's sample graphs."""
+        """Wire the dependencies of one job's sample graphs.
+
+        ``knowledge`` (a file, folder or indexed set's name) grounds the job; without it, the
+        pack's own ``knowledge`` does (a pack without one is not grounded).
+        """
         memory = self.memory(workspace, pack.name, seed)
+        grounding, _ = resolve_grounding(self.chroma, self.embedder, pack, knowledge)
+        criteria = frozenset(pack.knowledge.criteria) if pack.knowledge else LoopConfig().grounded_criteria
         return LoopDeps(
             pack=pack,
             models=self.models,
             memory=memory,
             embedder=self.embedder,
-            planner=TopicPlanner(pack, memory, self.models.topics),
+            planner=TopicPlanner(
+                pack, memory, self.models.topics, extra_topics=grounding.index.titles() if grounding else ()
+            ),
             judge_plan=plan_for(pack.rubric, judge, allow_path=judge_from_path),
             config=replace(
                 config or LoopConfig(),
                 avoid_neighbors=self.avoid_neighbors,
                 prefetch_reply_embeddings=self.embedder.workers > 1,  # a remote embedder: save a round trip
+                grounded_criteria=criteria,
             ),
             job_id=job_id,
+            grounding=grounding,
         )
 
     def stop(self) -> None:

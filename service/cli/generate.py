@@ -19,6 +19,8 @@ from agents.schemas import Sample
 from agents.styles import StylePack, resolve_style
 from graph.datasets.export import ExportFormat, write_dataset_info, write_jsonl
 from graph.datasets.report import ANSWER_FAILURE_KINDS, STOP_EXPLANATIONS, write_report
+from graph.knowledge import check_source
+from graph.memory import open_client
 from graph.progress import Budget, JobEvent, JobSummary
 from graph.runner import JobRunner
 from graph.state import LoopConfig
@@ -48,6 +50,7 @@ class GenerateRequest:
     budget: Budget
     loop: LoopConfig
     judge: str
+    knowledge: str | None = None
 
 
 def check_writable(path: Path, what: str) -> None:
@@ -141,6 +144,7 @@ async def _run(engine: Engine, request: GenerateRequest, view: ProgressView) -> 
         judge_from_path=True,
         config=request.loop,
         seed=request.seed,
+        knowledge=request.knowledge,
     )
     runner = JobRunner(deps, request.n, concurrency=request.concurrency, budget=request.budget, on_event=view.on_event)
     return await runner.run()
@@ -149,6 +153,8 @@ async def _run(engine: Engine, request: GenerateRequest, view: ProgressView) -> 
 def run_generate(request: GenerateRequest, settings: Settings, console: Console) -> int:
     """Run the job and write the data set, dataset_info.json and the report; return the exit code."""
     err = Console(stderr=True)
+    if request.knowledge:  # a wrong --knowledge fails here, before the model starts
+        check_source(open_client(settings.data_dir), request.knowledge)
     engine = Engine.start(settings, notify=lambda message: err.print(f"[dim]{message}[/dim]"))
     try:
         if settings.llm_base_url and not engine.is_embedded:
@@ -198,6 +204,7 @@ def _request_dict(request: GenerateRequest) -> dict[str, object]:
         "budget": request.budget.model_dump(),
         "max_rewrites": request.loop.max_rewrites,
         "judge": request.judge,
+        "knowledge": request.knowledge,
     }
 
 

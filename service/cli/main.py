@@ -13,6 +13,7 @@ from rich.console import Console
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
 from service.cli.datasets import DatasetCliError, datasets_app
+from service.cli.knowledge import knowledge_app
 from service.cli.report import ReportCliError, report_command
 from service.cli.serve import serve
 
@@ -59,6 +60,9 @@ def generate(
     max_tokens: Annotated[int | None, typer.Option(help="Token budget for the whole job.")] = None,
     deadline: Annotated[float | None, typer.Option(help="Stop starting samples after this many seconds.")] = None,
     judge: Annotated[str, typer.Option(help="Judge prompt in prompts/judge (or a .md path).")] = DEFAULT_JUDGE_PROMPT,
+    knowledge: Annotated[
+        str | None, typer.Option(help="Ground the samples in a knowledge file, folder or indexed set's name.")
+    ] = None,
 ) -> None:
     """Generate N accepted samples in a style and export them."""
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
@@ -84,6 +88,7 @@ def generate(
         budget=budget,
         loop=LoopConfig(max_rewrites=max_rewrites),
         judge=judge,
+        knowledge=knowledge,
     )
     code = run_generate(request, Settings(), console)
     raise typer.Exit(code)
@@ -92,6 +97,7 @@ def generate(
 app.command("serve")(serve)
 app.add_typer(datasets_app, name="datasets")
 app.command("report")(report_command)
+app.add_typer(knowledge_app, name="knowledge")
 
 
 @app.command(
@@ -115,6 +121,7 @@ def main() -> None:
     """Run the CLI: known errors become one line on stderr and a non-zero exit, never a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from agents.embeddings import EmbedderUnavailableError
+    from agents.knowledge.readers import KnowledgeError
     from agents.llm import LLMUnreachableError
     from agents.local_llm import EmbeddedServerError, ModelAssemblyError
     from agents.prompting import PromptError
@@ -130,6 +137,7 @@ def main() -> None:
         EmbeddedServerError,
         PromptError,
         ExportError,
+        KnowledgeError,
     )
     try:
         result = app(standalone_mode=False)  # click returns a command's exit code instead of raising
@@ -138,7 +146,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except known as exc:
         print(f"error: {_first_line(exc)}", file=sys.stderr)
-        sys.exit(getattr(exc, "code", 1))
+        sys.exit(2 if isinstance(exc, KnowledgeError) else getattr(exc, "code", 1))
     except Exception as exc:  # usage errors of typer's click and anything unexpected: one line, no traceback
         exit_code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(exit_code, int):

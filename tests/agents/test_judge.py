@@ -82,7 +82,7 @@ async def test_judge_call_sends_the_schema_and_asks_for_logprobs(gentle: StylePa
     assert options["temperature"] == 0.0 and options["max_tokens"] == JUDGE_MAX_TOKENS
     assert options["logprobs"] is True and options["top_logprobs"] == TOP_LOGPROBS
     text = prompt_text(messages)
-    assert "Score the criteria: empathy, style, correctness" in text
+    assert "Role confusion" in text and "Score the criteria: coherence, empathy, style, correctness" in text
     assert "Reference passages" not in text
 
 
@@ -178,3 +178,8 @@ def test_pack_criteria_name_known_prompts_and_no_reserved_names() -> None:
         parse_style_pack(base + "rubric: [{name: feedback, description: d}]")
     pack = parse_style_pack(base + "rubric: [{name: empathy, description: d, prompt: rubric}]")
     assert pack.rubric[0].prompt == "rubric"
+
+
+def test_every_shipped_pack_has_a_coherence_criterion() -> None:
+    for pack in builtin_styles().values():
+        assert pack.rubric[0].name == "coherence" and pack.rubric[0].threshold == 4

@@ -8,14 +8,14 @@ import httpx
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from agents.llm import RoleModels, check_reachable
-from agents.local_llm import EmbeddedLLMServer
 from agents.answers import draft_schema
 from agents.judge import judge_dialogue
+from agents.llm import RoleModels, check_reachable
+from agents.local_llm import EmbeddedLLMServer
 from agents.prompting import judge_prompt
 from agents.schemas import Turn
-from agents.styles import builtin_styles
 from agents.structured import ask_structured
+from agents.styles import builtin_styles
 
 pytestmark = pytest.mark.embedded
 
@@ -38,7 +38,10 @@ async def test_structured_dialogue_call(embedded_server: EmbeddedLLMServer, embe
 
 async def test_one_judge_call_gives_sampled_and_weighted_scores(embedded_models: RoleModels) -> None:
     pack = builtin_styles()["gentle"]
-    turns = [Turn(role="user", content="考试没考好..."), Turn(role="assistant", content="没关系的呀，要不要和我聊聊呢？")]
+    turns = [
+        Turn(role="user", content="考试没考好..."),
+        Turn(role="assistant", content="没关系的呀，要不要和我聊聊呢？"),
+    ]
     verdict, usage = await judge_dialogue(embedded_models.judge, judge_prompt(), pack.rubric, turns, pack.system_prompt)
     assert verdict.error is None, verdict.raw
     assert usage.calls == 1 and set(verdict.scores) == {criterion.name for criterion in pack.rubric}

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from langchain_core.messages import HumanMessage
 
-from agents.llm import LLMConfig, LLMUnreachableError, build_role_models, check_reachable
 from agents.answers import draft_schema
+from agents.llm import LLMConfig, LLMUnreachableError, build_role_models, check_reachable
 from agents.structured import ask_structured
 from benchmarks.loopback import free_port
 
