@@ -17,15 +17,15 @@ endpoint that does not enforce the schema is checked the same way.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents.schemas import Turn
 
 FEEDBACK_KEY = "feedback"
-MAX_REASON_CHARS = 300
-MAX_FEEDBACK_CHARS = 600
+MAX_REASON_CHARS = 160
+MAX_FEEDBACK_CHARS = 300
 MAX_CLAIMS = 3
 MAX_CLAIM_CHARS = 160
 MAX_CITED = 3
@@ -49,7 +49,7 @@ class CriterionScore(AnswerModel):
 class GroundedCriterionScore(AnswerModel):
     """A criterion judged against reference passages: the unsupported claims are quoted first."""
 
-    unsupported_claims: list[str] = Field(
+    unsupported_claims: list[Annotated[str, Field(max_length=MAX_CLAIM_CHARS)]] = Field(
         max_length=MAX_CLAIMS, description="Claims of the reply that no passage supports, quoted word for word."
     )
     reason: str = Field(max_length=MAX_REASON_CHARS)

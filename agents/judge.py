@@ -24,7 +24,7 @@ from agents.styles import Criterion
 from agents.weighted import TOP_LOGPROBS, weighted_scores
 
 JUDGE_TEMPERATURE = 0.0
-JUDGE_MAX_TOKENS = 700
+JUDGE_MAX_TOKENS = 900
 Scoring = Literal["sampled", "weighted"]
 
 

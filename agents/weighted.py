@@ -6,7 +6,8 @@ reports among the top log-probabilities at the position where the score was writ
 from the same call as the sampled score (the answer is requested with ``logprobs``), so it costs
 no extra call. llama.cpp's server and OpenAI both return ``logprobs.content``: one entry per
 generated token with ``token``, ``bytes`` and ``top_logprobs``. llama.cpp's are pre-sampling
-probabilities (before the JSON grammar), which is why only the digit tokens 1-5 are kept and
+probabilities (before the JSON grammar: at a position the grammar forces, the alternatives are
+what the model would have liked to write), which is why only the digit tokens 1-5 are kept and
 renormalised.
 
 An endpoint that returns no logprobs, or an answer whose score token cannot be found, simply has
@@ -78,6 +79,16 @@ def expected_score(top: Sequence[tuple[str, float]]) -> float | None:
     return sum(level * weight for level, weight in mass.items()) / total
 
 
+def _text_start(choices: Sequence[TokenChoice], raw: str) -> int | None:
+    """Return where the answer text starts in the generated tokens' bytes, or None if it is not there.
+
+    llama.cpp strips a code fence the model wrote around the JSON (```json ... ```) from the
+    message content but not from the logprobs, so the text can start after a few tokens.
+    """
+    found = b"".join(choice.data for choice in choices).find(raw.encode("utf-8"))
+    return found if found >= 0 else None
+
+
 def _token_at(choices: Sequence[TokenChoice], byte_offset: int) -> TokenChoice | None:
     position = 0
     for choice in choices:
@@ -101,13 +112,12 @@ def weighted_scores(raw: str, content: Sequence[Mapping[str, Any]] | None, names
         least one score digit among its alternatives; the others are left out.
     """
     choices = token_choices(content)
-    if not choices:
-        return {}
-    if b"".join(choice.data for choice in choices) != raw.encode("utf-8"):
-        return {}  # the tokens are not this text (a cut or rewritten answer): do not guess
+    start = _text_start(choices, raw) if choices and raw else None
+    if start is None:
+        return {}  # the tokens do not hold this text (a rewritten answer): do not guess
     found: dict[str, float] = {}
     for name, offset in score_offsets(raw, names).items():
-        choice = _token_at(choices, len(raw[:offset].encode("utf-8")))
+        choice = _token_at(choices, start + len(raw[:offset].encode("utf-8")))
         if choice is None or choice.data.decode("utf-8", "replace").strip() != raw[offset]:
             continue  # the digit shares its token with other text: no clean distribution
         value = expected_score(choice.top)

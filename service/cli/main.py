@@ -107,9 +107,11 @@ app.add_typer(knowledge_app, name="knowledge")
 )
 def eval_command(ctx: typer.Context) -> None:
     """Measure judge prompts against human labels: dialogforge eval judges --help."""
-    from evals.cli import eval_app
+    from evals.cli import make_eval_app
+    from service.cli.eval_runtime import SettingsRuntime
+    from service.settings import Settings
 
-    eval_app(args=ctx.args, prog_name="dialogforge eval")
+    make_eval_app(SettingsRuntime(Settings()))(args=ctx.args, prog_name="dialogforge eval")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -74,9 +74,17 @@ def test_split_utf8_tokens_are_joined_by_bytes() -> None:
     assert weighted_scores(raw, content, ["empathy"]) == {"empathy": 4.5}
 
 
+def test_a_stripped_code_fence_around_the_answer_is_skipped() -> None:
+    fenced = "```json\n" + RAW + "\n```"
+    offset = len("```json\n") + score_offsets(RAW, ["empathy"])["empathy"]
+    content = tokens_of(fenced, {offset: {"4": 0.5, "5": 0.5}})
+    assert weighted_scores(RAW, content, ["empathy"]) == {"empathy": 4.5}  # llama.cpp's content has no fence
+
+
 def test_no_logprobs_or_tokens_that_are_not_the_text_give_nothing() -> None:
     assert weighted_scores(RAW, None, ["empathy"]) == {}
     assert weighted_scores(RAW, tokens_of(RAW[:-3], {}), ["empathy"]) == {}
+    assert weighted_scores("", tokens_of(RAW, {}), ["empathy"]) == {}
     merged = [{"token": RAW, "bytes": list(RAW.encode()), "top_logprobs": [{"token": RAW, "logprob": 0.0}]}]
     assert weighted_scores(RAW, merged, ["empathy"]) == {}  # the digit shares its token: no distribution
 
