@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS judgements (
     input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL,
     seconds REAL NOT NULL,
+    weighted REAL,
     created_at TEXT NOT NULL DEFAULT (datetime('now')),
     PRIMARY KEY (version, model, item, criterion)
 );
@@ -68,13 +69,16 @@ class JudgementCache:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(judgements)")}
+        if "weighted" not in columns:  # a cache written before weighted scores were kept
+            self._db.execute("ALTER TABLE judgements ADD COLUMN weighted REAL")
         self._db.commit()
 
     def get(self, key: CacheKey) -> Judgement | None:
         """Return the stored judgement for a key, or None."""
         with self._lock:
             row = self._db.execute(
-                "SELECT score, error, raw, input_tokens, output_tokens, seconds FROM judgements "
+                "SELECT score, error, raw, input_tokens, output_tokens, seconds, weighted FROM judgements "
                 "WHERE version=? AND model=? AND item=? AND criterion=?",
                 astuple(key),
             ).fetchone()
@@ -85,7 +89,7 @@ class JudgementCache:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO judgements (version, model, item, criterion, judge, score, error, "
-                "raw, input_tokens, output_tokens, seconds) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "raw, input_tokens, output_tokens, seconds, weighted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*astuple(key), judge_name, *astuple(judgement)),
             )
             self._db.commit()

@@ -23,7 +23,7 @@ from evals.cli_verdicts import register_verdicts
 from evals.datasets import DatasetError, limit_labelled, limit_pairwise, load_labelled, load_pairwise
 from evals.judges import DEFAULT_PERSONA, Judge, make_criterion
 from evals.pipeline import Dataset, build_llm_judges, evaluate
-from evals.report import markdown_table, write_report
+from evals.report import markdown_table, notes, write_report
 from evals.runtime import EndpointChoice, EvalRuntime
 
 console = Console(stderr=True)
@@ -140,6 +140,7 @@ def make_eval_app(runtime: EvalRuntime) -> typer.Typer:
         }  # fmt: skip
         paths = write_report(outcome.rows, out, meta)
         print(markdown_table(outcome.rows))
+        print("\n".join(notes(outcome.rows)))
         console.print(
             f"{outcome.called} judged, {outcome.cached} from cache, {len(outcome.errors)} failed calls; "
             f"wrote {', '.join(str(p) for p in paths.values())}"

@@ -8,15 +8,20 @@ cached as if they were the judge's answer.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from langchain_core.language_models import BaseChatModel
 
+from agents.answers import judge_schema
 from agents.judge import judge_dialogue
 from agents.prompting import PromptTemplate
+from agents.rendering import criterion_note
 from agents.schemas import Turn
+from agents.structured import response_format
 from agents.styles import Criterion
 
 JUDGE_LOW, JUDGE_HIGH = 1, 5
@@ -51,6 +56,7 @@ class Judgement:
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0
+    weighted: float | None = None  # the probability-weighted score of the same call, when logprobs came back
 
 
 class Judge(Protocol):
@@ -101,7 +107,13 @@ class LLMJudge:
         self.model = model_name
         self.persona = persona
         self.name = template.name
-        self.version = template.digest
+        self.version = template.digest  # with the criterion text and answer schema: see judge()
+
+    def version_for(self, criterion: Criterion) -> str:
+        """Return what identifies this judge's answers for a criterion: prompt, criterion text, notes, schema."""
+        schema = json.dumps(response_format(judge_schema([criterion.name])), sort_keys=True)
+        parts = (self.template.digest, criterion.description, criterion_note(criterion.name), schema)
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
 
     async def judge(self, text: str, context: str, criterion: Criterion) -> Judgement:
         """Score one response with the judge prompt; an unparseable answer has no score."""
@@ -118,4 +130,5 @@ class LLMJudge:
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             seconds=seconds,
+            weighted=verdict.weighted.get(criterion.name),
         )

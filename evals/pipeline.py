@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from langchain_core.language_models import BaseChatModel
 
@@ -11,8 +11,8 @@ from agents.prompting import judge_prompt
 from agents.styles import Criterion
 from evals.cache import JudgementCache
 from evals.datasets import LabelledSet, PairwiseSet, item_key
-from evals.judges import DEFAULT_PERSONA, Judge, LLMJudge
-from evals.runner import Response, judge_label, run_judges
+from evals.judges import DEFAULT_PERSONA, Judge, Judgement, LLMJudge
+from evals.runner import Response, judge_label, run_judges, weighted_label
 from evals.scoring import Row, human_ceiling, score_pairwise, score_pointwise
 
 Dataset = LabelledSet | PairwiseSet
@@ -55,6 +55,18 @@ def responses_of(dataset: Dataset) -> list[Response]:
     return found
 
 
+def score_variants(label: str, found: dict[str, Judgement]) -> dict[str, dict[str, Judgement]]:
+    """Return the judgements to score under each name: the sampled scores, and the weighted ones.
+
+    The weighted scores come from the same calls, when the endpoint returned logprobs: no extra
+    call (G-Eval's weighting of one answer).
+    """
+    variants = {label: found}
+    if any(judgement.weighted is not None for judgement in found.values()):
+        variants[weighted_label(label)] = {key: replace(j, score=j.weighted) for key, j in found.items()}
+    return variants
+
+
 async def evaluate(
     datasets: Sequence[Dataset],
     judges: Sequence[Judge],
@@ -87,9 +99,10 @@ async def evaluate(
             rows.extend([ceiling] if ceiling else [])
         for judge in judges:
             label = judge_label(judge)
-            found = run.judgements[label]
-            if isinstance(dataset, LabelledSet):
-                rows.append(score_pointwise(dataset, label, found, bootstrap=bootstrap, seed=seed))
-            else:
-                rows.append(score_pairwise(dataset, label, found, pair_keys(dataset), bootstrap=bootstrap, seed=seed))
+            for name, found in score_variants(label, run.judgements[label]).items():
+                if isinstance(dataset, LabelledSet):
+                    rows.append(score_pointwise(dataset, name, found, bootstrap=bootstrap, seed=seed))
+                else:
+                    keys = pair_keys(dataset)
+                    rows.append(score_pairwise(dataset, name, found, keys, bootstrap=bootstrap, seed=seed))
     return Outcome(rows, run.cached, run.called, run.errors)
