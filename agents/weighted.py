@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 SCORE_TOKENS = {str(level): level for level in range(1, 6)}
 TOP_LOGPROBS = 10
@@ -124,3 +124,35 @@ def weighted_scores(raw: str, content: Sequence[Mapping[str, Any]] | None, names
         if value is not None:
             found[name] = round(value, 4)
     return found
+
+
+class LogprobsUnavailableError(RuntimeError):
+    """Weighted scoring was asked for, and the judge endpoint returns no log-probabilities."""
+
+
+def judge_scoring(model: Any, wanted: str, allow_sampled: bool) -> Literal["sampled", "weighted"]:
+    """Decide the judge's scoring: ``weighted`` only when one probe call returns logprobs.
+
+    Args:
+        model: The judge's chat model (one tiny call, ``max_tokens=1``, is made for ``weighted``).
+        wanted: ``sampled`` or ``weighted``.
+        allow_sampled: Fall back to sampled scores (instead of failing) when there are no logprobs.
+
+    Raises:
+        LogprobsUnavailableError: ``weighted`` was asked for, the endpoint gives no logprobs, and
+            falling back was not allowed.
+    """
+    if wanted != "weighted":
+        return "sampled"
+    from langchain_core.messages import HumanMessage
+
+    answer = model.invoke([HumanMessage("Answer with one digit: 3")], logprobs=True, top_logprobs=2, max_tokens=1)
+    metadata = getattr(answer, "response_metadata", {}) or {}
+    if (metadata.get("logprobs") or {}).get("content"):
+        return "weighted"
+    if allow_sampled:
+        return "sampled"
+    raise LogprobsUnavailableError(
+        "the judge endpoint returns no log-probabilities, so weighted scores are impossible: set "
+        "DIALOGFORGE_JUDGE_SCORING=sampled, or DIALOGFORGE_JUDGE_SAMPLED_FALLBACK=true to use sampled scores"
+    )

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from agents.prompting import PromptError, judge_prompt, judge_prompt_names
 from evals.cache import JudgementCache
+from evals.cli_position import register_position
 from evals.cli_verdicts import register_verdicts
 from evals.datasets import DatasetError, limit_labelled, limit_pairwise, load_labelled, load_pairwise
 from evals.judges import DEFAULT_PERSONA, Judge, make_criterion
@@ -91,6 +92,9 @@ def make_eval_app(runtime: EvalRuntime) -> typer.Typer:
         limit: Annotated[int | None, typer.Option(help="Stratified sample of N items per file.")] = None,
         seed: Annotated[int, typer.Option(help="Sampling and bootstrap seed.")] = 0,
         concurrency: Annotated[int, typer.Option(help="Judge calls in flight.")] = 4,
+        self_consistency: Annotated[
+            int, typer.Option(help="Also judge with k draws (temperature 0.7) and their median: k calls an item.")
+        ] = 1,
         bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples (0: no intervals).")] = 1000,
         out: Annotated[Path, typer.Option(help="Output directory.")] = Path("eval-out"),
         cache: Annotated[Path | None, typer.Option(help="Cache DB (default OUT/judgements.sqlite).")] = None,
@@ -124,7 +128,7 @@ def make_eval_app(runtime: EvalRuntime) -> typer.Typer:
         chosen = runtime.judge_models(EndpointChoice(base_url, api_key, threads, concurrency))
         needs_llm = bool(prompt_names)
         with chosen(_split(models)) if needs_llm else contextlib.nullcontext({}) as chat_models:
-            judges.extend(build_llm_judges(prompt_names, chat_models, persona))
+            judges.extend(build_llm_judges(prompt_names, chat_models, persona, samples=self_consistency))
             with JudgementCache(cache or out / "judgements.sqlite") as store:
                 outcome = asyncio.run(
                     evaluate(
@@ -149,4 +153,5 @@ def make_eval_app(runtime: EvalRuntime) -> typer.Typer:
             console.print(f"[yellow]first failure:[/yellow] {outcome.errors[0]} (rerun to retry; cached work is kept)")
 
     register_verdicts(app, lambda: runtime.judge_models(EndpointChoice()))
+    register_position(app, lambda: runtime.judge_models(EndpointChoice()))
     return app

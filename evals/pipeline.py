@@ -9,7 +9,9 @@ from langchain_core.language_models import BaseChatModel
 
 from agents.prompting import judge_prompt
 from agents.styles import Criterion
+from evals.baseline import RuleBaselineJudge
 from evals.cache import JudgementCache
+from evals.combined import combined_label, cross_fitted
 from evals.datasets import LabelledSet, PairwiseSet, item_key
 from evals.judges import DEFAULT_PERSONA, Judge, Judgement, LLMJudge
 from evals.runner import Response, judge_label, run_judges, weighted_label
@@ -29,13 +31,15 @@ class Outcome:
 
 
 def build_llm_judges(
-    prompts: Sequence[str], models: dict[str, BaseChatModel], persona: str = DEFAULT_PERSONA
+    prompts: Sequence[str], models: dict[str, BaseChatModel], persona: str = DEFAULT_PERSONA, samples: int = 1
 ) -> list[Judge]:
-    """Make one LLM judge per (prompt, model) pair."""
+    """Make one LLM judge per (prompt, model) pair (and its self-consistent variant when ``samples`` > 1)."""
+    counts = [1] if samples <= 1 else [1, samples]
     return [
-        LLMJudge(judge_prompt(prompt, allow_path=True), chat_model, name, persona)
+        LLMJudge(judge_prompt(prompt, allow_path=True), chat_model, name, persona, samples=k)
         for name, chat_model in models.items()
         for prompt in prompts
+        for k in counts
     ]
 
 
@@ -97,9 +101,16 @@ async def evaluate(
         if isinstance(dataset, LabelledSet):
             ceiling = human_ceiling(dataset)
             rows.extend([ceiling] if ceiling else [])
+        baseline = next((judge_label(j) for j in judges if isinstance(j, RuleBaselineJudge)), None)
         for judge in judges:
             label = judge_label(judge)
-            for name, found in score_variants(label, run.judgements[label]).items():
+            variants = score_variants(label, run.judgements[label])
+            if isinstance(dataset, LabelledSet) and baseline and isinstance(judge, LLMJudge) and judge.samples == 1:
+                for name, found in list(variants.items()):
+                    mixed = cross_fitted(dataset, found, run.judgements[baseline], seed=seed)
+                    if mixed:
+                        variants[combined_label(name, baseline)] = mixed
+            for name, found in variants.items():
                 if isinstance(dataset, LabelledSet):
                     rows.append(score_pointwise(dataset, name, found, bootstrap=bootstrap, seed=seed))
                 else:

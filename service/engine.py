@@ -15,10 +15,12 @@ from typing import Any
 
 from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder, make_embedder
+from agents.judge import JudgeOptions, Scoring
 from agents.judge_plan import plan_for
 from agents.llm import LLMConfig, RoleModels, build_role_models
 from agents.local_llm import EmbeddedLLMServer, resolve_model_path
 from agents.styles import StylePack
+from agents.weighted import judge_scoring
 from graph.knowledge import resolve_grounding
 from graph.memory import TopicMemory, open_client
 from graph.nodes import LoopDeps
@@ -48,6 +50,7 @@ class Engine:
     base_url: str
     server: EmbeddedLLMServer | None = None
     chroma: Any = None
+    scoring: Scoring = "sampled"
     _memories: dict[tuple[str, str], TopicMemory] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -74,7 +77,15 @@ class Engine:
         else:
             base_url = config.base_url or "(injected models)"
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(settings, models, embedder, base_url, server, open_client(settings.data_dir))
+        try:
+            scoring = judge_scoring(models.judge, settings.judge_scoring, settings.judge_sampled_fallback)
+        except Exception:
+            if server is not None:
+                server.stop()
+            raise
+        if scoring != settings.judge_scoring:
+            notify("the judge endpoint returns no logprobs: using sampled scores (DIALOGFORGE_JUDGE_SAMPLED_FALLBACK)")
+        return cls(settings, models, embedder, base_url, server, open_client(settings.data_dir), scoring=scoring)
 
     @staticmethod
     def _endpoint(settings: Settings, config: LLMConfig, notify: Notify) -> tuple[str, EmbeddedLLMServer | None]:
@@ -140,7 +151,9 @@ class Engine:
             planner=TopicPlanner(
                 pack, memory, self.models.topics, extra_topics=grounding.index.titles() if grounding else ()
             ),
-            judge_plan=plan_for(pack.rubric, judge, allow_path=judge_from_path),
+            judge_plan=plan_for(
+                pack.rubric, judge, allow_path=judge_from_path, options=JudgeOptions(scoring=self.scoring)
+            ),
             config=replace(
                 config or LoopConfig(),
                 avoid_neighbors=self.avoid_neighbors,

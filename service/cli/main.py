@@ -127,6 +127,7 @@ def main() -> None:
     from agents.llm import LLMUnreachableError
     from agents.local_llm import EmbeddedServerError, ModelAssemblyError
     from agents.prompting import PromptError
+    from agents.weighted import LogprobsUnavailableError
     from graph.datasets.export import ExportError
 
     known = (
@@ -140,6 +141,7 @@ def main() -> None:
         PromptError,
         ExportError,
         KnowledgeError,
+        LogprobsUnavailableError,
     )
     try:
         result = app(standalone_mode=False)  # click returns a command's exit code instead of raising
@@ -148,7 +150,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except known as exc:
         print(f"error: {_first_line(exc)}", file=sys.stderr)
-        sys.exit(2 if isinstance(exc, KnowledgeError) else getattr(exc, "code", 1))
+        sys.exit(2 if isinstance(exc, KnowledgeError | LogprobsUnavailableError) else getattr(exc, "code", 1))
     except Exception as exc:  # usage errors of typer's click and anything unexpected: one line, no traceback
         exit_code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(exit_code, int):
