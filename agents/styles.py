@@ -12,10 +12,20 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from agents.bounded_yaml import YAMLBoundsError, load_bounded
 from agents.paths import STYLES_DIR
+from agents.prompting import judge_prompt_names
 from agents.style_fields import MAX_ALIASES, STORED, Phrase, StyleAlias, StyleName, is_new
 
 MAX_STYLE_PACK_BYTES = 256 * 1024
@@ -49,14 +59,54 @@ class Bounds(BaseModel):
         return self
 
 
+RESERVED_CRITERION_NAMES = frozenset({"feedback"})  # a key of the judge's answer
+
+
 class Criterion(BaseModel):
-    """One rubric criterion the judge scores 1-5; the sample passes at or above the threshold."""
+    """One rubric criterion the judge scores 1-5; the sample passes at or above the threshold.
+
+    ``prompt`` names the judge prompt that scores it (``prompts/judge/<prompt>.md``); unset, the
+    measured default for the criterion is used.
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
     description: str = Field(min_length=1)
     threshold: int = Field(default=4, ge=1, le=5)
+    prompt: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name in RESERVED_CRITERION_NAMES:
+            raise ValueError(f"{name!r} is reserved; choose another criterion name")
+        return name
+
+    @field_validator("prompt")
+    @classmethod
+    def _known_prompt(cls, prompt: str | None) -> str | None:
+        if prompt is not None and prompt not in judge_prompt_names():
+            raise ValueError(f"unknown judge prompt {prompt!r}; known: {', '.join(judge_prompt_names())}")
+        return prompt
+
+
+class KnowledgeSpec(BaseModel):
+    """The knowledge a pack's samples are grounded in: files to index, or an indexed set by name.
+
+    ``path`` (a file or folder, relative to the pack file) is indexed into the set ``name``
+    (default: the pack's name); a pack without ``path`` uses a set indexed earlier with
+    ``dialogforge knowledge index``. ``grounding: required`` rejects replies that cite no passage;
+    ``criteria`` are judged against the passages.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[^/\\]+$")
+    path: str | None = Field(default=None, min_length=1)
+    grounding: Literal["required", "optional"] = "required"
+    top_k: int = Field(default=3, ge=1, le=10, description="Passages retrieved for each sample's topic.")
+    criteria: list[str] = Field(default_factory=lambda: ["correctness"])
 
 
 class StylePack(BaseModel):
@@ -88,6 +138,8 @@ class StylePack(BaseModel):
     rubric: list[Criterion] = Field(min_length=1)
     topics: list[Phrase] = Field(default_factory=list)
     topic_hint: str = Field(default="", description="What kinds of situations to brainstorm.")
+    knowledge: KnowledgeSpec | None = None
+    _source_dir: Path | None = PrivateAttr(default=None)
 
     @field_validator("rubric")
     @classmethod
@@ -119,6 +171,31 @@ class StylePack(BaseModel):
         A job resumes with the pack it started with, even one saved before a rule was added.
         """
         return cls.model_validate_json(text, context=STORED)
+
+    @model_validator(mode="after")
+    def _knowledge_criteria_in_rubric(self) -> StylePack:
+        if self.knowledge:
+            names = {criterion.name for criterion in self.rubric}
+            unknown = [name for name in self.knowledge.criteria if name not in names]
+            if unknown:
+                raise ValueError(f"knowledge.criteria names {', '.join(unknown)}, which the rubric does not have")
+        return self
+
+    def knowledge_path(self) -> Path | None:
+        """Return the pack's knowledge files (resolved against the pack file's folder), or None.
+
+        Raises:
+            StylePackError: the pack names files but was not read from a file (e.g. sent over HTTP):
+                its files cannot be resolved, and must not be read from the server's disk.
+        """
+        if self.knowledge is None or self.knowledge.path is None:
+            return None
+        if self._source_dir is None:
+            raise StylePackError(
+                "knowledge.path is only allowed in a pack file; index the files with "
+                "`dialogforge knowledge index` and name the set in knowledge.name instead"
+            )
+        return (self._source_dir / self.knowledge.path).resolve()
 
     @property
     def thresholds(self) -> dict[str, int]:
@@ -163,7 +240,9 @@ def load_style_file(path: Path) -> StylePack:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise StylePackError(f"cannot read style pack {path}: {exc.strerror}") from exc
-    return parse_style_pack(text, str(path))
+    pack = parse_style_pack(text, str(path))
+    pack._source_dir = path.resolve().parent
+    return pack
 
 
 def builtin_styles(directory: Path = STYLES_DIR) -> dict[str, StylePack]:

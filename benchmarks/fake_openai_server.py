@@ -4,7 +4,10 @@ Used by the pipeline-overhead benchmark (latency near a hosted model's, 1 s) and
 that need a real HTTP LLM endpoint in another process. Answers come from
 :func:`benchmarks.fake_llm.fake_answer`; usage is reported as characters / 4. ``/v1/embeddings``
 answers hashed character-bigram vectors (similar text, similar vector; not semantic) after its own
-latency. With ``--api-key`` every call must carry that bearer token (else HTTP 401).
+latency. With ``--api-key`` every call must carry that bearer token (else HTTP 401). With
+``--mechanical`` every structured answer is an arbitrary instance of the requested schema
+(:mod:`benchmarks.schema_filler`), like a server that enforces schemas for a model that ignores the
+prompt: what dialogforge makes of such answers shows whether its schemas admit malformed ones.
 
 Like a hosted provider it can also enforce a requests-per-minute limit (``--rpm``: a bucket of
 10 s worth, 429 with ``Retry-After`` when empty, ``x-ratelimit-*`` headers on every answer) and
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import json
 import math
 import random
 import time
@@ -34,6 +38,7 @@ from starlette.routing import Route
 
 from benchmarks.fake_llm import fake_answer
 from benchmarks.hashed_embedder import HashedBigramEmbedder
+from benchmarks.schema_filler import fill
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -80,6 +85,7 @@ def build_app(
     *,
     rpm: float | None = None,
     tail: str = "fixed",
+    mechanical: bool = False,
 ) -> Starlette:
     """Build the app: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``, ``GET /health``."""
     stats = {"calls": 0, "in_flight": 0, "max_in_flight": 0, "embedding_calls": 0, "embedded_texts": 0}
@@ -131,8 +137,11 @@ def build_app(
         finally:
             stats["in_flight"] -= 1
         prompt = "\n".join(_text(message) for message in body.get("messages", []))
-        schema = (body.get("response_format") or {}).get("json_schema", {}).get("name", "")
-        answer = fake_answer(prompt, schema)
+        schema = (body.get("response_format") or {}).get("json_schema", {})
+        if mechanical and schema.get("schema"):
+            answer = json.dumps(fill(schema["schema"], random.Random(stats["calls"])), ensure_ascii=False)
+        else:
+            answer = fake_answer(prompt, schema)
         usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(answer) // 4}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         return JSONResponse(
@@ -174,8 +183,11 @@ def main() -> None:
     parser.add_argument("--api-key", default=None, help="require this bearer token")
     parser.add_argument("--rpm", type=float, default=None, help="enforce this many requests a minute (429 above)")
     parser.add_argument("--tail", choices=["fixed", "lognormal"], default="fixed", help="chat latency distribution")
+    parser.add_argument("--mechanical", action="store_true", help="answer arbitrary instances of each schema")
     args = parser.parse_args()
-    app = build_app(args.latency, args.embedding_latency, args.api_key, rpm=args.rpm, tail=args.tail)
+    app = build_app(
+        args.latency, args.embedding_latency, args.api_key, rpm=args.rpm, tail=args.tail, mechanical=args.mechanical
+    )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

@@ -10,6 +10,7 @@ from agents.admission import AdmissionStats
 from agents.pricing import CostReport
 from agents.schemas import Sample, TokenUsage
 from graph.diversity import DiversityReport
+from graph.judge_stats import JudgeStats
 
 # "exhausted": the work source had nothing left (e.g. every row of a version was augmented).
 StopReason = Literal["completed", "budget_attempts", "budget_tokens", "deadline", "cancelled", "errors", "exhausted"]
@@ -74,6 +75,12 @@ class JobSummary(BaseModel):
     diversity: DiversityReport | None = None
     admission: AdmissionStats | None = None
     cost: CostReport | None = None
+    judge: JudgeStats = Field(default_factory=JudgeStats)
+    answer_failures: dict[str, int] = Field(
+        default_factory=dict,
+        description="Drafts and verdicts that failed on their shape: draft_parse (unreadable draft), structure "
+        "(roles out of order or an empty turn), judge_parse (unreadable verdict).",
+    )
 
     @property
     def complete(self) -> bool:
@@ -88,6 +95,23 @@ class JobEvent(BaseModel):
     progress: JobProgress
     sample: Sample | None = None
     summary: JobSummary | None = None
+
+
+STRUCTURE_CODES = frozenset({"structure", "empty"})
+
+
+def answer_failures(sample: Sample) -> dict[str, int]:
+    """Count a sample's attempts that failed on the answer's shape rather than its content."""
+    counts: dict[str, int] = {}
+    for attempt in sample.attempts:
+        kinds = [
+            "draft_parse" if attempt.parse_error else "",
+            "structure" if STRUCTURE_CODES & set(attempt.failure_codes) else "",
+            "judge_parse" if attempt.verdict is not None and attempt.verdict.error else "",
+        ]
+        for kind in filter(None, kinds):
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
 def reason_code(reject_reason: str | None) -> str:

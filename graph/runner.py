@@ -18,8 +18,9 @@ from agents.schemas import Lineage, Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
 from graph.diversity import diversity_report
 from graph.faults import is_storage_full
+from graph.judge_stats import JudgeStats
 from graph.nodes import LoopDeps
-from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, reason_code
+from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, answer_failures, reason_code
 from graph.replay import PlanJournal
 from graph.state import SampleState, merge_usage
 from graph.work import TopicSource, WorkItem, WorkSource
@@ -88,6 +89,8 @@ class JobRunner:
         self.accepted: list[Sample] = []
         self.rejected_by_reason: Counter[str] = Counter()
         self.cost_by_reason: defaultdict[str, float] = defaultdict(float)
+        self.answer_failures: Counter[str] = Counter()
+        self.judge_stats = JudgeStats()
         self.usage: dict[str, TokenUsage] = {}
         self.rewrites = 0
         self.rejected = 0
@@ -256,6 +259,8 @@ class JobRunner:
             prompt_hashes=self.prompt_hashes,
             tokens=state.get("usage", {}),
             parent_id=parent_id,
+            knowledge=deps.grounding.index.name if deps.grounding else None,
+            passages=list(state.get("cited", [])) if deps.grounding else [],
             started_at=started_at,
             finished_at=utc_now(),
         )
@@ -274,6 +279,8 @@ class JobRunner:
         """Add a finished sample to the counters."""
         self.usage = merge_usage(self.usage, sample.lineage.tokens)
         self.rewrites += sample.rewrites
+        self.answer_failures.update(answer_failures(sample))
+        self.judge_stats.add(sample)
         if sample.status == "accepted":
             self.accepted.append(sample)
         else:
@@ -380,6 +387,8 @@ class JobRunner:
             diversity=diversity,
             admission=self.admission(),
             cost=cost,
+            answer_failures=dict(self.answer_failures),
+            judge=self.judge_stats.model_copy(deep=True),
         )
 
 
@@ -389,6 +398,6 @@ def prompt_hashes(deps: LoopDeps) -> dict[str, str]:
         "generator": role_prompt("generator").digest,
         "rewriter": role_prompt("rewriter").digest,
         "topics": role_prompt("topics").digest,
-        f"judge/{deps.judge_template.name}": deps.judge_template.digest,
+        **deps.judge_plan.digests(),
         "style": deps.pack.digest(),
     }

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
 
@@ -40,13 +41,14 @@ class TopicPlanner:
         batch_size: int = 12,
         min_pool: int = 8,
         max_failed_brainstorms: int = 6,
+        extra_topics: Sequence[str] = (),
     ) -> None:
-        """Start with the pack's listed topics as the pool."""
+        """Start with the pack's listed topics (and ``extra_topics``, e.g. a knowledge set's headings) as the pool."""
         self.pack, self.memory, self.model = pack, memory, model
         self.batch_size, self.min_pool = batch_size, min_pool
         self.max_failed_brainstorms = max_failed_brainstorms
         self.usage = TokenUsage()
-        self._pool: list[str] = list(dict.fromkeys(pack.topics))
+        self._pool: list[str] = list(dict.fromkeys([*pack.topics, *extra_topics]))
         self._used: list[str] = []
         self._covered: list[str] = []  # accepted in this workspace before: the last resort
         self._reserved_by: dict[str, str] = {}

@@ -16,11 +16,14 @@ from typing import Any
 from agents.call_cache import CallCache
 from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder, make_embedder
+from agents.judge import JudgeOptions, Scoring
+from agents.judge_plan import plan_for
 from agents.llm import LLMConfig, RoleModels, build_role_models
 from agents.local_llm import EmbeddedLLMServer, resolve_model_path
 from agents.pricing import PriceTable
-from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.styles import StylePack
+from agents.weighted import judge_scoring
+from graph.knowledge import resolve_grounding
 from graph.memory import TopicMemory, open_client
 from graph.nodes import LoopDeps
 from graph.state import LoopConfig
@@ -51,6 +54,7 @@ class Engine:
     chroma: Any = None
     cache: CallCache | None = None
     prices: PriceTable = field(default_factory=PriceTable)
+    scoring: Scoring = "sampled"
     _memories: dict[tuple[str, str], TopicMemory] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,8 +87,18 @@ class Engine:
             models = build_role_models(config, base_url, cache, cache_endpoint=identity)
         else:
             base_url = config.base_url or "(injected models)"
+        try:
+            scoring = judge_scoring(models.judge, settings.judge_scoring, settings.judge_sampled_fallback)
+        except Exception:
+            if server is not None:
+                server.stop()
+            if cache is not None:
+                cache.close()
+            raise
+        if scoring != settings.judge_scoring:
+            notify("the judge endpoint returns no logprobs: using sampled scores (DIALOGFORGE_JUDGE_SAMPLED_FALLBACK)")
         chroma = open_client(settings.data_dir)
-        return cls(settings, models, cached_embedder, base_url, server, chroma, cache, prices)
+        return cls(settings, models, cached_embedder, base_url, server, chroma, cache, prices, scoring=scoring)
 
     @staticmethod
     def _endpoint(settings: Settings, config: LLMConfig, notify: Notify) -> tuple[str, EmbeddedLLMServer | None]:
@@ -128,29 +142,42 @@ class Engine:
         workspace: str,
         *,
         job_id: str | None = None,
-        judge: str = DEFAULT_JUDGE_PROMPT,
+        judge: str | None = None,
         judge_from_path: bool = False,
         config: LoopConfig | None = None,
         seed: int | None = None,
+        knowledge: str | None = None,
     ) -> LoopDeps:
-        """Wire the dependencies of one job's sample graphs."""
+        """Wire the dependencies of one job's sample graphs.
+
+        ``knowledge`` (a file, folder or indexed set's name) grounds the job; without it, the
+        pack's own ``knowledge`` does (a pack without one is not grounded).
+        """
         memory = self.memory(workspace, pack.name, seed)
+        grounding, _ = resolve_grounding(self.chroma, self.embedder, pack, knowledge)
+        criteria = frozenset(pack.knowledge.criteria) if pack.knowledge else LoopConfig().grounded_criteria
         return LoopDeps(
             pack=pack,
             models=self.models,
             memory=memory,
             embedder=self.embedder,
-            planner=TopicPlanner(pack, memory, self.models.topics),
-            judge_template=judge_prompt(judge, allow_path=judge_from_path),
+            planner=TopicPlanner(
+                pack, memory, self.models.topics, extra_topics=grounding.index.titles() if grounding else ()
+            ),
+            judge_plan=plan_for(
+                pack.rubric, judge, allow_path=judge_from_path, options=JudgeOptions(scoring=self.scoring)
+            ),
             config=replace(
                 config or LoopConfig(),
                 avoid_neighbors=self.avoid_neighbors,
                 prefetch_reply_embeddings=self.embedder.workers > 1,  # a remote embedder: save a round trip
+                grounded_criteria=criteria,
             ),
             job_id=job_id,
             seed=seed,
             cache=self.cache,
             prices=self.prices,
+            grounding=grounding,
         )
 
     def reopen_memory(self) -> None:

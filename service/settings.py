@@ -8,6 +8,7 @@ own fields here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,11 @@ class Settings(BaseSettings):
     # Accepted user turns shown to the generator as "already covered". Unset: 5 on an endpoint,
     # 0 on the embedded 1.5B model, which copies them (measured: benchmarks/README.md).
     avoid_neighbors: int | None = Field(default=None, ge=0, le=20)
+
+    # Judge scores: "sampled" (the digit the judge wrote) or "weighted" (the expectation over the
+    # score tokens' probabilities; needs an endpoint that returns logprobs, checked at start).
+    judge_scoring: Literal["sampled", "weighted"] = "sampled"
+    judge_sampled_fallback: bool = False  # weighted asked for, no logprobs: use sampled instead of failing
 
     # HTTP service (dialogforge serve): keys are comma-separated bearer tokens; none = loopback only.
     api_keys: SecretStr | None = None

@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from agents.schemas import Sample
+from graph.judge_stats import LEVELS, JudgeStats
 from graph.progress import JobSummary
+
+ANSWER_FAILURE_KINDS = ("draft_parse", "structure", "judge_parse")
 
 STOP_EXPLANATIONS = {
     "completed": "reached the target",
@@ -71,9 +74,14 @@ def render_markdown(summary: JobSummary, samples: list[Sample], examples: int = 
         rows.append(("distinct-2 of user turns", f"{diversity.distinct_2:.3f}"))
         rows.append(("mean pairwise embedding distance", f"{diversity.mean_pairwise_distance:.3f}"))
         rows.append(("near-duplicate pairs", str(diversity.near_duplicates)))
+    failures = summary.answer_failures
+    rows.append(
+        ("answer shape failures", ", ".join(f"{kind} {failures.get(kind, 0)}" for kind in ANSWER_FAILURE_KINDS))
+    )
     lines = [f"# dialogforge report: job {summary.job_id}", "", *_table(rows), ""]
     if summary.message:
         lines += [f"Last error: {summary.message}", ""]
+    lines += judge_section(summary.judge)
     if summary.rejected_by_reason:
         lines += ["## Rejected by reason", "", "| reason | samples |", "|---|---|"]
         ordered = sorted(summary.rejected_by_reason.items(), key=lambda item: -item[1])
@@ -103,6 +111,24 @@ def _cost_rows(summary: JobSummary) -> list[tuple[str, str]]:
     if cost.unpriced_models:
         rows.append(("no price for", ", ".join(cost.unpriced_models)))
     return rows
+
+
+def judge_section(stats: JudgeStats) -> list[str]:
+    """Render what the judge did: its pass rate, what it sent to rewrite, score use per criterion."""
+    lines = ["## Judge", "", stats.summary_line() + ".", ""]
+    if stats.not_discriminating:
+        lines += [
+            f"**Not discriminating**: the judge passed {stats.pass_rate:.0%} of the drafts that reached it, so "
+            "it is not deciding what enters the data set. Read samples by hand, or try another judge prompt "
+            "or a stronger judge model.",
+            "",
+        ]
+    if stats.score_use:
+        lines += ["| criterion | " + " | ".join(LEVELS) + " |", "|---|" + "---|" * len(LEVELS)]
+        for name, use in stats.score_use.items():
+            lines.append(f"| {name} | " + " | ".join(str(use.get(level, 0)) for level in LEVELS) + " |")
+        lines += ["", "(sampled scores over every judged draft, first drafts and rewrites)", ""]
+    return lines
 
 
 def _per(value: float | None) -> str:

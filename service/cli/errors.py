@@ -15,6 +15,7 @@ OPTION_OF = {
     "concurrency": "--concurrency",
     "n": "-n",
     "into": "--into",
+    "knowledge": "--knowledge",
 }
 
 

@@ -22,6 +22,8 @@ from agents.prompting import judge_prompt
 from agents.styles import StylePack, resolve_style
 from graph.datasets.export import ExportFormat, write_dataset_info, write_jsonl
 from graph.datasets.report import write_report
+from graph.knowledge import check_source
+from graph.memory import open_client
 from service.cli.errors import JobError, UsageError
 from service.cli.job_view import ProgressView, print_summary
 from service.cli.limits import limits_line
@@ -142,6 +144,9 @@ def run_generate(command: GenerateCommand, settings: Settings, console: Console)
     with DataDirOwner(settings.data_dir, "dialogforge generate") as owner:
         store = JobStore(settings.data_dir)
         try:
+            knowledge = command.request.knowledge if command.request is not None else None
+            if knowledge:  # a wrong --knowledge fails here, before the model starts
+                check_source(open_client(settings.data_dir), knowledge)
             concurrency = _job_concurrency(store, command)
             announce = Announcer(err, limits_line(settings, concurrency) if concurrency is not None else None)
             engine = Engine.start(settings, notify=announce.notify)  # a bad embedder setting: only its error line

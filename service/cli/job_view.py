@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from agents.pricing import CostReport
 from agents.schemas import Sample, TokenUsage
 from graph.datasets.export import ExportFormat
-from graph.datasets.report import STOP_EXPLANATIONS
+from graph.datasets.report import ANSWER_FAILURE_KINDS, STOP_EXPLANATIONS
 from graph.progress import JobProgress, JobSummary
 from service.jobs.models import JobRecord
 
@@ -93,6 +93,11 @@ def print_summary(
     per = f"{summary.calls_per_accepted:.1f}" if summary.calls_per_accepted else "n/a"
     cached = f", {summary.cache_hits} served from the call cache" if summary.cache_hits else ""
     console.print(f"LLM calls {summary.llm_calls} ({per} per accepted){cached}, tokens {summary.total_tokens}")
+    failures = summary.answer_failures
+    console.print(
+        "answer shape failures: " + ", ".join(f"{kind} {failures.get(kind, 0)}" for kind in ANSWER_FAILURE_KINDS)
+    )
+    console.print(summary.judge.summary_line(), highlight=False)
     if summary.cost is not None:
         console.print(cost_line(summary.cost), highlight=False)
     if summary.admission is not None:

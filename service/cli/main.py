@@ -14,6 +14,7 @@ from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
 from service.cli.cache import cache_app
 from service.cli.datasets import DatasetCliError, datasets_app
+from service.cli.knowledge import knowledge_app
 from service.cli.report import ReportCliError, report_command
 from service.cli.serve import serve
 
@@ -74,6 +75,9 @@ def generate(
     into: Annotated[
         str | None, typer.Option("--into", help="Also keep the accepted samples as a new version of this data set.")
     ] = None,
+    knowledge: Annotated[
+        str | None, typer.Option(help="Ground the samples in a knowledge file, folder or indexed set's name.")
+    ] = None,
 ) -> None:
     """Generate N accepted samples in a style and export them (kept in the data directory as they finish)."""
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
@@ -103,6 +107,7 @@ def generate(
                 max_rewrites=max_rewrites,
                 judge=judge,
                 into=into,
+                knowledge=knowledge,
             )
             command = GenerateCommand(outputs, request, pack, resume=resume)
     except ValidationError as exc:
@@ -120,6 +125,7 @@ app.command("serve")(serve)
 app.add_typer(datasets_app, name="datasets")
 app.command("report")(report_command)
 app.add_typer(cache_app)
+app.add_typer(knowledge_app, name="knowledge")
 
 
 @app.command(
@@ -129,9 +135,11 @@ app.add_typer(cache_app)
 )
 def eval_command(ctx: typer.Context) -> None:
     """Measure judge prompts against human labels: dialogforge eval judges --help."""
-    from evals.cli import eval_app
+    from evals.cli import make_eval_app
+    from service.cli.eval_runtime import SettingsRuntime
+    from service.settings import Settings
 
-    eval_app(args=ctx.args, prog_name="dialogforge eval")
+    make_eval_app(SettingsRuntime(Settings()))(args=ctx.args, prog_name="dialogforge eval")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -143,10 +151,12 @@ def main() -> None:
     """Run the CLI: known errors become one line on stderr and a non-zero exit, never a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from agents.embeddings import EmbedderUnavailableError
+    from agents.knowledge.readers import KnowledgeError
     from agents.llm import LLMUnreachableError
     from agents.local_llm import EmbeddedServerError, ModelAssemblyError
     from agents.pricing import PricingError
     from agents.prompting import PromptError
+    from agents.weighted import LogprobsUnavailableError
     from graph.datasets.export import ExportError
     from service.cli.errors import JobError, UsageError
     from service.jobs.errors import JobServiceError
@@ -167,6 +177,8 @@ def main() -> None:
         PromptError,
         ExportError,
         PricingError,
+        KnowledgeError,
+        LogprobsUnavailableError,
     )
     try:
         result = app(standalone_mode=False)  # click returns a command's exit code instead of raising
@@ -176,7 +188,8 @@ def main() -> None:
     except known as exc:
         print(f"error: {_first_line(exc)}", file=sys.stderr)
         code = getattr(exc, "code", None)  # a service error's code is a name, not an exit code
-        sys.exit(code if isinstance(code, int) else 2 if isinstance(exc, UsageError) else 1)
+        bad_input = isinstance(exc, UsageError | KnowledgeError | LogprobsUnavailableError)
+        sys.exit(code if isinstance(code, int) else 2 if bad_input else 1)
     except Exception as exc:  # usage errors of typer's click and anything unexpected: one line, no traceback
         exit_code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(exit_code, int):

@@ -45,7 +45,8 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from functools import partial
 
-from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
+from agents.judge_plan import plan_for
+from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.schemas import Sample, TokenUsage, Turn, Verdict
 from agents.styles import StylePack
 from service.engine import Engine
@@ -302,7 +303,7 @@ class JobManager:
             raise InvalidRequestError(f"send between 1 and {MAX_JUDGE_ITEMS} dialogues, got {len(dialogues)}")
         check_judge(prompt)
         pack = self.styles.resolve(style)
-        verdicts, usage = await judge_many(self.engine.models.judge, judge_prompt(prompt), pack, dialogues)
+        verdicts, usage = await judge_many(self.engine.models.judge, plan_for(pack.rubric, prompt), pack, dialogues)
         self.observer.on_usage({"judge": usage})
         return pack, verdicts, usage
 

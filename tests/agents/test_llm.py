@@ -10,12 +10,12 @@ from langchain_core.outputs import ChatGeneration
 from langchain_openai import ChatOpenAI
 
 from agents.admission import Admission
+from agents.answers import draft_schema
 from agents.llm import (
     BoundedChatModel,
     LLMConfig,
     build_role_models,
 )
-from agents.schemas import Dialogue
 from agents.structured import ask_structured
 from service.settings import Settings
 from tests.fakes import ScriptedChatModel, SlowChatModel
@@ -109,13 +109,13 @@ async def test_bounded_model_keeps_bind_options_and_usage() -> None:
 
     def responder(messages: list[BaseMessage], options: dict[str, Any]) -> str:
         seen.append(options)
-        return '{"turns": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}'
+        return '{"exchanges": [{"user": "hi", "assistant": "hello"}]}'
 
     model = BoundedChatModel(inner=ScriptedChatModel(responder=responder, calls=[]), admission=Admission(2))
-    reply = await ask_structured(model, [HumanMessage("write")], Dialogue, temperature=0.3, max_tokens=50)
+    reply = await ask_structured(model, [HumanMessage("write")], draft_schema(1), temperature=0.3, max_tokens=50)
     assert reply.parsed is not None and reply.error is None
     assert reply.usage.input_tokens == 10 and reply.usage.output_tokens == 10
-    assert seen[0]["response_format"]["json_schema"]["name"] == "Dialogue"
+    assert seen[0]["response_format"]["json_schema"]["name"] == "DraftAnswer"
     assert seen[0]["temperature"] == 0.3 and seen[0]["max_tokens"] == 50
     answer = model.invoke([HumanMessage("sync")])
     assert isinstance(answer, AIMessage) and answer.usage_metadata is not None

@@ -52,7 +52,7 @@ async def test_judge_scores_a_users_own_dialogues(tmp_path: Path) -> None:
         result = answer.json()
         assert result["prompt"] == "anchored" and len(result["results"]) == 2
         first = result["results"][0]
-        assert set(first["scores"]) == {"empathy", "style", "correctness"} and first["passed"] is True
+        assert set(first["scores"]) == {"coherence", "empathy", "style", "correctness"} and first["passed"] is True
         assert first["reasons"]["empathy"] and result["tokens"]["calls"] == 2
         unknown = await client.post("/v1/judge", json={**body, "prompt": "strict"})
         assert unknown.status_code == 422 and "unknown judge prompt 'strict'" in unknown.json()["message"]

@@ -37,6 +37,13 @@ class GenerateJobRequest(JobRequestBase):
     )
     max_rewrites: int = Field(default=2, ge=0, le=10)
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    knowledge: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="Command line only: ground the samples in a knowledge file, folder or indexed set (over HTTP "
+        "a style pack's knowledge.name does). Without it, the style pack's own knowledge applies.",
+    )
 
 
 def check_judge(name: str) -> None:
@@ -44,6 +51,15 @@ def check_judge(name: str) -> None:
     known = judge_prompt_names()
     if name not in known:
         raise InvalidRequestError(f"unknown judge prompt {name!r}; known: {', '.join(known)}")
+
+
+def refuse_remote_knowledge(source: str | None) -> None:
+    """Refuse ``knowledge`` from a remote caller: it may name a file on the server."""
+    if source is not None:
+        raise InvalidRequestError(
+            "knowledge is a command-line option (a file, folder or indexed set); over HTTP, use a style pack "
+            "whose knowledge.name names an indexed set"
+        )
 
 
 class GenerateKind:
@@ -74,6 +90,7 @@ class GenerateKind:
             )
         if not local:
             check_judge(request.judge)
+            refuse_remote_knowledge(request.knowledge)
         return pack or styles.resolve(request.style)
 
     async def build(self, context: RunContext[GenerateJobRequest]) -> JobRun:
@@ -89,6 +106,7 @@ class GenerateKind:
             judge_from_path=context.local,
             config=LoopConfig(max_rewrites=request.max_rewrites),
             seed=request.seed,
+            knowledge=request.knowledge,
         )
         return JobRunner(
             deps,
