@@ -12,15 +12,16 @@ import pytest
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from agents.admission import Admission
+from agents.answers import draft_schema
 from agents.call_cache import CallCache, call_key
 from agents.call_scope import call_scope, derive_seed
 from agents.embedding_cache import CachingEmbedder
 from agents.llm import BoundedChatModel
-from agents.schemas import Dialogue
 from agents.structured import ask_structured
 from tests.fakes import FakeEmbedder, ScriptedChatModel
 
-DIALOGUE = '{"turns": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}'
+DIALOGUE = '{"exchanges": [{"user": "hi", "assistant": "hello"}]}'
+Dialogue = draft_schema(1)
 
 
 def test_entries_round_trip_and_the_size_bound_evicts_least_recently_used(tmp_path: Path) -> None:
