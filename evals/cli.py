@@ -24,6 +24,7 @@ from rich.console import Console
 from agents.prompting import PromptError, judge_prompt, judge_prompt_names
 from agents.remote_embeddings import EmbeddingEndpoint
 from evals.cache import JudgementCache
+from evals.cli_reviews import register_reviews
 from evals.datasets import DatasetError, limit_labelled, limit_pairwise, load_labelled, load_pairwise
 from evals.judges import DEFAULT_PERSONA, Judge, make_criterion
 from evals.pipeline import Dataset, build_llm_judges, evaluate
@@ -188,6 +189,7 @@ def make_eval_app(provider: ModelProvider | None = None) -> typer.Typer:
         if outcome.errors:
             console.print(f"[yellow]first failure:[/yellow] {outcome.errors[0]} (rerun to retry; cached work is kept)")
 
+    register_reviews(app)
     return app
 
 

@@ -14,6 +14,7 @@ from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
 from service.cli.datasets import DatasetCliError, datasets_app
 from service.cli.report import ReportCliError, report_command
+from service.cli.review import ReviewCliError, review_app
 from service.cli.serve import serve
 
 app = typer.Typer(
@@ -92,6 +93,7 @@ def generate(
 app.command("serve")(serve)
 app.add_typer(datasets_app, name="datasets")
 app.command("report")(report_command)
+app.add_typer(review_app, name="review")
 
 
 @app.command(
@@ -124,6 +126,7 @@ def main() -> None:
         CliError,
         DatasetCliError,
         ReportCliError,
+        ReviewCliError,
         LLMUnreachableError,
         EmbedderUnavailableError,
         ModelAssemblyError,

@@ -26,6 +26,7 @@ from service.http.errors import install_error_handlers
 from service.http.metrics import ServiceMetrics
 from service.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from service.http.routers import datasets, health, job_outputs, jobs, judge, samples, styles
+from service.http.routers.review import mount_review
 from service.jobs.manager import JobManager
 from service.jobs.models import Limits
 from service.jobs.store import JobStore
@@ -108,6 +109,7 @@ def create_app(
     for module in (health, samples, jobs, job_outputs, judge, styles, datasets):
         app.include_router(module.router)
     mount_chat(app, settings)  # each configured chat platform's events route (docs/slack.md, ...)
+    mount_review(app, settings)  # the review page (/review) and its status (/v1/reviews)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_bytes,
