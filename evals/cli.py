@@ -111,7 +111,11 @@ def make_eval_app(provider: ModelProvider | None = None) -> typer.Typer:
 
     @app.command("judges")
     def judges_command(
-        data: Annotated[list[Path], typer.Option("--data", help="CSV/JSONL file; repeat for several.")],
+        data: Annotated[list[Path] | None, typer.Option("--data", help="CSV/JSONL file; repeat for several.")] = None,
+        reviews: Annotated[
+            str | None, typer.Option(help="A reviewed version (name@N): its reviewers' labels (evals/reviews.py).")
+        ] = None,
+        label: Annotated[str, typer.Option(help="With --reviews: 'decision' or a rubric criterion.")] = "decision",
         text: Annotated[str, typer.Option(help="Column with the response.")] = "response",
         context: Annotated[str | None, typer.Option(help="Column with the user turn, if any.")] = None,
         score: Annotated[str | None, typer.Option(help="Column with the human label.")] = None,
@@ -146,13 +150,22 @@ def make_eval_app(provider: ModelProvider | None = None) -> typer.Typer:
         """Compare judge prompts (x models, + baseline) with human labels; write the leaderboard."""
         try:
             datasets = load_datasets(
-                data, pairwise=pairwise, text=text, context=context, score=score,
+                data or [], pairwise=pairwise, text=text, context=context, score=score,
                 annotators=_split(annotators), scale=scale, limit=limit, seed=seed,
                 pair_columns=(text_a, text_b, preference),
             )  # fmt: skip
             prompt_names = [] if prompts == "none" else (_split(prompts) or judge_prompt_names())
             for name in prompt_names:
                 judge_prompt(name, allow_path=True)
+            if reviews:
+                from evals.reviews import reviewed_sets
+
+                found, criterion, criterion_description = reviewed_sets(
+                    data_dir.expanduser(), reviews, label, criterion, criterion_description
+                )
+                datasets += [limit_labelled(dataset, limit, seed) for dataset in found]
+            if not datasets:
+                raise DatasetError("give labelled data: --data FILE or --reviews NAME@N")
             rubric_entry = make_criterion(criterion, criterion_description)
         except (DatasetError, PromptError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from agents.schemas import Sample
 from evals.calibrate import LabelledVerdict
@@ -100,3 +101,29 @@ def reviewed_verdicts(store: ReviewStore, ref: str) -> tuple[list[LabelledVerdic
         items.append(LabelledVerdict(sample_id, dict(verdict.scores), final.decision == "accept"))
         prompts[verdict.prompt_name or "(unnamed)"] += 1
     return items, dict(prompts)
+
+
+def reviewed_sets(
+    data_dir: Path, ref: str, label: str, criterion: str, description: str | None
+) -> tuple[list[LabelledSet], str, str | None]:
+    """Return the labelled sets of a reviewed version, the criterion to judge and its description.
+
+    With a rubric criterion as ``label`` the judges score that criterion; with ``decision`` they
+    score ``criterion``. A criterion of the round's rubric brings its description from the pack.
+
+    Raises:
+        DatasetError: The version or its round does not exist, or nothing is labelled yet.
+    """
+    from graph.datasets.errors import DatasetError as StoreError
+    from graph.datasets.store import DatasetStore
+    from graph.reviews.errors import ReviewError
+
+    try:
+        canonical = DatasetStore(data_dir).resolve(ref).ref
+        store = ReviewStore(data_dir)
+        sets = review_sets(store, canonical, label)
+        rubric = {c.name: c.description for c in store.round(canonical).criteria}
+    except (StoreError, ReviewError) as error:
+        raise DatasetError(str(error)) from None
+    judged = label if label != DECISION else criterion
+    return sets, judged, description or rubric.get(judged)

@@ -253,6 +253,8 @@ class JobRunner:
             message=message,
             models=dict(self.deps.models.names),
             prompt_hashes=self.prompt_hashes,
+            judge_prompt=self.deps.judge_template.name,
+            thresholds=self.deps.pack.thresholds,
             diversity=diversity,
         )
 

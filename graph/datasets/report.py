@@ -64,6 +64,7 @@ def render_markdown(summary: JobSummary, samples: list[Sample], examples: int = 
         ("tokens", f"{summary.total_tokens} ({_per(summary.tokens_per_accepted)} per accepted sample)"),
         ("wall time", f"{summary.wall_s:.1f} s"),
         ("models", ", ".join(f"{role}={name}" for role, name in summary.models.items())),
+        ("judge", judge_in_force(summary)),
     ]
     if diversity:
         rows.append(("distinct-2 of user turns", f"{diversity.distinct_2:.3f}"))
@@ -86,6 +87,12 @@ def render_markdown(summary: JobSummary, samples: list[Sample], examples: int = 
             lines += [f"> **{turn.role}**: {turn.content}" for turn in sample.turns]
             lines.append("")
     return "\n".join(lines)
+
+
+def judge_in_force(summary: JobSummary) -> str:
+    """Return which judge prompt and pass thresholds the job used, e.g. ``anchored; empathy >= 4, style >= 4``."""
+    thresholds = ", ".join(f"{name} >= {value}" for name, value in summary.thresholds.items())
+    return f"{summary.judge_prompt or 'unknown'}; {thresholds or 'thresholds not recorded'}"
 
 
 def _per(value: float | None) -> str:

@@ -18,7 +18,7 @@ from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.schemas import Sample
 from agents.styles import StylePack, resolve_style
 from graph.datasets.export import ExportFormat, write_dataset_info, write_jsonl
-from graph.datasets.report import STOP_EXPLANATIONS, write_report
+from graph.datasets.report import STOP_EXPLANATIONS, judge_in_force, write_report
 from graph.progress import Budget, JobEvent, JobSummary
 from graph.runner import JobRunner
 from graph.state import LoopConfig
@@ -211,6 +211,7 @@ def print_summary(console: Console, summary: JobSummary, request: GenerateReques
     )
     per = f"{summary.calls_per_accepted:.1f}" if summary.calls_per_accepted else "n/a"
     console.print(f"LLM calls {summary.llm_calls} ({per} per accepted), tokens {summary.total_tokens}")
+    console.print(f"judge: {judge_in_force(summary)}", highlight=False)
     if summary.diversity:
         d = summary.diversity
         console.print(

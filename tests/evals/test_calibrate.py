@@ -118,3 +118,33 @@ def test_calibrate_command_writes_a_calibrated_copy_of_the_pack(tmp_path: Path) 
     assert pack.name == "bank-cs-calibrated" and pack.thresholds["empathy"] == 4
     missing = dialogforge("eval", "calibrate", "--reviews", "bank@9", env={"DIALOGFORGE_DATA_DIR": str(tmp_path)})
     assert missing.returncode == 2 and "bank has no version" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_eval_judges_reads_reviewer_labels(tmp_path: Path) -> None:
+    import contextlib
+    import json
+
+    from typer.testing import CliRunner
+
+    from evals.cli import make_eval_app
+    from tests.fakes import ScriptedChatModel, template_responder
+
+    ref = _reviewed(tmp_path, count=20)
+
+    @contextlib.contextmanager
+    def provider(names: list[str]):  # type: ignore[no-untyped-def]
+        yield {"fake": ScriptedChatModel(responder=template_responder)}
+
+    out = tmp_path / "eval-out"
+    args = ["judges", "--reviews", ref, "--label", "empathy", "--prompts", "anchored", "--no-baseline",
+            "--bootstrap", "0", "--out", str(out), "--data-dir", str(tmp_path)]  # fmt: skip
+    result = CliRunner().invoke(make_eval_app(provider), args)
+    assert result.exit_code == 0, result.output
+    rows = json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    names = {(row["dataset"], row["judge"]) for row in rows}
+    assert ("bank@1 reviews (empathy)", "anchored @ fake") in names
+    assert ("bank@1 paired (empathy)", "human ceiling") in names  # reviewer against reviewer
+    wrong = ["judges", "--reviews", "bank@1", "--label", "tone", "--data-dir", str(tmp_path), "--prompts", "none"]
+    missing = CliRunner().invoke(make_eval_app(provider), wrong)
+    assert missing.exit_code == 2 and "choose one of them or" in missing.output
