@@ -13,8 +13,9 @@ from rich.console import Console
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
 from service.cli.datasets import DatasetCliError, datasets_app
-from service.cli.report import ReportCliError, report_command
-from service.cli.review import ReviewCliError, review_app
+from service.cli.errors import CommandError
+from service.cli.report import report_command
+from service.cli.review import review_app
 from service.cli.serve import serve
 
 app = typer.Typer(
@@ -125,8 +126,7 @@ def main() -> None:
     known = (
         CliError,
         DatasetCliError,
-        ReportCliError,
-        ReviewCliError,
+        CommandError,
         LLMUnreachableError,
         EmbedderUnavailableError,
         ModelAssemblyError,

@@ -13,14 +13,9 @@ from rich.console import Console
 from agents.styles import StylePack, StylePackError
 from graph.datasets.errors import DatasetError
 from graph.datasets.manifest import Manifest
+from service.cli.errors import CommandError
 
 console = Console(stderr=True)
-
-
-class ReportCliError(Exception):
-    """A report error shown as one line with exit code 2."""
-
-    code = 2
 
 
 def pack_for(manifests: list[Manifest], style: str | None) -> StylePack | None:
@@ -31,7 +26,7 @@ def pack_for(manifests: list[Manifest], style: str | None) -> StylePack | None:
         try:
             return resolve_style(style)
         except StylePackError as error:
-            raise ReportCliError(str(error)) from None
+            raise CommandError(str(error)) from None
     counts: Counter[str] = Counter()
     for manifest in manifests:
         counts.update(manifest.lineage_counts.get("style", {}))
@@ -75,7 +70,7 @@ def report_command(
     try:
         manifests = [store.resolve(ref)] + ([store.resolve(against)] if against else [])
     except DatasetError as error:
-        raise ReportCliError(str(error)) from None
+        raise CommandError(str(error)) from None
     pack = pack_for(manifests, style)
     embedder = None
     if map_sample > 0:
@@ -91,7 +86,7 @@ def report_command(
     try:
         html_path, json_path = write_report(report, directory)
     except OSError as error:
-        raise ReportCliError(f"cannot write the report to {directory}: {error.strerror}") from None
+        raise CommandError(f"cannot write the report to {directory}: {error.strerror}") from None
     for version in report.versions:
         for warning in version.warnings:
             console.print(f"[yellow]warning[/yellow] {version.ref}: {warning}", highlight=False)

@@ -7,8 +7,6 @@ line and exit code 2.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -17,6 +15,7 @@ from rich.table import Table
 
 from graph.datasets.errors import DatasetError
 from graph.reviews.errors import ReviewError
+from service.cli.errors import CommandError, one_line
 
 review_app = typer.Typer(
     name="review",
@@ -27,18 +26,7 @@ review_app = typer.Typer(
 console = Console(soft_wrap=True)
 
 
-class ReviewCliError(Exception):
-    """A review error shown as one line with exit code 2."""
-
-    code = 2
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except (ReviewError, DatasetError) as error:
-        raise ReviewCliError(str(error)) from None
+KNOWN = (ReviewError, DatasetError)
 
 
 def _stores():  # type: ignore[no-untyped-def]
@@ -77,11 +65,11 @@ def assign_command(
     from service.cli.report import pack_for
 
     settings, datasets, reviews = _stores()
-    with _errors():
+    with one_line(*KNOWN):
         manifest = datasets.resolve(ref)
         pack = pack_for([manifest], style)
         if pack is None:
-            raise ReviewCliError(
+            raise CommandError(
                 "these rows name no known style pack; pass --style NAME (its rubric is what reviewers score)"
             )
         chosen = tuple(part.strip() for part in strata.split(",") if part.strip())
@@ -116,7 +104,7 @@ def status_command(
     from graph.reviews.status import review_status, status_dict
 
     _, datasets, reviews = _stores()
-    with _errors():
+    with one_line(*KNOWN):
         status = review_status(reviews, datasets.resolve(ref).ref, max_score_gap)
     if as_json:
         print(json.dumps(status_dict(status), ensure_ascii=False, indent=2, default=str))
@@ -160,7 +148,7 @@ def settle_command(
     from graph.reviews.rounds import settle
 
     _, datasets, reviews = _stores()
-    with _errors():
+    with one_line(*KNOWN):
         added = settle(reviews, datasets.resolve(ref).ref, reviewer, max_score_gap)
     console.print(f"queued {len(added)} disagreements for {reviewer}", highlight=False)
 
@@ -176,9 +164,9 @@ def apply_command(
     from graph.reviews.apply import apply_review
 
     if unsettled not in ("fail", "keep", "drop"):
-        raise ReviewCliError(f"--unsettled must be fail, keep or drop, got {unsettled!r}")
+        raise CommandError(f"--unsettled must be fail, keep or drop, got {unsettled!r}")
     _, datasets, reviews = _stores()
-    with _errors():
+    with one_line(*KNOWN):
         manifest = apply_review(datasets, reviews, ref, into, unsettled=unsettled, tag=tag)  # type: ignore[arg-type]
     params = manifest.params
     console.print(
