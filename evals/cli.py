@@ -20,6 +20,7 @@ from rich.console import Console
 from agents.prompting import PromptError, judge_prompt, judge_prompt_names
 from evals.cache import JudgementCache
 from evals.cli_position import register_position
+from evals.cli_reviews import register_reviews
 from evals.cli_verdicts import register_verdicts
 from evals.datasets import DatasetError, limit_labelled, limit_pairwise, load_labelled, load_pairwise
 from evals.judges import DEFAULT_PERSONA, Judge, make_criterion
@@ -70,7 +71,11 @@ def make_eval_app(runtime: EvalRuntime) -> typer.Typer:
 
     @app.command("judges")
     def judges_command(
-        data: Annotated[list[Path], typer.Option("--data", help="CSV/JSONL file; repeat for several.")],
+        data: Annotated[list[Path] | None, typer.Option("--data", help="CSV/JSONL file; repeat for several.")] = None,
+        reviews: Annotated[
+            str | None, typer.Option(help="A reviewed version (name@N): its reviewers' labels (evals/reviews.py).")
+        ] = None,
+        label: Annotated[str, typer.Option(help="With --reviews: 'decision' or a rubric criterion.")] = "decision",
         text: Annotated[str, typer.Option(help="Column with the response.")] = "response",
         context: Annotated[str | None, typer.Option(help="Column with the user turn, if any.")] = None,
         score: Annotated[str | None, typer.Option(help="Column with the human label.")] = None,
@@ -105,17 +110,29 @@ def make_eval_app(runtime: EvalRuntime) -> typer.Typer:
             str | None, typer.Option(help="Its key (default: DIALOGFORGE_LLM_API_KEY, for that URL only).")
         ] = None,
         threads: Annotated[int | None, typer.Option(help="CPU threads of the embedded server.")] = None,
+        data_dir: Annotated[
+            Path, typer.Option(envvar="DIALOGFORGE_DATA_DIR", help="Where the reviews live (--reviews).")
+        ] = Path("~/.dialogforge"),
     ) -> None:
         """Compare judge prompts (x models, + baseline) with human labels; write the leaderboard."""
         try:
             datasets = load_datasets(
-                data, pairwise=pairwise, text=text, context=context, score=score,
+                data or [], pairwise=pairwise, text=text, context=context, score=score,
                 annotators=_split(annotators), scale=scale, limit=limit, seed=seed,
                 pair_columns=(text_a, text_b, preference),
             )  # fmt: skip
             prompt_names = [] if prompts == "none" else (_split(prompts) or judge_prompt_names())
             for name in prompt_names:
                 judge_prompt(name, allow_path=True)
+            if reviews:
+                from evals.reviews import reviewed_sets
+
+                found, criterion, criterion_description = reviewed_sets(
+                    data_dir.expanduser(), reviews, label, criterion, criterion_description
+                )
+                datasets += [limit_labelled(dataset, limit, seed) for dataset in found]
+            if not datasets:
+                raise DatasetError("give labelled data: --data FILE or --reviews NAME@N")
             rubric_entry = make_criterion(criterion, criterion_description)
         except (DatasetError, PromptError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
@@ -154,4 +171,5 @@ def make_eval_app(runtime: EvalRuntime) -> typer.Typer:
 
     register_verdicts(app, lambda: runtime.judge_models(EndpointChoice()))
     register_position(app, lambda: runtime.judge_models(EndpointChoice()))
+    register_reviews(app)
     return app

@@ -72,6 +72,8 @@ class JobSummary(BaseModel):
     message: str = ""
     models: dict[str, str] = Field(default_factory=dict)
     prompt_hashes: dict[str, str] = Field(default_factory=dict)
+    judge_prompt: str = Field(default="", description="The judge prompt in force (prompts/judge/<name>.md).")
+    thresholds: dict[str, int] = Field(default_factory=dict, description="The pack's pass threshold per criterion.")
     diversity: DiversityReport | None = None
     admission: AdmissionStats | None = None
     cost: CostReport | None = None

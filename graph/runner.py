@@ -384,12 +384,21 @@ class JobRunner:
             message=message,
             models=dict(self.deps.models.names),
             prompt_hashes=self.prompt_hashes,
+            judge_prompt=judge_prompt_name(self.deps),
+            thresholds=self.deps.pack.thresholds,
             diversity=diversity,
             admission=self.admission(),
             cost=cost,
             answer_failures=dict(self.answer_failures),
             judge=self.judge_stats.model_copy(deep=True),
         )
+
+
+def judge_prompt_name(deps: LoopDeps) -> str:
+    """Name the judge prompt of the job: one name when every criterion uses it, else ``criterion=prompt`` pairs."""
+    plan = deps.judge_plan
+    names = {template.name for template in plan.templates.values()}
+    return names.pop() if len(names) == 1 else plan.describe()
 
 
 def prompt_hashes(deps: LoopDeps) -> dict[str, str]:

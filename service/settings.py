@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     max_event_subscribers: int = Field(default=256, ge=1)
 
+    # Review page (/review): show the judge's verdict once a reviewer has decided (never before);
+    # how long a review session lasts.
+    review_show_judge: bool = True
+    review_session_hours: float = Field(default=12.0, gt=0, le=24 * 7)
+
     def api_key_list(self) -> list[str]:
         """Return the configured API keys (empty when the service is open on loopback only)."""
         raw = self.api_keys.get_secret_value() if self.api_keys else ""

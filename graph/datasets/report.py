@@ -69,6 +69,7 @@ def render_markdown(summary: JobSummary, samples: list[Sample], examples: int = 
         ("wall time", f"{summary.wall_s:.1f} s"),
         *_cost_rows(summary),
         ("models", ", ".join(f"{role}={name}" for role, name in summary.models.items())),
+        ("judge", judge_in_force(summary)),
     ]
     if diversity:
         rows.append(("distinct-2 of user turns", f"{diversity.distinct_2:.3f}"))
@@ -129,6 +130,12 @@ def judge_section(stats: JudgeStats) -> list[str]:
             lines.append(f"| {name} | " + " | ".join(str(use.get(level, 0)) for level in LEVELS) + " |")
         lines += ["", "(sampled scores over every judged draft, first drafts and rewrites)", ""]
     return lines
+
+
+def judge_in_force(summary: JobSummary) -> str:
+    """Return which judge prompt and pass thresholds the job used, e.g. ``anchored; empathy >= 4, style >= 4``."""
+    thresholds = ", ".join(f"{name} >= {value}" for name, value in summary.thresholds.items())
+    return f"{summary.judge_prompt or 'unknown'}; {thresholds or 'thresholds not recorded'}"
 
 
 def _per(value: float | None) -> str:

@@ -1,6 +1,13 @@
-"""The command line's own errors (light: imported before any command runs)."""
+"""The command line's own errors (light: imported before any command runs).
+
+Bad input or state is one :class:`UsageError` for every command: ``main`` prints it as one
+``error:`` line and exits 2, never a traceback.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pydantic import ValidationError
 
@@ -20,11 +27,22 @@ OPTION_OF = {
 
 
 class UsageError(ValueError):
-    """The request is wrong; the message says what to fix (exit code 2)."""
+    """Bad input or state; the message says what to fix (one line, exit code 2)."""
+
+    code = 2
 
 
 class JobError(RuntimeError):
     """The job ended without a summary (it failed, or a fault stopped it); exit code 1."""
+
+
+@contextmanager
+def one_line(*kinds: type[Exception]) -> Iterator[None]:
+    """Turn the given (machine-coded) errors into a :class:`UsageError` with the same message."""
+    try:
+        yield
+    except kinds as error:
+        raise UsageError(str(error)) from None
 
 
 def describe_invalid(exc: ValidationError) -> str:

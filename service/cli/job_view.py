@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from agents.pricing import CostReport
 from agents.schemas import Sample, TokenUsage
 from graph.datasets.export import ExportFormat
-from graph.datasets.report import ANSWER_FAILURE_KINDS, STOP_EXPLANATIONS
+from graph.datasets.report import ANSWER_FAILURE_KINDS, STOP_EXPLANATIONS, judge_in_force
 from graph.progress import JobProgress, JobSummary
 from service.jobs.models import JobRecord
 
@@ -98,6 +98,7 @@ def print_summary(
         "answer shape failures: " + ", ".join(f"{kind} {failures.get(kind, 0)}" for kind in ANSWER_FAILURE_KINDS)
     )
     console.print(summary.judge.summary_line(), highlight=False)
+    console.print(f"judge: {judge_in_force(summary)}", highlight=False)
     if summary.cost is not None:
         console.print(cost_line(summary.cost), highlight=False)
     if summary.admission is not None:

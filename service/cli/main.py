@@ -15,7 +15,8 @@ from agents.styles import StylePackError, builtin_styles
 from service.cli.cache import cache_app
 from service.cli.datasets import DatasetCliError, datasets_app
 from service.cli.knowledge import knowledge_app
-from service.cli.report import ReportCliError, report_command
+from service.cli.report import report_command
+from service.cli.review import review_app
 from service.cli.serve import serve
 
 app = typer.Typer(
@@ -126,6 +127,7 @@ app.add_typer(datasets_app, name="datasets")
 app.command("report")(report_command)
 app.add_typer(cache_app)
 app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(review_app, name="review")
 
 
 @app.command(
@@ -165,7 +167,6 @@ def main() -> None:
     known = (
         CliError,
         DatasetCliError,
-        ReportCliError,
         UsageError,
         JobError,
         JobServiceError,

@@ -28,6 +28,7 @@ from service.http.metrics import ServiceMetrics
 from service.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from service.http.openapi import install_openapi
 from service.http.routers import datasets, health, job_outputs, jobs, judge, samples, styles
+from service.http.routers.review import mount_review
 from service.jobs.manager import JobManager
 from service.jobs.models import JobUpdate, Limits
 from service.jobs.owner import DataDirOwner
@@ -134,6 +135,7 @@ def create_app(
     for module in (health, samples, jobs, job_outputs, judge, styles, datasets):
         app.include_router(module.router)
     mount_chat(app, settings)  # each configured chat platform's events route (docs/slack.md, ...)
+    mount_review(app, settings)  # the review page (/review) and its status (/v1/reviews)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_bytes,

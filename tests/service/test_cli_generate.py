@@ -108,6 +108,7 @@ def test_generate_writes_data_dataset_info_and_report(monkeypatch, capsys, tmp_p
     data = json.loads((report / "report.json").read_text())
     assert data["summary"]["accepted"] == 4 and data["summary"]["stop_reason"] == "completed"
     assert "# dialogforge report" in (report / "report.md").read_text()
+    assert "| judge | anchored; empathy >= " in (report / "report.md").read_text()  # prompt and thresholds in force
     assert "4/4 accepted" in out
 
 
