@@ -1,0 +1,126 @@
+r"""``normalize``: Unicode and whitespace repair that keeps emoji and kaomoji.
+
+Seed 001's ``re.sub(r'[^\w\s\u4e00-\u9fa5]', '', text)`` deletes every symbol, so it turns
+"(^_−)☆" into "_" and "好的呀~😊" into "好的呀": the very marks that carry the gentle and snarky
+styles. This operator never deletes a symbol. It:
+
+- composes characters (NFC) everywhere, and applies NFKC only to letters and digits, so
+  full-width ``ＡＢＣ１２３`` become ``ABC123`` and ligatures unfold, while punctuation, symbols and
+  emoji keep their exact code points (NFKC would rewrite ``｡`` to ``。`` and ``´`` to a space plus
+  an accent, breaking "(｡•́︿•̀｡)" and "(´・ω・`)"); Chinese full-width punctuation (，。！) stays;
+- repairs mojibake with ``ftfy`` (``æ‰‹æœº`` -> ``手机``; its other fixes, which would touch
+  quotes and widths, are off);
+- removes zero-width and control characters (but keeps the zero-width joiner and variation
+  selectors that emoji sequences need), trims each turn and its lines' ends, collapses runs of
+  spaces inside a line (indentation stays: code keeps its shape) and more than ``max_newlines``
+  newlines;
+- optionally converts Traditional to Simplified Chinese with OpenCC (``t2s``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cached_property
+from typing import Any
+
+import ftfy
+from pydantic import Field
+
+from graph.cleaning.base import OperatorParams
+from graph.cleaning.text import TextEditOperator
+
+_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b\u200c\u200e\u200f\u2060\ufeff]")
+_INNER_SPACES = re.compile(r"(?<=\S)[ \t\u00a0]{2,}(?=\S)")
+_TRAILING_SPACES = re.compile(r"[ \t\u00a0\u3000]+(?=\n)")
+_FTFY = ftfy.TextFixerConfig(
+    unescape_html=False,
+    remove_terminal_escapes=True,
+    fix_encoding=True,
+    restore_byte_a0=True,
+    replace_lossy_sequences=True,
+    decode_inconsistent_utf8=True,
+    fix_c1_controls=True,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    uncurl_quotes=False,
+    fix_line_breaks=True,
+    fix_surrogates=True,
+    remove_control_chars=False,
+    normalization=None,
+    explain=False,
+)
+
+
+class NormalizeParams(OperatorParams):
+    """Parameters of ``normalize``."""
+
+    unicode: bool = Field(
+        default=True, description="NFC everywhere, NFKC for letters and digits (full-width -> ASCII)."
+    )
+    mojibake: bool = Field(default=True, description="Repair mis-decoded text with ftfy.")
+    whitespace: bool = Field(default=True, description="Trim, drop invisible characters, collapse spaces.")
+    max_newlines: int = Field(default=2, ge=1, le=10, description="Longest run of newlines kept.")
+    traditional_to_simplified: bool = Field(default=False, description="Convert Traditional Chinese (OpenCC t2s).")
+
+
+def fold_letters_and_digits(text: str) -> str:
+    """Apply NFC, then NFKC to letters and digits only (symbols, punctuation and emoji untouched)."""
+    text = unicodedata.normalize("NFC", text)
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    pieces = []
+    for char in text:
+        if unicodedata.category(char)[0] in "LN":
+            folded = unicodedata.normalize("NFKC", char)
+            pieces.append(folded if folded.isalnum() else char)
+        else:
+            pieces.append(char)
+    return "".join(pieces)
+
+
+class Normalize(TextEditOperator):
+    """Unicode, mojibake and whitespace repair that keeps emoji and kaomoji."""
+
+    name = "normalize"
+    summary = "Unicode (NFKC for letters/digits only), mojibake (ftfy), whitespace; keeps emoji and kaomoji."
+    Params = NormalizeParams
+    params: NormalizeParams
+
+    @cached_property
+    def _newlines(self) -> re.Pattern[str]:
+        return re.compile("\n{" + str(self.params.max_newlines + 1) + ",}")
+
+    @cached_property
+    def _opencc(self) -> Any:
+        import opencc
+
+        return opencc.OpenCC("t2s")
+
+    def edit(self, text: str) -> tuple[str, set[str]]:
+        """Return the normalized text and which repairs changed it."""
+        codes: set[str] = set()
+        params = self.params
+        if params.mojibake and not text.isascii():
+            fixed = ftfy.fix_text(text, _FTFY)
+            if fixed != text:
+                codes.add("mojibake")
+                text = fixed
+        if params.unicode and not text.isascii():
+            folded = fold_letters_and_digits(text)
+            if folded != text:
+                codes.add("unicode")
+                text = folded
+        if params.whitespace:
+            spaced = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+            spaced = _TRAILING_SPACES.sub("", _INNER_SPACES.sub(" ", spaced))
+            spaced = self._newlines.sub("\n" * params.max_newlines, spaced).strip()
+            if spaced != text:
+                codes.add("whitespace")
+                text = spaced
+        if params.traditional_to_simplified and not text.isascii():
+            simplified = self._opencc.convert(text)
+            if simplified != text:
+                codes.add("t2s")
+                text = simplified
+        return text, codes
