@@ -192,3 +192,12 @@ def describe_operators() -> list[dict[str, Any]]:
             )
         described.append({"name": name, "summary": cls.summary, "shorthand": cls.shorthand, "params": params})
     return described
+
+
+def build_operators(chain: ChainSpec) -> list[Operator]:
+    """Return the rule operators of a validated chain (LLM operators are built by ``graph.cleaning.llm``)."""
+    operators = []
+    for index, spec in enumerate(chain.ops):
+        cls = operator_class(spec.name)
+        operators.append(cls(validate_params(spec.name, spec.params, f"ops.{index}.{spec.name}")))
+    return operators

@@ -22,7 +22,8 @@ from graph.cleaning.base import KEEP, Decision, Drop, OperatorParams, RowOperato
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?.…\n])")
 _TRUNCATED_END = re.compile(
-    r"(?:[，,、：:；;（(“\"'《【\-]|\b(?:and|or|but|the|to|of)|(?:和|或者|但是|因为|所以|以及|并且|而且))\s*$", re.I
+    r"(?:[，,、：:；;（(“\"'《【\-]|\b(?:and|or|but|the|to|of)|(?:和|或者|但是|因为|所以|以及|并且|而且|然后|还有|比如))\s*$",
+    re.I,
 )
 
 
