@@ -36,6 +36,10 @@ def _work(positions: list[int], samples: list[Sample]) -> SegmentResult:
     return run_segment([(position, _worker_operators[position]) for position in positions], samples)
 
 
+DropSink = Callable[[str, str, str, "str | None"], None]
+"""Called per dropped row with its id, the operator, the reason code and the row it duplicates."""
+
+
 @dataclass
 class CleanedRow:
     """A row that came out of the chain, and the operators that changed it (for its lineage)."""
@@ -58,9 +62,17 @@ def segments(operators: list[Operator]) -> list[Segment]:
 class ChainRunner:
     """One run of a chain: the operators, their indexes, the pool and the report."""
 
-    def __init__(self, operators: list[Operator], *, workers: int = 2, report: CleanReport | None = None) -> None:
-        """Prepare a run; ``workers=0`` runs everything in this process."""
+    def __init__(
+        self,
+        operators: list[Operator],
+        *,
+        workers: int = 2,
+        report: CleanReport | None = None,
+        on_drop: DropSink | None = None,
+    ) -> None:
+        """Prepare a run; ``workers=0`` runs everything in this process; ``on_drop`` hears of every dropped row."""
         self.operators = operators
+        self.on_drop = on_drop
         self.workers = workers
         self.indexes: dict[int, KeyIndex] = {
             position: op.new_index() for position, op in enumerate(operators) if isinstance(op, KeyedOperator)
@@ -166,6 +178,7 @@ class ChainRunner:
                     survivors.append(local)
                 elif isinstance(decision, Drop):
                     report.count("dropped", decision.code, None)
+                    self._dropped(rows[members[local]].sample.id, operator.name, decision)
                 elif isinstance(decision, Flag):
                     report.count("flagged", decision.code, None)
                     survivors.append(local)
@@ -199,7 +212,12 @@ class ChainRunner:
                 if report.wants_example("dropped", decision.code):
                     example = drop_example(rows[members[local]].sample, decision.detail, decision.duplicate_of)
                 report.count("dropped", decision.code, example)
+                self._dropped(rows[members[local]].sample.id, self.operators[position].name, decision)
         return [local for local in alive if local not in dropped]
+
+    def _dropped(self, sample_id: str, operator: str, decision: Drop) -> None:
+        if self.on_drop is not None:
+            self.on_drop(sample_id, operator, decision.code, decision.duplicate_of)
 
     async def _llm(self, position: int, operator: Operator, rows: list[CleanedRow], alive: list[int]) -> list[int]:
         assert isinstance(operator, LLMOperator)
@@ -212,6 +230,7 @@ class ChainRunner:
             if isinstance(decision, Drop):
                 wanted = report.wants_example("dropped", decision.code)
                 report.count("dropped", decision.code, drop_example(sample, decision.detail, None) if wanted else None)
+                self._dropped(sample.id, operator.name, decision)
                 continue
             if isinstance(decision, Change):
                 wanted = report.wants_example("changed", decision.what)
