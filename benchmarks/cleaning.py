@@ -37,7 +37,7 @@ def read_batches(path: Path, batch_size: int) -> Iterator[list[Sample]]:
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             row = json.loads(line)
-            turns = [Turn(role=ROLES[m["from"]], content=m["value"]) for m in row["conversations"]]  # type: ignore[arg-type]
+            turns = [Turn(role=ROLES[m["from"]], content=m["value"]) for m in row["conversations"]]
             batch.append(Sample(id=row["id"], status="accepted", system="", turns=turns, lineage=lineage))
             if len(batch) == batch_size:
                 yield batch
@@ -89,9 +89,11 @@ def run_ours(data: Path, ops: str, workers: int, batch_size: int) -> dict[str, A
                 changed.setdefault(name, set()).add(row.sample.id)
 
     operators = build_operators(parse_ops(ops))
-    runner = ChainRunner(
-        operators, workers=workers, on_drop=lambda row_id, op, code, of: dropped.__setitem__(row_id, op)
-    )
+
+    def drop(row_id: str, operator: str, code: str, duplicate_of: str | None) -> None:
+        dropped[row_id] = operator
+
+    runner = ChainRunner(operators, workers=workers, on_drop=drop)
     started = time.perf_counter()
     report = asyncio.run(runner.run(read_batches(data / "dialogues.jsonl", batch_size), keep))
     seconds = time.perf_counter() - started

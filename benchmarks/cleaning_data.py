@@ -117,7 +117,7 @@ def details(zh: bool, rng: random.Random) -> str:
 
 def fill(template: str, rng: random.Random) -> str:
     """Fill a template's slots with random values (and random numbers)."""
-    values = {key: rng.choice(options) for key, options in SLOTS.items()}
+    values: dict[str, object] = {key: rng.choice(options) for key, options in SLOTS.items()}
     values.update(amount=rng.randint(12, 9999), days=rng.randint(1, 90), points=rng.randint(2, 80) * 1000)
     values.update(count=rng.randint(3, 12))
     return template.format(**values)
@@ -187,7 +187,7 @@ def main() -> None:
         for index in range(args.rows):
             row_id = f"r{index:07d}"
             roll = rng.random()
-            kind, record = "clean", {}
+            kind, record = "clean", dict[str, object]()
             turns = dialogue(rng)
             if roll < 0.05 and recent:
                 source_id, source = rng.choice(recent)
