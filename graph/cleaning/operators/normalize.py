@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import ftfy
@@ -64,19 +64,27 @@ class NormalizeParams(OperatorParams):
     traditional_to_simplified: bool = Field(default=False, description="Convert Traditional Chinese (OpenCC t2s).")
 
 
+@lru_cache(maxsize=1)
+def _foldable() -> re.Pattern[str]:
+    """Return a character class of the letters and digits that NFKC turns into other letters or digits."""
+    chars = []
+    for code in (*range(0x80, 0x10000), *range(0x1D400, 0x1D800)):
+        char = chr(code)
+        if unicodedata.category(char)[0] in "LN":
+            folded = unicodedata.normalize("NFKC", char)
+            if folded != char and folded.isalnum():
+                chars.append(re.escape(char))
+    return re.compile("[" + "".join(chars) + "]")
+
+
+def _fold(match: re.Match[str]) -> str:
+    return unicodedata.normalize("NFKC", match.group())
+
+
 def fold_letters_and_digits(text: str) -> str:
     """Apply NFC, then NFKC to letters and digits only (symbols, punctuation and emoji untouched)."""
     text = unicodedata.normalize("NFC", text)
-    if unicodedata.is_normalized("NFKC", text):
-        return text
-    pieces = []
-    for char in text:
-        if unicodedata.category(char)[0] in "LN":
-            folded = unicodedata.normalize("NFKC", char)
-            pieces.append(folded if folded.isalnum() else char)
-        else:
-            pieces.append(char)
-    return "".join(pieces)
+    return _foldable().sub(_fold, text)
 
 
 class Normalize(TextEditOperator):

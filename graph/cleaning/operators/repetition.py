@@ -20,6 +20,8 @@ from pydantic import Field
 from agents.schemas import Sample
 from graph.cleaning.base import KEEP, Decision, Drop, OperatorParams, RowOperator
 
+_SPACE = re.compile(r"\s")
+_WORD_OR_SPACE = re.compile(r"[^\W_]+|\s+")
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?.…\n])")
 _TRUNCATED_END = re.compile(
     r"(?:[，,、：:；;（(“\"'《【\-]|\b(?:and|or|but|the|to|of)|(?:和|或者|但是|因为|所以|以及|并且|而且|然后|还有|比如))\s*$",
@@ -40,15 +42,12 @@ class RepetitionParams(OperatorParams):
 
 def special_share(text: str) -> float:
     """Return the share of non-space characters that are neither letters, digits, punctuation nor emoji-like symbols."""
-    counted = special = 0
-    for char in text:
-        if char.isspace():
-            continue
-        counted += 1
+    counted = len(text) - len(_SPACE.findall(text))
+    special = 0
+    for char in _WORD_OR_SPACE.sub("", text):  # only punctuation and symbols are left to look at
         category = unicodedata.category(char)
-        if category[0] in "LNP" or category == "So":
-            continue
-        special += 1
+        if category[0] != "P" and category != "So":
+            special += 1
     return special / counted if counted else 0.0
 
 
