@@ -100,6 +100,11 @@ class Operator(ABC):
         """Keep the (validated) parameters; None means every default."""
         self.params = params if params is not None else self.Params()
 
+    @classmethod
+    def implementation(cls, params: OperatorParams) -> type[Operator]:
+        """Return the class that runs these parameters (``refusals`` with ``mode: rewrite`` calls models)."""
+        return cls
+
     @property
     def spec(self) -> dict[str, Any]:
         """Return the operator as the manifest and the report name it: name and every parameter."""
@@ -112,6 +117,10 @@ class RowOperator(Operator):
     @abstractmethod
     def decide(self, sample: Sample) -> Decision:
         """Return the decision for one row."""
+
+    def decide_batch(self, samples: Sequence[Sample]) -> list[Decision]:
+        """Return the decision for each row; operators that vectorize part of the work override it."""
+        return [self.decide(sample) for sample in samples]
 
 
 class KeyedOperator(Operator):
@@ -139,7 +148,10 @@ class KeyIndex(ABC):
 
 
 class LLMOperator(Operator):
-    """An operator that calls models; it runs in the main process on the rows that reached it."""
+    """An operator that calls models; it runs in the main process on the rows that reached it.
+
+    Its rows are light samples (id, system and turns, as the worker operators see them).
+    """
 
     @abstractmethod
     async def decide_batch(self, samples: Sequence[Sample]) -> list[Decision]:

@@ -9,6 +9,8 @@ log2(n) runs and every entry is re-sorted O(log n) times). Lookups are one ``sea
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 
@@ -57,3 +59,34 @@ def _sorted_unique(hashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np
     first = np.ones(len(keys), dtype=bool)
     first[1:] = keys[1:] != keys[:-1]
     return keys[first], values[first]
+
+
+class IdList:
+    """The ids of the kept rows, by row number, packed as UTF-8 bytes (a Python list of str costs ~60 bytes an id)."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._blobs: list[bytes] = []
+        self._offsets: list[np.ndarray] = []
+        self._starts: list[int] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def extend(self, ids: list[str]) -> None:
+        """Append ids (one batch's kept rows)."""
+        if not ids:
+            return
+        encoded = [sample_id.encode("utf-8", "surrogatepass") for sample_id in ids]
+        self._blobs.append(b"".join(encoded))
+        self._offsets.append(np.concatenate([[0], np.cumsum([len(item) for item in encoded])]).astype(np.int64))
+        self._starts.append(self._count)
+        self._count += len(ids)
+
+    def __getitem__(self, row: int) -> str:
+        chunk = bisect.bisect_right(self._starts, row) - 1
+        if chunk < 0 or row >= self._count:
+            raise IndexError(row)
+        offsets, local = self._offsets[chunk], row - self._starts[chunk]
+        return self._blobs[chunk][offsets[local] : offsets[local + 1]].decode("utf-8", "surrogatepass")

@@ -1,4 +1,4 @@
-"""Character shingles, MinHash signatures and LSH band hashes for a whole batch of texts at once.
+"""Character shingles, MinHash signatures, LSH band hashes and n-gram counts for a whole batch of texts at once.
 
 Shingle hashes are computed with NumPy over the batch's code points (a rolling FNV-style
 combination of ``n`` consecutive characters, then a 64-bit finalizer), never one Python string
@@ -7,6 +7,7 @@ per shingle; ``rensa`` turns the flat hash buffer into MinHash signatures in Rus
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,6 +15,8 @@ import rensa
 
 _PRIME = np.uint64(0x100000001B3)
 _MIX1, _MIX2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
+_SPACES = re.compile(r"\s+")
+_TEXT_BITS = np.uint64(40)
 _BAND_MULTIPLIERS = np.array(
     [0x9E3779B97F4A7C15 ^ (index * 0xBF58476D1CE4E5B9 % (1 << 64)) | 1 for index in range(32)], dtype=np.uint64
 )
@@ -28,22 +31,64 @@ def _finalize(values: np.ndarray) -> np.ndarray:
     return values ^ (values >> np.uint64(33))
 
 
+def _rolling(codes: np.ndarray, n: int) -> np.ndarray:
+    """Return at every position a hash of the ``n`` code points starting there (past the end: padded)."""
+    padded = np.concatenate([codes, np.zeros(n, dtype=np.uint64)])
+    rolling = np.zeros(len(codes), dtype=np.uint64)
+    for k in range(n):
+        rolling = (rolling * _PRIME) ^ (padded[k : k + len(codes)] + np.uint64(1))
+    return rolling
+
+
+def _positions(lengths: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Return the start positions of ``counts[i]`` n-grams of each text, in the texts' concatenation."""
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + within
+
+
+def _code_points(texts: Sequence[str]) -> np.ndarray:
+    return np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+
+
+def top_ngram_shares(texts: Sequence[str], n: int = 4) -> np.ndarray:
+    """Return per text the share of its non-space characters covered by its most frequent character n-gram.
+
+    (``count x n / characters``, at most 1; 0 for texts shorter than ``2 n`` or with no repeated
+    n-gram.) All texts are counted at once: the n-grams of every text are hashed (40 bits, with
+    the text's number in the high bits), sorted, and the longest run of one key per text is its
+    most frequent n-gram.
+    """
+    compact = [_SPACES.sub("", text) for text in texts]
+    lengths = np.fromiter((len(text) for text in compact), dtype=np.int64, count=len(compact))
+    shares = np.zeros(len(compact), dtype=np.float64)
+    counts = np.where(lengths >= 2 * n, lengths - n + 1, 0)
+    if not counts.any():
+        return shares
+    positions = _positions(lengths, counts)
+    owners = np.repeat(np.arange(len(compact), dtype=np.uint64), counts)
+    keys = (owners << _TEXT_BITS) | (_finalize(_rolling(_code_points(compact), n)[positions]) >> np.uint64(24))
+    keys.sort()
+    run_starts = np.concatenate([[0], np.flatnonzero(keys[1:] != keys[:-1]) + 1])
+    run_lengths = np.diff(np.concatenate([run_starts, [len(keys)]]))
+    run_owners = (keys[run_starts] >> _TEXT_BITS).astype(np.int64)
+    first_runs = np.concatenate([[0], np.flatnonzero(run_owners[1:] != run_owners[:-1]) + 1])
+    best = np.maximum.reduceat(run_lengths, first_runs)
+    owners_with_runs = run_owners[first_runs]
+    shares[owners_with_runs] = np.where(best > 1, np.minimum(1.0, best * n / lengths[owners_with_runs]), 0.0)
+    return shares
+
+
 def shingle_hashes(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Return the 64-bit hashes of every text's character n-grams, flat, and each text's offsets into them.
 
     A text shorter than ``n`` counts as one shingle (itself); an empty text as one empty shingle.
     """
     lengths = np.fromiter((len(text) for text in texts), dtype=np.int64, count=len(texts))
-    codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    padded = np.concatenate([codes, np.zeros(n, dtype=np.uint64)])
-    rolling = np.zeros(len(codes), dtype=np.uint64)
-    for k in range(n):
-        rolling = (rolling * _PRIME) ^ (padded[k : k + len(codes)] + np.uint64(1))
+    codes = _code_points(texts)
+    rolling = _rolling(codes, n)
     counts = np.maximum(lengths - n + 1, 1)
-    firsts = np.repeat(starts, counts)
-    within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    positions = firsts + within
+    positions = _positions(lengths, counts)
     hashes = (
         rolling[np.minimum(positions, max(len(codes) - 1, 0))] if len(codes) else np.zeros(len(positions), np.uint64)
     )

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from agents.schemas import Sample
 from graph.cleaning.base import KEEP, Decision, Drop, KeyedOperator, KeyIndex, OperatorParams
-from graph.cleaning.hash_index import HashRuns
+from graph.cleaning.hash_index import HashRuns, IdList
 
 _NOT_WORD = re.compile(r"[\W_]+")
 _TURN_SEP = "\x1e"
@@ -72,26 +72,25 @@ class ExactIndex(KeyIndex):
     def __init__(self) -> None:
         """Start empty."""
         self.runs = HashRuns()
-        self.kept_ids: list[str] = []
+        self.kept_ids = IdList()
 
     def admit(self, ids: Sequence[str], keys: np.ndarray) -> list[Decision]:
         """Drop rows whose key was kept before (in an earlier batch or earlier in this one)."""
         earlier = self.runs.lookup(keys)
         decisions: list[Decision] = []
         first_in_batch: dict[Any, int] = {}
-        new_keys, new_rows = [], []
+        new_keys, new_ids = [], []
         for index, (sample_id, key) in enumerate(zip(ids, keys.tolist(), strict=True)):
             if earlier[index] >= 0:
-                decisions.append(
-                    Drop("exact_duplicate", "same dialogue as an earlier row", self.kept_ids[earlier[index]])
-                )
+                decisions.append(Drop("exact_duplicate", _DETAIL, self.kept_ids[earlier[index]]))
             elif key in first_in_batch:
                 decisions.append(Drop("exact_duplicate", _DETAIL, ids[first_in_batch[key]]))
             else:
                 first_in_batch[key] = index
                 new_keys.append(key)
-                new_rows.append(len(self.kept_ids))
-                self.kept_ids.append(sample_id)
+                new_ids.append(sample_id)
                 decisions.append(KEEP)
-        self.runs.add(np.array(new_keys, dtype=np.uint64), np.array(new_rows, dtype=np.int64))
+        rows = np.arange(len(self.kept_ids), len(self.kept_ids) + len(new_ids), dtype=np.int64)
+        self.runs.add(np.array(new_keys, dtype=np.uint64), rows)
+        self.kept_ids.extend(new_ids)
         return decisions

@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from agents.schemas import Sample
 from graph.cleaning.base import KEEP, Decision, Drop, KeyedOperator, KeyIndex, OperatorParams
-from graph.cleaning.hash_index import HashRuns
+from graph.cleaning.hash_index import HashRuns, IdList
 from graph.cleaning.operators.exact_dedup import dialogue_key_text
 from graph.cleaning.shingles import band_hashes, bbit_sketch, minhash_signatures
 
@@ -80,7 +80,7 @@ class NearIndex(KeyIndex):
         self.params = params
         self.bands = [HashRuns() for _ in range(params.bands)]
         self.sketches: list[np.ndarray] = []
-        self.kept_ids: list[str] = []
+        self.kept_ids = IdList()
         self._fill = 0
 
     def _sketch(self, row: int) -> np.ndarray:
@@ -136,5 +136,5 @@ class NearIndex(KeyIndex):
         for b in range(band_count):
             self.bands[b].add(hashes[kept_local, b], rows)
         self._store_sketches(sketches[kept_local])
-        self.kept_ids.extend(ids[i] for i in kept_local)
+        self.kept_ids.extend([ids[i] for i in kept_local])
         return decisions

@@ -33,6 +33,7 @@ from graph.cleaning.text import TextEditOperator
 _INVISIBLE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b\u200c\u200e\u200f\u2060\ufeff]")
 _INNER_SPACES = re.compile(r"(?<=\S)[ \t\u00a0]{2,}(?=\S)")
 _TRAILING_SPACES = re.compile(r"[ \t\u00a0\u3000]+(?=\n)")
+_TRAILING_TRIGGERS = (" \n", "\t\n", "\u00a0\n", "\u3000\n")
 _FTFY = ftfy.TextFixerConfig(
     unescape_html=False,
     remove_terminal_escapes=True,
@@ -64,27 +65,39 @@ class NormalizeParams(OperatorParams):
     traditional_to_simplified: bool = Field(default=False, description="Convert Traditional Chinese (OpenCC t2s).")
 
 
+_MATH_ALPHANUMERICS = re.compile("[\U0001d400-\U0001d7ff]")
+_MAYBE_MOJIBAKE = re.compile("[\x1b\x80-\u024f\u0370-\u052f\u2028\u2029\u2200-\u22ff\ufffd\ud800-\udfff]")
+"""Every character ftfy's repairs start from (UTF-8 read as Latin-1, cp1252, cp1250-1254, MacRoman or cp437,
+C1 controls, terminal escapes, surrogates, lossy U+FFFD): text without one is left alone by ftfy anyway."""
+
+
 @lru_cache(maxsize=1)
-def _foldable() -> re.Pattern[str]:
-    """Return a character class of the letters and digits that NFKC turns into other letters or digits."""
-    chars = []
+def _foldable() -> tuple[re.Pattern[str], dict[int, str]]:
+    """Return a detector of the letters and digits that NFKC turns into other letters or digits, and their folds.
+
+    The detector is a class of BMP characters only (the regex engine tests it with one bitmap
+    lookup a character; mixed with astral characters it would test thousands of ranges); the
+    mathematical alphanumerics outside the BMP are one range, tested separately.
+    """
+    table: dict[int, str] = {}
     for code in (*range(0x80, 0x10000), *range(0x1D400, 0x1D800)):
         char = chr(code)
         if unicodedata.category(char)[0] in "LN":
             folded = unicodedata.normalize("NFKC", char)
             if folded != char and folded.isalnum():
-                chars.append(re.escape(char))
-    return re.compile("[" + "".join(chars) + "]")
-
-
-def _fold(match: re.Match[str]) -> str:
-    return unicodedata.normalize("NFKC", match.group())
+                table[code] = folded
+    detector = re.compile("[" + "".join(re.escape(chr(code)) for code in table if code < 0x10000) + "]")
+    return detector, table
 
 
 def fold_letters_and_digits(text: str) -> str:
     """Apply NFC, then NFKC to letters and digits only (symbols, punctuation and emoji untouched)."""
-    text = unicodedata.normalize("NFC", text)
-    return _foldable().sub(_fold, text)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    detector, table = _foldable()
+    if detector.search(text) or _MATH_ALPHANUMERICS.search(text):
+        return text.translate(table)
+    return text
 
 
 class Normalize(TextEditOperator):
@@ -105,11 +118,30 @@ class Normalize(TextEditOperator):
 
         return opencc.OpenCC("t2s")
 
+    def _spaced(self, text: str) -> str:
+        """Return the text trimmed, without invisible characters, runs of spaces or of newlines.
+
+        Each substitution runs only when a plain substring test finds its trigger: most turns
+        have none, and the regular expressions (with look-arounds) cost more than the tests.
+        """
+        text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+        if "  " in text or "\t" in text or "\u00a0" in text:
+            text = _INNER_SPACES.sub(" ", text)
+        if any(trigger in text for trigger in _TRAILING_TRIGGERS):
+            text = _TRAILING_SPACES.sub("", text)
+        if self._too_many_newlines in text:
+            text = self._newlines.sub("\n" * self.params.max_newlines, text)
+        return text.strip()
+
+    @cached_property
+    def _too_many_newlines(self) -> str:
+        return "\n" * (self.params.max_newlines + 1)
+
     def edit(self, text: str) -> tuple[str, set[str]]:
         """Return the normalized text and which repairs changed it."""
         codes: set[str] = set()
         params = self.params
-        if params.mojibake and not text.isascii():
+        if params.mojibake and _MAYBE_MOJIBAKE.search(text):
             fixed = ftfy.fix_text(text, _FTFY)
             if fixed != text:
                 codes.add("mojibake")
@@ -120,9 +152,7 @@ class Normalize(TextEditOperator):
                 codes.add("unicode")
                 text = folded
         if params.whitespace:
-            spaced = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-            spaced = _TRAILING_SPACES.sub("", _INNER_SPACES.sub(" ", spaced))
-            spaced = self._newlines.sub("\n" * params.max_newlines, spaced).strip()
+            spaced = self._spaced(text)
             if spaced != text:
                 codes.add("whitespace")
                 text = spaced

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
+from collections.abc import Sequence
+from functools import cached_property, lru_cache
 
 from pydantic import Field
 
 from agents.schemas import Sample
 from graph.cleaning.base import KEEP, Decision, Drop, OperatorParams, RowOperator
+from graph.cleaning.shingles import top_ngram_shares
 
-_SPACE = re.compile(r"\s")
-_WORD_OR_SPACE = re.compile(r"[^\W_]+|\s+")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_TAIL_CHARS = 8
 _SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?.…\n])")
 _TRUNCATED_END = re.compile(
     r"(?:[，,、：:；;（(“\"'《【\-]|\b(?:and|or|but|the|to|of)|(?:和|或者|但是|因为|所以|以及|并且|而且|然后|还有|比如))\s*$",
@@ -40,24 +42,34 @@ class RepetitionParams(OperatorParams):
     truncated: bool = Field(default=True, description="Drop a row whose last reply ends mid-sentence.")
 
 
+def _is_special(char: str) -> bool:
+    category = unicodedata.category(char)
+    return not (char.isalnum() or char.isspace() or category[0] == "P" or category == "So")
+
+
+@lru_cache(maxsize=1)
+def _special_bmp() -> re.Pattern[str]:
+    """Return a class of the BMP's special characters (one bitmap lookup a character for the regex engine)."""
+    ranges: list[str] = []
+    start = None
+    for code in range(0x10001):
+        special = code < 0x10000 and _is_special(chr(code))
+        if special and start is None:
+            start = code
+        elif not special and start is not None:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(code - 1))}")
+            start = None
+    return re.compile("[" + "".join(ranges) + "]")
+
+
 def special_share(text: str) -> float:
     """Return the share of non-space characters that are neither letters, digits, punctuation nor emoji-like symbols."""
-    counted = len(text) - len(_SPACE.findall(text))
-    special = 0
-    for char in _WORD_OR_SPACE.sub("", text):  # only punctuation and symbols are left to look at
-        category = unicodedata.category(char)
-        if category[0] != "P" and category != "So":
-            special += 1
-    return special / counted if counted else 0.0
-
-
-def top_ngram_share(text: str, n: int = 4) -> float:
-    """Return the share of characters covered by the most frequent character n-gram's occurrences."""
-    compact = re.sub(r"\s+", "", text)
-    if len(compact) < 2 * n:
+    counted = len("".join(text.split()))
+    if not counted:
         return 0.0
-    gram, count = Counter(compact[i : i + n] for i in range(len(compact) - n + 1)).most_common(1)[0]
-    return min(1.0, count * len(gram) / len(compact)) if count > 1 else 0.0
+    if _ASTRAL.search(text):  # emoji, rare CJK: the slow path
+        return sum(1 for char in text if _is_special(char)) / counted
+    return _special_bmp().subn("", text)[1] / counted
 
 
 class Repetition(RowOperator):
@@ -68,10 +80,14 @@ class Repetition(RowOperator):
     Params = RepetitionParams
     params: RepetitionParams
 
-    def problem(self, text: str) -> tuple[str, str] | None:
-        """Return ``(code, detail)`` for the first test one text fails, or None."""
+    @cached_property
+    def _char_run(self) -> re.Pattern[str]:
+        return re.compile(r"(.)\1{" + str(self.params.max_char_run) + ",}")
+
+    def problem(self, text: str, ngram_share: float) -> tuple[str, str] | None:
+        """Return ``(code, detail)`` for the first test one text fails, or None (``ngram_share``: its top 4-gram's)."""
         params = self.params
-        run = re.search(r"(.)\1{" + str(params.max_char_run) + ",}", text)
+        run = self._char_run.search(text)
         if run:
             return "repeated_chars", f"a character repeats {len(run.group())} times"
         if len(text) < params.min_chars_for_ratios:
@@ -81,9 +97,8 @@ class Repetition(RowOperator):
             repeated = 1 - len(set(sentences)) / len(sentences)
             if repeated > params.max_duplicate_sentence_share:
                 return "repeated_sentences", f"{repeated:.0%} of the sentences are repeats"
-        share = top_ngram_share(text)
-        if share > params.max_top_ngram_share:
-            return "repeated_ngram", f"one 4-gram covers {share:.0%} of the text"
+        if ngram_share > params.max_top_ngram_share:
+            return "repeated_ngram", f"one 4-gram covers {ngram_share:.0%} of the text"
         special = special_share(text)
         if special > params.max_special_share:
             return "special_chars", f"{special:.0%} of the characters are special"
@@ -91,13 +106,22 @@ class Repetition(RowOperator):
 
     def decide(self, sample: Sample) -> Decision:
         """Drop the row when any turn is garbage or the last reply is cut off."""
-        for turn in sample.turns:
-            found = self.problem(turn.content)
+        return self.decide_batch([sample])[0]
+
+    def decide_batch(self, samples: Sequence[Sample]) -> list[Decision]:
+        """Decide every row, with the 4-gram counts of all their turns done at once (NumPy)."""
+        shares = iter(top_ngram_shares([turn.content for sample in samples for turn in sample.turns]).tolist())
+        return [self._decide(sample, [next(shares) for _ in sample.turns]) for sample in samples]
+
+    def _decide(self, sample: Sample, shares: list[float]) -> Decision:
+        for turn, share in zip(sample.turns, shares, strict=True):
+            found = self.problem(turn.content, share)
             if found:
                 return Drop(*found)
         replies = [turn.content for turn in sample.turns if turn.role == "assistant"]
         if self.params.truncated and replies:
             last = replies[-1].rstrip()
-            if _TRUNCATED_END.search(last) or last.count("```") % 2 == 1:
+            # the tail is enough (``\b`` still sees the character before ``pos``)
+            if _TRUNCATED_END.search(last, max(0, len(last) - _TAIL_CHARS)) or last.count("```") % 2 == 1:
                 return Drop("truncated", "the last reply ends mid-sentence")
         return KEEP

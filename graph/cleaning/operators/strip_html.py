@@ -95,11 +95,12 @@ class StripHtml(TextEditOperator):
             if stripped != text:
                 codes.add("html")
                 text = stripped
-        for kind, pattern, mode, placeholder in (
-            ("url", _URL, params.urls, "[URL]"),
-            ("email", _EMAIL, params.emails, "[EMAIL]"),
+        lowered = text.lower()
+        for kind, pattern, mode, placeholder, marks in (
+            ("url", _URL, params.urls, "[URL]", ("://", "www.")),
+            ("email", _EMAIL, params.emails, "[EMAIL]", ("@",)),
         ):
-            if mode != "keep" and pattern.search(text):
+            if mode != "keep" and any(mark in lowered for mark in marks) and pattern.search(text):
                 codes.add(kind)
                 text = pattern.sub(placeholder if mode == "placeholder" else "", text)
         if self._signature is not None:
