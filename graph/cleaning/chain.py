@@ -1,39 +1,54 @@
-"""Run a chain of operators over a stream of batches, on both cores, counting every decision.
+"""Run a chain of operators over a stream of Arrow batches, on both cores, counting every decision.
 
 The chain is cut into segments: runs of row and keyed operators (done by worker processes, one
 batch each, up to ``2 x workers`` batches ahead) and single LLM operators (done here, async).
 For each batch, in order, the main process replays the segment's decisions operator by operator:
 a keyed operator's index admits only the rows still alive at its place, so the result is the same
-as running every operator one after another, whatever the number of workers. Memory is bounded by
-the batches in flight plus the dedup indexes (a few dozen bytes a kept row).
+as running every operator one after another, whatever the number of workers. Only the columns
+rule operators read travel to the workers (Arrow pickles without a Python object per row), and
+what comes back is small: decisions, keys and the turns of changed rows (``graph.cleaning.batch``).
+Memory is bounded by the batches in flight plus the dedup indexes (a few dozen bytes a kept row).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import os
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 
-from agents.schemas import Sample
+import pyarrow as pa
+
 from graph.cleaning.base import Change, Drop, Flag, KeyedOperator, KeyIndex, LLMOperator, Operator
+from graph.cleaning.batch import WORKER_COLUMNS, BatchState, dialogue_sizes, light_samples, turn_rows
 from graph.cleaning.report import CleanReport, LengthCounter, OperatorReport, change_example, drop_example
 from graph.cleaning.segment import SegmentResult, run_segment
 
 Segment = list[tuple[int, Operator]]
+PARENT_CHECK_S = 1.0
 _worker_operators: list[Operator] = []
 
 
-def _init_worker(operators: list[Operator]) -> None:
+def _init_worker(operators: list[Operator], parent: int) -> None:
     global _worker_operators
     _worker_operators = operators
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
-def _work(positions: list[int], samples: list[Sample]) -> SegmentResult:
-    return run_segment([(position, _worker_operators[position]) for position in positions], samples)
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the main process is gone (SIGKILL gives the pool no chance to stop it)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
+
+
+def _work(positions: list[int], batch: pa.Table) -> SegmentResult:
+    return run_segment([(position, _worker_operators[position]) for position in positions], light_samples(batch))
 
 
 DropSink = Callable[[str, str, str, "str | None"], None]
@@ -41,11 +56,14 @@ DropSink = Callable[[str, str, str, "str | None"], None]
 
 
 @dataclass
-class CleanedRow:
-    """A row that came out of the chain, and the operators that changed it (for its lineage)."""
+class CleanedBatch:
+    """The rows of one batch that came out of the chain, and per row the operators that changed it."""
 
-    sample: Sample
-    changed_by: list[str] = field(default_factory=list)
+    table: pa.Table
+    changed_by: list[list[str]]
+
+
+Sink = Callable[[CleanedBatch], Awaitable[None] | None]
 
 
 def segments(operators: list[Operator]) -> list[Segment]:
@@ -89,23 +107,21 @@ class ChainRunner:
             return None
         context = get_context("spawn")
         return ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_init_worker, initargs=(self.operators,)
+            self.workers, mp_context=context, initializer=_init_worker, initargs=(self.operators, os.getpid())
         )
 
-    async def run(
-        self, batches: Iterable[list[Sample]], sink: Callable[[list[CleanedRow]], Awaitable[None] | None]
-    ) -> CleanReport:
+    async def run(self, batches: Iterable[pa.Table | pa.RecordBatch], sink: Sink) -> CleanReport:
         """Clean every batch in order and hand each batch's surviving rows to ``sink``."""
         started = time.perf_counter()
         executor = self._executor()
         ahead = max(1, 2 * self.workers)
 
-        async def first(batch: list[Sample]) -> SegmentResult:
+        async def first(state: BatchState) -> SegmentResult:
             if isinstance(self._segments[0][0][1], LLMOperator):
                 return SegmentResult()
-            return await self._segment(self._segments[0], batch, executor)
+            return await self._segment(self._segments[0], state.table.select(list(WORKER_COLUMNS)), executor)
 
-        pending: collections.deque[tuple[list[Sample], asyncio.Future[SegmentResult]]] = collections.deque()
+        pending: collections.deque[tuple[BatchState, asyncio.Future[SegmentResult]]] = collections.deque()
         try:
             iterator = iter(batches)
             exhausted = False
@@ -114,13 +130,15 @@ class ChainRunner:
                     batch = next(iterator, None)
                     if batch is None:
                         exhausted = True
-                    elif batch:
-                        pending.append((batch, asyncio.ensure_future(first(batch))))
+                    elif batch.num_rows:
+                        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+                        state = BatchState(table)
+                        pending.append((state, asyncio.ensure_future(first(state))))
                 if not pending:
                     break
-                batch, future = pending.popleft()
-                rows = await self._finish(batch, await future, executor)
-                outcome = sink(rows)
+                state, future = pending.popleft()
+                cleaned = await self._finish(state, await future, executor)
+                outcome = sink(cleaned)
                 if outcome is not None:
                     await outcome
         finally:
@@ -132,31 +150,30 @@ class ChainRunner:
         self.report.seconds = round(time.perf_counter() - started, 3)
         return self.report
 
-    async def _segment(self, segment: Segment, samples: list[Sample], executor: Executor | None) -> SegmentResult:
+    async def _segment(self, segment: Segment, batch: pa.Table, executor: Executor | None) -> SegmentResult:
         if executor is None:
-            return run_segment(segment, samples)
+            return run_segment(segment, light_samples(batch))
         positions = [position for position, _ in segment]
-        return await asyncio.get_running_loop().run_in_executor(executor, _work, positions, samples)
+        return await asyncio.get_running_loop().run_in_executor(executor, _work, positions, batch)
 
-    async def _finish(self, batch: list[Sample], result: SegmentResult, executor: Executor | None) -> list[CleanedRow]:
-        self.report.rows_in += len(batch)
-        self._before.add(batch)
-        rows = [CleanedRow(sample) for sample in batch]
-        members = list(range(len(batch)))
+    async def _finish(self, state: BatchState, result: SegmentResult, executor: Executor | None) -> CleanedBatch:
+        self.report.rows_in += len(state)
+        self._before.add(*dialogue_sizes(state.table.column("turns")))
+        members = list(range(len(state)))
         for index, segment in enumerate(self._segments):
             position, operator = segment[0]
             if isinstance(operator, LLMOperator):
-                members = await self._llm(position, operator, rows, members)
+                members = await self._llm(position, operator, state, members)
                 continue
             if index > 0:
-                result = await self._segment(segment, [rows[m].sample for m in members], executor)
-            members = self._replay(segment, result, rows, members)
-        out = [rows[m] for m in members]
-        self.report.rows_out += len(out)
-        self._after.add([row.sample for row in out])
-        return out
+                result = await self._segment(segment, state.view(members), executor)
+            members = self._replay(segment, result, state, members)
+        table = state.output(members)
+        self.report.rows_out += table.num_rows
+        self._after.add(*dialogue_sizes(table.column("turns")))
+        return CleanedBatch(table, [state.changed_by.get(row, []) for row in members])
 
-    def _replay(self, segment: Segment, result: SegmentResult, rows: list[CleanedRow], members: list[int]) -> list[int]:
+    def _replay(self, segment: Segment, result: SegmentResult, state: BatchState, members: list[int]) -> list[int]:
         """Apply a segment's decisions in order; ``members[i]`` is the row of the segment's i-th input."""
         for (position, bucket, code), examples in result.examples.items():
             report = self.report.operators[position]
@@ -168,9 +185,11 @@ class ChainRunner:
             report = self.report.operators[position]
             report.rows_in += len(alive)
             if isinstance(operator, KeyedOperator):
-                alive = self._admit(position, result, rows, members, alive)
+                alive = self._admit(position, result, state, members, alive)
                 continue
             events = result.events.get(position, {})
+            if not events:
+                continue
             survivors = []
             for local in alive:
                 decision = events.get(local)
@@ -178,23 +197,23 @@ class ChainRunner:
                     survivors.append(local)
                 elif isinstance(decision, Drop):
                     report.count("dropped", decision.code, None)
-                    self._dropped(rows[members[local]].sample.id, operator.name, decision)
+                    self._dropped(state.ids[members[local]], operator.name, decision)
                 elif isinstance(decision, Flag):
                     report.count("flagged", decision.code, None)
                     survivors.append(local)
                 elif isinstance(decision, Change):
                     report.count("changed", decision.what, None)
-                    rows[members[local]].changed_by.append(operator.name)
+                    state.changed_by.setdefault(members[local], []).append(operator.name)
                     survivors.append(local)
             alive = survivors
         kept = set(alive)
-        for local, sample in result.final.items():
+        for local, turns in result.final.items():
             if local in kept:
-                rows[members[local]].sample = sample
+                state.turns[members[local]] = turns
         return [members[local] for local in alive]
 
     def _admit(
-        self, position: int, result: SegmentResult, rows: list[CleanedRow], members: list[int], alive: list[int]
+        self, position: int, result: SegmentResult, state: BatchState, members: list[int], alive: list[int]
     ) -> list[int]:
         """Let a keyed operator's index decide on the rows still alive at its place."""
         report = self.report.operators[position]
@@ -202,31 +221,29 @@ class ChainRunner:
         wanted = set(alive)
         picked = [k for k, local in enumerate(seen.tolist()) if local in wanted]
         locals_ = [int(seen[k]) for k in picked]
-        ids = [rows[members[local]].sample.id for local in locals_]
-        decisions = self.indexes[position].admit(ids, keys[picked])
+        decisions = self.indexes[position].admit([state.ids[members[local]] for local in locals_], keys[picked])
         dropped = set()
         for local, decision in zip(locals_, decisions, strict=True):
             if isinstance(decision, Drop):
                 dropped.add(local)
                 example = None
                 if report.wants_example("dropped", decision.code):
-                    example = drop_example(rows[members[local]].sample, decision.detail, decision.duplicate_of)
+                    example = drop_example(state.sample(members[local]), decision.detail, decision.duplicate_of)
                 report.count("dropped", decision.code, example)
-                self._dropped(rows[members[local]].sample.id, self.operators[position].name, decision)
+                self._dropped(state.ids[members[local]], self.operators[position].name, decision)
         return [local for local in alive if local not in dropped]
 
     def _dropped(self, sample_id: str, operator: str, decision: Drop) -> None:
         if self.on_drop is not None:
             self.on_drop(sample_id, operator, decision.code, decision.duplicate_of)
 
-    async def _llm(self, position: int, operator: Operator, rows: list[CleanedRow], alive: list[int]) -> list[int]:
-        assert isinstance(operator, LLMOperator)
+    async def _llm(self, position: int, operator: LLMOperator, state: BatchState, alive: list[int]) -> list[int]:
         report = self.report.operators[position]
         report.rows_in += len(alive)
-        decisions = await operator.decide_batch([rows[i].sample for i in alive])
+        samples = light_samples(state.view(alive))
+        decisions = await operator.decide_batch(samples)
         survivors = []
-        for i, decision in zip(alive, decisions, strict=True):
-            sample = rows[i].sample
+        for row, sample, decision in zip(alive, samples, decisions, strict=True):
             if isinstance(decision, Drop):
                 wanted = report.wants_example("dropped", decision.code)
                 report.count("dropped", decision.code, drop_example(sample, decision.detail, None) if wanted else None)
@@ -234,15 +251,10 @@ class ChainRunner:
                 continue
             if isinstance(decision, Change):
                 wanted = report.wants_example("changed", decision.what)
-                report.count(
-                    "changed",
-                    decision.what,
-                    change_example(sample.id, sample.turns, decision.turns) if wanted else None,
-                )
-                attempts = [*sample.attempts, *decision.attempts]
-                rows[i].sample = sample.model_copy(update={"turns": decision.turns, "attempts": attempts})
-                rows[i].changed_by.append(operator.name)
+                example = change_example(sample.id, sample.turns, decision.turns) if wanted else None
+                report.count("changed", decision.what, example)
+                state.change(row, operator.name, turn_rows(decision.turns), decision.attempts)
             elif isinstance(decision, Flag):
                 report.count("flagged", decision.code, None)
-            survivors.append(i)
+            survivors.append(row)
         return survivors

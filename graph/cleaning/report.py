@@ -10,10 +10,10 @@ dropped rows of the ``pii`` operator included), and is cut to a few hundred char
 from __future__ import annotations
 
 import difflib
-import random
 from collections import Counter
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from agents.pii import redact
@@ -79,39 +79,40 @@ class LengthStats(BaseModel):
 
 
 class LengthCounter:
-    """Streaming length statistics (quantiles from a bounded reservoir sample)."""
+    """Streaming length statistics; quantiles from a uniform sample of at most 10,000 rows (bottom-k keys)."""
 
     def __init__(self, seed: int = 0) -> None:
         """Start empty."""
         self.rows = self.chars = self.turns = self.longest = 0
-        self.sample: list[int] = []
-        self._random = random.Random(seed)
+        self._keys = np.empty(0, dtype=np.float64)
+        self._sizes = np.empty(0, dtype=np.int64)
+        self._random = np.random.default_rng(seed)
 
-    def add(self, samples: list[Sample]) -> None:
-        """Count a batch of rows."""
-        for sample in samples:
-            size = sum(len(turn.content) for turn in sample.turns)
-            self.rows += 1
-            self.chars += size
-            self.turns += len(sample.turns)
-            self.longest = max(self.longest, size)
-            if len(self.sample) < _RESERVOIR:
-                self.sample.append(size)
-            else:
-                slot = self._random.randrange(self.rows)
-                if slot < _RESERVOIR:
-                    self.sample[slot] = size
+    def add(self, chars: np.ndarray, turns: np.ndarray) -> None:
+        """Count a batch of rows: per row its characters and its number of turns."""
+        if not len(chars):
+            return
+        self.rows += len(chars)
+        self.chars += int(chars.sum())
+        self.turns += int(turns.sum())
+        self.longest = max(self.longest, int(chars.max()))
+        keys = np.concatenate([self._keys, self._random.random(len(chars))])
+        sizes = np.concatenate([self._sizes, chars])
+        if len(keys) > _RESERVOIR:
+            kept = np.argpartition(keys, _RESERVOIR)[:_RESERVOIR]
+            keys, sizes = keys[kept], sizes[kept]
+        self._keys, self._sizes = keys, sizes
 
     def stats(self) -> LengthStats:
         """Return the statistics so far."""
         if not self.rows:
             return LengthStats()
-        ordered = sorted(self.sample)
+        ordered = np.sort(self._sizes)
         return LengthStats(
             rows=self.rows,
             mean_chars=round(self.chars / self.rows, 1),
-            p50_chars=ordered[len(ordered) // 2],
-            p90_chars=ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))],
+            p50_chars=int(ordered[len(ordered) // 2]),
+            p90_chars=int(ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]),
             max_chars=self.longest,
             mean_turns=round(self.turns / self.rows, 2),
         )
@@ -153,4 +154,40 @@ def change_example(sample_id: str, before: list[Turn], after: list[Turn]) -> Exa
     lines = [
         line for line in difflib.unified_diff(old, new, lineterm="", n=0) if not line.startswith(("---", "+++", "@@"))
     ]
+    if not lines:  # only personal data changed, and redaction hides it on both sides: show the result
+        return Example(id=sample_id, text=_cut("\n".join(new)))
     return Example(id=sample_id, diff=_cut("\n".join(lines)))
+
+
+def render_markdown(report: CleanReport) -> str:
+    """Render the report for people: totals, each operator's drops and changes with examples, lengths."""
+    kept = f"{report.rows_out} of {report.rows_in}"
+    lines = [
+        f"# Cleaning of {report.source} into {report.target}",
+        "",
+        f"Rows kept: **{kept}** in {report.seconds} s.",
+        "",
+    ]
+    lines += ["| operator | rows in | dropped | changed | flagged |", "|---|---|---|---|---|"]
+    for op in report.operators:
+        cells = [_codes(op.dropped), _codes(op.changed), _codes(op.flagged)]
+        lines.append(f"| {op.name} | {op.rows_in} | " + " | ".join(cells) + " |")
+    lines += ["", "| length | before | after |", "|---|---|---|"]
+    for field in ("rows", "mean_chars", "p50_chars", "p90_chars", "max_chars", "mean_turns"):
+        lines.append(f"| {field} | {getattr(report.before, field)} | {getattr(report.after, field)} |")
+    for op in report.operators:
+        if not op.examples:
+            continue
+        lines += ["", f"## {op.name}", "", f"Parameters: `{op.params}`"]
+        for key, examples in op.examples.items():
+            lines += ["", f"### {key} (personal data redacted)"]
+            for example in examples:
+                why = f" ({example.detail})" if example.detail else ""
+                of = f", duplicate of `{example.duplicate_of}`" if example.duplicate_of else ""
+                body = example.diff or example.text
+                lines += ["", f"`{example.id}`{why}{of}", "", "~~~~", body, "~~~~"]
+    return "\n".join(lines) + "\n"
+
+
+def _codes(counts: dict[str, int]) -> str:
+    return ", ".join(f"{code} {count}" for code, count in sorted(counts.items(), key=lambda kv: -kv[1])) or "-"

@@ -15,6 +15,7 @@ import numpy as np
 
 from agents.schemas import Sample
 from graph.cleaning.base import Change, Decision, Drop, Flag, Keep, KeyedOperator, Operator, RowOperator
+from graph.cleaning.batch import TurnRows, turn_rows
 from graph.cleaning.report import Example, change_example, drop_example
 
 ExampleKey = tuple[int, str, str]
@@ -30,13 +31,13 @@ class SegmentResult:
     Attributes:
         events: Per operator position, the rows (by index in the batch) it did not simply keep.
         keys: Per keyed operator position, the rows it saw and their keys.
-        final: The last state of every row some operator changed.
+        final: The last turns of every row some operator changed (as the ``turns`` column holds them).
         examples: A few redacted examples per operator, bucket and code.
     """
 
     events: dict[int, dict[int, Decision]] = field(default_factory=dict)
     keys: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    final: dict[int, Sample] = field(default_factory=dict)
+    final: dict[int, TurnRows] = field(default_factory=dict)
     examples: dict[ExampleKey, list[Example]] = field(default_factory=dict)
 
 
@@ -62,8 +63,7 @@ def run_segment(operators: list[tuple[int, Operator]], samples: list[Sample]) ->
         assert isinstance(operator, RowOperator)
         events: dict[int, Decision] = {}
         survivors = []
-        for index in alive:
-            decision = operator.decide(current[index])
+        for index, decision in zip(alive, operator.decide_batch([current[i] for i in alive]), strict=True):
             if isinstance(decision, Keep):
                 survivors.append(index)
                 continue
@@ -74,7 +74,7 @@ def run_segment(operators: list[tuple[int, Operator]], samples: list[Sample]) ->
                 if len(examples) < EXAMPLES_PER_BATCH:
                     examples.append(change_example(current[index].id, current[index].turns, decision.turns))
                 current[index] = current[index].model_copy(update={"turns": decision.turns})
-                result.final[index] = current[index]
+                result.final[index] = turn_rows(decision.turns)
                 survivors.append(index)
                 continue
             if len(examples) < EXAMPLES_PER_BATCH:
