@@ -81,9 +81,13 @@ class TokenUsage(BaseModel):
 
 
 class Attempt(BaseModel):
-    """One version of a sample: the first draft or a rewrite, with what was found wrong."""
+    """One version of a sample: the first draft or a rewrite, with what was found wrong.
 
-    kind: Literal["generate", "rewrite"]
+    Cleaning adds two kinds: ``source`` (the row as it was in the parent version, kept when an
+    operator rewrote it) and ``judge`` (a verdict on the row as it stood, from the judge operator).
+    """
+
+    kind: Literal["generate", "rewrite", "source", "judge"]
     turns: list[Turn] = Field(default_factory=list)
     raw: str | None = None
     parse_error: str | None = None

@@ -1,11 +1,14 @@
-"""The cleaning benchmark: our default chain and near-dedup alone, against peers, on the planted-noise file.
+"""The cleaning benchmark: the default chain and near-dedup alone, against peers, on the planted-noise file.
 
 ``flock /tmp/df-bench.lock python -m benchmarks.cleaning --data .data/bench/clean [--peers datatrove,text-dedup]``
-(write the data first with ``python -m benchmarks.cleaning_data``). Prints, per run: rows/s
-(reading the JSONL included), peak RSS of the main process and of the largest worker, and per
-planted kind the precision and recall of the operator meant to catch it. Peers run as
-subprocesses of their own virtual environments (``--peer-venvs DIR``, one ``DIR/<peer>/bin/python``
-each), reading the same file in the same run (see benchmarks/cleaning_peers/).
+(write the data first with ``python -m benchmarks.cleaning_data``). The file is imported once as a
+version of a store in ``--data`` (not timed; reused by later runs); then each measurement runs in
+a fresh process and cleans that version into a new one through ``graph.cleaning.run`` (the path
+of ``dialogforge clean``: Parquet in, Parquet out, lineage, drop log). Printed per run: rows/s,
+the peak RSS of the whole process tree (main + workers, sampled from /proc every 0.1 s) and of
+the main process, and per planted kind the precision and recall of the operator meant to catch
+it. Peers run from their own virtual environments (``--peer-venvs DIR/<peer>/bin/python``) on
+the same JSONL file in the same run (``benchmarks/cleaning_peers/``).
 """
 
 from __future__ import annotations
@@ -17,135 +20,177 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agents.schemas import Lineage, Sample, Turn
-from graph.cleaning.chain import ChainRunner, CleanedRow
 from graph.cleaning.registry import build_operators, parse_ops
+from graph.cleaning.run import DROPPED_FILE, clean_version
+from graph.datasets.importer import ImportOptions, import_sources
+from graph.datasets.store import DatasetStore
 
-ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant"}
 DUPLICATES = {"near_duplicate", "exact_duplicate"}
+NAME = "bench"
 
 
-def read_batches(path: Path, batch_size: int) -> Iterator[list[Sample]]:
-    """Yield the benchmark file's rows as samples."""
-    lineage = Lineage(style="", topic="")
-    batch: list[Sample] = []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            row = json.loads(line)
-            turns = [Turn(role=ROLES[m["from"]], content=m["value"]) for m in row["conversations"]]
-            batch.append(Sample(id=row["id"], status="accepted", system="", turns=turns, lineage=lineage))
-            if len(batch) == batch_size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+def planted(truth: dict[int, dict[str, Any]], kinds: set[str]) -> set[int]:
+    """Return the (0-based) rows planted with these kinds."""
+    return {row for row, record in truth.items() if record["kind"] in kinds}
 
 
-def load_truth(path: Path) -> dict[str, dict[str, Any]]:
-    """Return the planted rows by id."""
-    with path.open(encoding="utf-8") as lines:
-        return {record["id"]: record for record in map(json.loads, lines)}
+def load_truth(data: Path) -> dict[int, dict[str, Any]]:
+    """Return the planted rows by 0-based row number (ids ``r0000042`` are row 42)."""
+    with (data / "truth.jsonl").open(encoding="utf-8") as lines:
+        return {int(record["id"][1:]): record for record in map(json.loads, lines)}
 
 
-def score(
-    truth: dict[str, dict[str, Any]], hit: set[str], kind: str, caught: set[str], correct: set[str]
-) -> dict[str, Any]:
-    """Precision and recall of an operator.
-
-    Args:
-        truth: The planted rows.
-        hit: The rows the operator dropped (or changed).
-        kind: The planted kind it should catch (recall is over these rows).
-        caught: The rows counted as caught (e.g. dropped by near- or exact-dedup for a near duplicate).
-        correct: The planted rows that the operator is right to hit (precision's numerator).
-    """
-    planted = {row_id for row_id, record in truth.items() if record["kind"] == kind}
+def score(hit: set[int], caught: set[int], planted_rows: set[int], correct: set[int]) -> dict[str, Any]:
+    """Precision (``hit`` that are ``correct``) and recall (``planted_rows`` that are ``caught``)."""
     return {
-        "planted": len(planted),
-        "recall": round(len(planted & caught) / len(planted), 4) if planted else None,
+        "planted": len(planted_rows),
+        "recall": round(len(planted_rows & caught) / len(planted_rows), 4) if planted_rows else None,
         "hit": len(hit),
         "precision": round(len(hit & correct) / len(hit), 4) if hit else None,
     }
 
 
-def planted(truth: dict[str, dict[str, Any]], kinds: set[str]) -> set[str]:
-    """Return the ids of the planted rows of these kinds."""
-    return {row_id for row_id, record in truth.items() if record["kind"] in kinds}
+def imported(data: Path) -> DatasetStore:
+    """Return the benchmark's store, importing ``dialogues.jsonl`` on first use (not timed)."""
+    store = DatasetStore(data / "store")
+    if NAME not in store.names():
+        started = time.perf_counter()
+        result = import_sources(store, NAME, [str(data / "dialogues.jsonl")], ImportOptions(format="sharegpt"))
+        seconds = time.perf_counter() - started
+        print(json.dumps({"import": {"rows": result.manifest.rows, "seconds": round(seconds, 1)}}), flush=True)
+    return store
 
 
-def run_ours(data: Path, ops: str, workers: int, batch_size: int) -> dict[str, Any]:
-    """Run our chain over the file; return speed, memory and per-row drops."""
-    dropped: dict[str, str] = {}
-    changed: dict[str, set[str]] = {}
+def row_numbers(store: DatasetStore, ref: str) -> dict[str, int]:
+    """Return each sample id's 0-based row in the imported file."""
+    numbers: dict[str, int] = {}
+    for batch in store.iter_batches(ref, 100_000, columns=["id", "lineage"]):
+        rows = batch.column("lineage").field("source_row").to_pylist()
+        numbers.update(zip(batch.column("id").to_pylist(), (row - 1 for row in rows), strict=True))
+    return numbers
 
-    def keep(rows: list[CleanedRow]) -> None:
-        for row in rows:
-            for name in row.changed_by:
-                changed.setdefault(name, set()).add(row.sample.id)
 
-    operators = build_operators(parse_ops(ops))
+def changed_rows(store: DatasetStore, ref: str, numbers: dict[str, int]) -> dict[str, set[int]]:
+    """Return, per operator, the rows of a cleaned version that it changed (from the rows' lineage)."""
+    changed: dict[str, set[int]] = {}
+    for batch in store.iter_batches(ref, 100_000, columns=["id", "lineage"]):
+        params = batch.column("lineage").field("params").to_pylist()
+        for sample_id, text in zip(batch.column("id").to_pylist(), params, strict=True):
+            for name in json.loads(text)["changed_by"]:
+                changed.setdefault(name, set()).add(numbers[sample_id])
+    return changed
 
-    def drop(row_id: str, operator: str, code: str, duplicate_of: str | None) -> None:
-        dropped[row_id] = operator
 
-    runner = ChainRunner(operators, workers=workers, on_drop=drop)
+def measure(kind: str, data: Path, workers: int) -> None:
+    """Child mode: clean the imported version with one chain; print one JSON line."""
+    store = DatasetStore(data / "store")
+    source = store.resolve(NAME)
+    chain = parse_ops("default" if kind == "default" else "near-dedup")
+    key = f"bench:{kind}:{time.time_ns()}"
     started = time.perf_counter()
-    report = asyncio.run(runner.run(read_batches(data / "dialogues.jsonl", batch_size), keep))
+    operators = build_operators(chain)
+    result = asyncio.run(clean_version(store, source.ref, f"{NAME}-{kind}", chain, operators, workers=workers, key=key))
     seconds = time.perf_counter() - started
-    return {
-        "rows_in": report.rows_in,
-        "rows_out": report.rows_out,
+    main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    numbers = row_numbers(store, source.ref)
+    drops: dict[str, set[int]] = {}
+    with (store.folder(result.manifest) / DROPPED_FILE).open(encoding="utf-8") as lines:
+        for record in map(json.loads, lines):
+            drops.setdefault(record["operator"], set()).add(numbers[record["id"]])
+    truth = load_truth(data)
+    duplicates = planted(truth, DUPLICATES)
+    near, exact = drops.get("near-dedup", set()), drops.get("exact-dedup", set())
+    scores = {"near_duplicate": score(near, near | exact, planted(truth, {"near_duplicate"}), duplicates)}
+    if kind == "default":
+        changed = changed_rows(store, result.manifest.ref, numbers)
+        scores["exact_duplicate"] = score(exact, exact, planted(truth, {"exact_duplicate"}), duplicates)
+        refusals = drops.get("refusals", set())
+        scores["refusal"] = score(refusals, refusals, planted(truth, {"refusal"}), planted(truth, {"refusal"}))
+        for name, planted_kind in (("pii", "pii"), ("strip-html", "html")):
+            rows = changed.get(name, set())
+            scores[planted_kind] = score(rows, rows, planted(truth, {planted_kind}), planted(truth, {planted_kind}))
+    line = {
+        "rows_in": result.report.rows_in,
+        "rows_out": result.report.rows_out,
         "seconds": round(seconds, 1),
-        "rows_per_s": round(report.rows_in / seconds),
-        "dropped_by": dict(report.dropped_by_code()),
-        "changed": {op.name: sum(op.changed.values()) for op in report.operators if op.changed},
-        "drops": dropped,
-        "changed_rows": changed,
+        "rows_per_s": round(result.report.rows_in / seconds),
+        "main_peak_mb": round(main_mb),
+        "dropped_by": dict(result.report.dropped_by_code()),
+        "scores": scores,
     }
+    print(json.dumps(line))
 
 
-def peak_rss_mb() -> dict[str, float]:
-    """Return the peak RSS of this process and of its largest finished child, in MB."""
-    return {
-        "main_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "largest_child_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-    }
+class TreeRss:
+    """The peak of the summed RSS of a process and its descendants, sampled from /proc."""
+
+    def __init__(self, pid: int, every_s: float = 0.1) -> None:
+        self.pid, self.every_s, self.peak_mb = pid, every_s, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                children.setdefault(parent, []).append(int(entry.name))
+        tree, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo += children.get(pid, [])
+        return tree
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for pid in self._tree():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+            self.peak_mb = max(self.peak_mb, total / 1024)
+            self._stop.wait(self.every_s)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return round(self.peak_mb)
 
 
 def run_child(args: list[str]) -> dict[str, Any]:
-    """Run one measurement in a fresh process (so peak RSS is its own) and return its JSON line."""
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """Run one measurement in a fresh process; return its last JSON line with the tree's peak RSS."""
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rss = TreeRss(process.pid)
+    out, err = process.communicate()
+    peak = rss.stop()
+    if process.returncode != 0:
+        return {"error": (err.strip().splitlines() or ["failed"])[-1]}
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["tree_peak_mb"] = peak
+    return result
 
 
-def measure(kind: str, data: Path, workers: int, batch_size: int) -> None:
-    """Child mode: run one of our measurements and print one JSON line."""
-    ops = "default" if kind == "default" else "near-dedup"
-    result = run_ours(data, ops, workers, batch_size)
-    truth = load_truth(data / "truth.jsonl")
-    drops, changed = result.pop("drops"), result.pop("changed_rows")
-
-    def by(*operators: str) -> set[str]:
-        return {row_id for row_id, op in drops.items() if op in operators}
-
+def peer_scores(result: dict[str, Any], data: Path) -> None:
+    """Replace a peer's removed ids by precision and recall on the planted duplicates."""
+    removed = {int(row_id[1:]) for row_id in result.pop("removed", [])}
+    truth = load_truth(data)
     duplicates = planted(truth, DUPLICATES)
-    scores = {
-        "near_duplicate": score(truth, by("near-dedup"), "near_duplicate", by("near-dedup", "exact-dedup"), duplicates)
+    result["scores"] = {
+        "near_duplicate": score(removed, removed, planted(truth, {"near_duplicate"}), duplicates),
+        "exact_duplicate": score(removed, removed, planted(truth, {"exact_duplicate"}), duplicates),
     }
-    if kind == "default":
-        scores["exact_duplicate"] = score(truth, by("exact-dedup"), "exact_duplicate", by("exact-dedup"), duplicates)
-        scores["refusal"] = score(truth, by("refusals"), "refusal", by("refusals"), planted(truth, {"refusal"}))
-        for name, kind_ in (("pii", "pii"), ("strip-html", "html")):
-            rows = changed.get(name, set())
-            scores[kind_] = score(truth, rows, kind_, rows, planted(truth, {kind_}))
-    print(json.dumps({**result, "scores": scores, "rss": peak_rss_mb()}))
 
 
 def main() -> None:
@@ -153,29 +198,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(".data/bench/clean"))
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--peers", default="datatrove,text-dedup")
     parser.add_argument("--peer-venvs", type=Path, default=Path(".data/bench/venvs"))
     parser.add_argument("--measure", choices=["default", "near-dedup"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        measure(args.measure, args.data, args.workers, args.batch_size)
+        measure(args.measure, args.data, args.workers)
         return
+    imported(args.data)
     print(f"load before: {os.getloadavg()[0]:.2f}", flush=True)
     base = [sys.executable, "-m", "benchmarks.cleaning", "--data", str(args.data), "--workers", str(args.workers)]
-    results: dict[str, Any] = {}
     for kind in ("default", "near-dedup"):
-        results[f"ours:{kind}"] = run_child([*base, "--batch-size", str(args.batch_size), "--measure", kind])
-        print(json.dumps({f"ours:{kind}": results[f"ours:{kind}"]}, ensure_ascii=False), flush=True)
+        result = run_child([*base, "--measure", kind])
+        print(json.dumps({f"ours:{kind}": result}, ensure_ascii=False), flush=True)
     peers_dir = Path(__file__).parent / "cleaning_peers"
     for peer in filter(None, args.peers.split(",")):
         python = args.peer_venvs / peer / "bin" / "python"
         if not python.exists():
-            results[peer] = {"error": f"no virtual environment at {python.parent.parent}"}
+            result = {"error": f"no virtual environment at {python.parent.parent}"}
         else:
             script = peers_dir / f"{peer.replace('-', '_')}_run.py"
-            results[peer] = run_child([str(python), str(script), str(args.data), str(args.workers)])
-        print(json.dumps({peer: results[peer]}, ensure_ascii=False), flush=True)
+            result = run_child([str(python), str(script), str(args.data), str(args.workers)])
+            if "error" not in result:
+                peer_scores(result, args.data)
+        print(json.dumps({peer: result}, ensure_ascii=False), flush=True)
     print(f"load after: {os.getloadavg()[0]:.2f}")
 
 

@@ -24,9 +24,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from graph.cleaning.base import Operator, OperatorParams
+from graph.cleaning.base import LLMOperator, Operator, OperatorParams
+from graph.cleaning.llm import LLMTools
 from graph.cleaning.operators.chit_chat import ChitChat
 from graph.cleaning.operators.exact_dedup import ExactDedup
+from graph.cleaning.operators.judge import Judge
 from graph.cleaning.operators.language import Language
 from graph.cleaning.operators.length import Length
 from graph.cleaning.operators.near_dedup import NearDedup
@@ -38,7 +40,19 @@ from graph.cleaning.operators.strip_html import StripHtml
 
 OPERATORS: dict[str, type[Operator]] = {
     op.name: op
-    for op in (Normalize, StripHtml, Pii, Length, Repetition, ChitChat, Refusals, Language, ExactDedup, NearDedup)
+    for op in (
+        Normalize,
+        StripHtml,
+        Pii,
+        Length,
+        Repetition,
+        ChitChat,
+        Refusals,
+        Language,
+        ExactDedup,
+        NearDedup,
+        Judge,
+    )
 }
 DEFAULT_CHAIN = (
     "normalize",
@@ -58,6 +72,8 @@ MAX_OPS = 32
 class ChainError(ValueError):
     """A chain, operator, parameter or recipe is not valid; the message says what to fix."""
 
+    code = "invalid_chain"
+
 
 class OpSpec(BaseModel):
     """One step of a chain: an operator's name and its parameters (validated by the operator)."""
@@ -74,6 +90,30 @@ class ChainSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ops: list[OpSpec] = Field(min_length=1, max_length=MAX_OPS)
+
+    def with_style(self, style: str | None) -> ChainSpec:
+        """Give the operators that call models (``refusals:rewrite``, ``judge``) ``style`` where they name none.
+
+        Raises:
+            ChainError: Such an operator has no style, or a style is given and no operator uses one.
+        """
+        ops, used = [], False
+        for index, spec in enumerate(self.ops):
+            if not _calls_models(spec, index):
+                ops.append(spec)
+                continue
+            used = True
+            if not spec.params.get("style"):
+                if style is None:
+                    raise ChainError(
+                        f"ops.{index}.{spec.name} calls a model in a style: give one (--style NAME, "
+                        f"or style: in the recipe)"
+                    )
+                spec = OpSpec(name=spec.name, params={**spec.params, "style": style})
+            ops.append(spec)
+        if style is not None and not used:
+            raise ChainError("a style is only used by refusals:rewrite and judge, and the chain has neither")
+        return ChainSpec(ops=ops)
 
 
 def _known() -> str:
@@ -194,10 +234,31 @@ def describe_operators() -> list[dict[str, Any]]:
     return described
 
 
-def build_operators(chain: ChainSpec) -> list[Operator]:
-    """Return the rule operators of a validated chain (LLM operators are built by ``graph.cleaning.llm``)."""
-    operators = []
+def _calls_models(spec: OpSpec, index: int) -> bool:
+    params = validate_params(spec.name, spec.params, f"ops.{index}.{spec.name}")
+    return issubclass(operator_class(spec.name).implementation(params), LLMOperator)
+
+
+def needs_models(chain: ChainSpec) -> bool:
+    """Return whether any operator of the chain calls models (then the service must start them)."""
+    return any(_calls_models(spec, index) for index, spec in enumerate(chain.ops))
+
+
+def build_operators(chain: ChainSpec, tools: LLMTools | None = None) -> list[Operator]:
+    """Return the operators of a validated chain; the ones that call models get ``tools``.
+
+    Raises:
+        ChainError: A parameter is invalid, or an operator calls models and no ``tools`` were given.
+    """
+    operators: list[Operator] = []
     for index, spec in enumerate(chain.ops):
-        cls = operator_class(spec.name)
-        operators.append(cls(validate_params(spec.name, spec.params, f"ops.{index}.{spec.name}")))
+        where = f"ops.{index}.{spec.name}"
+        params = validate_params(spec.name, spec.params, where)
+        cls = operator_class(spec.name).implementation(params)
+        if issubclass(cls, LLMOperator):
+            if tools is None:
+                raise ChainError(f"{where} calls models, and none were given to this run")
+            operators.append(cls(params, tools))  # type: ignore[call-arg]
+        else:
+            operators.append(cls(params))
     return operators

@@ -1,4 +1,4 @@
-"""The ``dialogforge`` command line: styles, generate, serve and eval."""
+"""The ``dialogforge`` command line: styles, generate, datasets, clean, serve and eval."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.console import Console
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
+from service.cli.clean import CleanCliError, clean
 from service.cli.datasets import DatasetCliError, datasets_app
 from service.cli.serve import serve
 
@@ -90,6 +91,7 @@ def generate(
 
 app.command("serve")(serve)
 app.add_typer(datasets_app, name="datasets")
+app.command("clean")(clean)
 
 
 @app.command(
@@ -121,6 +123,7 @@ def main() -> None:
     known = (
         CliError,
         DatasetCliError,
+        CleanCliError,
         LLMUnreachableError,
         EmbedderUnavailableError,
         ModelAssemblyError,

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import Field
 
 from agents.schemas import Sample
-from graph.cleaning.base import KEEP, Decision, Drop, OperatorParams, RowOperator
+from graph.cleaning.base import KEEP, Decision, Drop, Operator, OperatorParams, RowOperator
 
 DEFAULT_PATTERNS: tuple[str, ...] = (
     r"作为一个?(?:人工智能|AI|ai|语言模型|大模型|AI助手|智能助手|虚拟助手)",
@@ -41,7 +41,9 @@ class RefusalsParams(OperatorParams):
     mode: Literal["drop", "rewrite"] = Field(default="drop", description="Drop refusals, or rewrite them in a style.")
     patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_PATTERNS), description="Regular expressions.")
     style: str | None = Field(default=None, description="Style pack for mode rewrite (the CLI's --style).")
-    max_rewrites: int = Field(default=2, ge=0, le=10, description="Rewrites per row before it is dropped.")
+    max_rewrites: int = Field(
+        default=2, ge=1, le=10, description="Rewrites per row (mode rewrite) before it is dropped."
+    )
 
 
 class RefusalDetector:
@@ -69,6 +71,15 @@ class Refusals(RowOperator):
     Params = RefusalsParams
     params: RefusalsParams
     shorthand = "mode"
+
+    @classmethod
+    def implementation(cls, params: OperatorParams) -> type[Operator]:
+        """Return the rewriting operator for ``mode: rewrite``."""
+        if isinstance(params, RefusalsParams) and params.mode == "rewrite":
+            from graph.cleaning.operators.refusal_rewrite import RefusalRewrite
+
+            return RefusalRewrite
+        return cls
 
     @cached_property
     def detector(self) -> RefusalDetector:
