@@ -71,9 +71,12 @@ class Attempt(BaseModel):
 
     ``failure_codes`` are the machine codes of ``check_failures`` (``structure``, ``marker_missing``,
     ``ungrounded``...); ``cited`` the knowledge passage ids its replies cite.
+
+    Cleaning adds two kinds: ``source`` (the row as it was in the parent version, kept when an
+    operator rewrote it) and ``judge`` (a verdict on the row as it stood, from the judge operator).
     """
 
-    kind: Literal["generate", "rewrite"]
+    kind: Literal["generate", "rewrite", "source", "judge"]
     turns: list[Turn] = Field(default_factory=list)
     raw: str | None = None
     parse_error: str | None = None

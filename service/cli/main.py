@@ -1,4 +1,4 @@
-"""The ``dialogforge`` command line: styles, generate, serve and eval."""
+"""The ``dialogforge`` command line: styles, generate, datasets, clean, serve and eval."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.console import Console
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
 from service.cli.cache import cache_app
+from service.cli.clean import clean
 from service.cli.datasets import DatasetCliError, datasets_app
 from service.cli.knowledge import knowledge_app
 from service.cli.report import report_command
@@ -128,6 +129,7 @@ app.command("report")(report_command)
 app.add_typer(cache_app)
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(review_app, name="review")
+app.command("clean")(clean)
 
 
 @app.command(
