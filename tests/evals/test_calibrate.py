@@ -148,4 +148,4 @@ def test_eval_judges_reads_reviewer_labels(tmp_path: Path) -> None:
     assert ("bank@1 paired (empathy)", "human ceiling") in names  # reviewer against reviewer
     wrong = ["judges", "--reviews", "bank@1", "--label", "tone", "--data-dir", str(tmp_path), "--prompts", "none"]
     missing = CliRunner().invoke(make_eval_app(FixedRuntime(provider)), wrong)
-    assert missing.exit_code == 2 and "choose one of them or" in missing.output
+    assert missing.exit_code == 2 and "choose one of them or" in " ".join(missing.output.split())  # rich wraps
