@@ -1,7 +1,7 @@
 """Chat bots inside the service: mount each configured platform, run the chat core in the lifespan.
 
-``mount_chat`` (when the app is built) adds each configured platform's route (Slack, and every
-adapter listed in :data:`PLATFORM_MOUNTS`) and the download-link route; ``start_chat`` (in the
+``mount_chat`` (when the app is built) adds each configured platform's route (every adapter listed
+in :data:`PLATFORM_MOUNTS`: Slack, Feishu / Lark, DingTalk) and the download-link route; ``start_chat`` (in the
 lifespan, once the job manager has resumed its jobs) opens the chat job store, attaches the
 chat core and resumes the followers of a previous process; ``stop_chat`` (before the job manager
 stops) cancels the followers, which the next start resumes, and closes the platforms' clients.
@@ -20,6 +20,8 @@ from service.chatops.dispatch import ChatDispatcher, ChatPlatform
 from service.chatops.links import DownloadLinks, link_secret
 from service.chatops.service import ChatOpsService
 from service.chatops.store import ChatJobStore
+from service.dingtalk.mount import mount_dingtalk
+from service.feishu.mount import mount_feishu
 from service.http.routers import chat_downloads
 from service.jobs.manager import JobManager
 from service.settings import Settings
@@ -28,7 +30,7 @@ from service.slack.mount import mount_slack
 logger = logging.getLogger(__name__)
 
 Mount = Callable[[FastAPI, Settings, ChatDispatcher], ChatPlatform | None]
-PLATFORM_MOUNTS: tuple[Mount, ...] = (mount_slack,)
+PLATFORM_MOUNTS: tuple[Mount, ...] = (mount_slack, mount_feishu, mount_dingtalk)
 
 
 def mount_chat(app: FastAPI, settings: Settings) -> ChatDispatcher:

@@ -89,6 +89,45 @@ class Settings(BaseSettings):
     chatops_link_ttl_s: float = Field(default=3600.0, gt=0, le=7 * 86400)  # how long a download link works
     chatops_link_secret: SecretStr | None = None  # signs download links (unset: a random key in data_dir)
 
+    chatops_max_clock_skew_s: float = Field(default=300.0, gt=0, le=3600)  # signed requests' timestamps
+
+    # Feishu / Lark bot (service.feishu): off unless the app id, app secret and verification token are set.
+    feishu_app_id: str | None = Field(default=None, validation_alias=AliasChoices("FEISHU_APP_ID", "feishu_app_id"))
+    feishu_app_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("FEISHU_APP_SECRET", "feishu_app_secret")
+    )
+    feishu_verification_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("FEISHU_VERIFICATION_TOKEN", "feishu_verification_token")
+    )
+    feishu_encrypt_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("FEISHU_ENCRYPT_KEY", "feishu_encrypt_key")
+    )
+    feishu_api_url: str = "https://open.feishu.cn"  # DIALOGFORGE_FEISHU_API_URL: https://open.larksuite.com for Lark
+    feishu_progress_interval_s: float = Field(default=3.0, gt=0)
+
+    # DingTalk robot (service.dingtalk): off unless the app key and app secret are set.
+    dingtalk_app_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("DINGTALK_APP_KEY", "dingtalk_app_key")
+    )
+    dingtalk_app_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DINGTALK_APP_SECRET", "dingtalk_app_secret")
+    )
+    dingtalk_robot_code: str | None = Field(
+        default=None, validation_alias=AliasChoices("DINGTALK_ROBOT_CODE", "dingtalk_robot_code")
+    )  # unset: the app key (an enterprise-internal app's robot)
+    dingtalk_api_url: str = "https://api.dingtalk.com"  # DIALOGFORGE_DINGTALK_API_URL
+    dingtalk_progress_interval_s: float = Field(default=3.0, gt=0)
+
+    @property
+    def feishu_enabled(self) -> bool:
+        """Whether the Feishu bot is configured (app id, app secret and verification token)."""
+        return bool(self.feishu_app_id and self.feishu_app_secret and self.feishu_verification_token)
+
+    @property
+    def dingtalk_enabled(self) -> bool:
+        """Whether the DingTalk robot is configured (app key and app secret)."""
+        return bool(self.dingtalk_app_key and self.dingtalk_app_secret)
+
     @property
     def slack_enabled(self) -> bool:
         """Whether the Slack bot is configured (both the bot token and the signing secret set)."""

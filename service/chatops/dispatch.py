@@ -105,7 +105,11 @@ class ChatDispatcher:
         job = await service.start(command, request.context, output.anchor())
         await answer_safely(output, _started(job), private=False)
         interval = self.platforms[job.platform].progress_interval_s if job.platform in self.platforms else 3.0
-        self.spawn(JobFollower(service, job, output, interval_s=interval).run())
+        try:
+            self.spawn(JobFollower(service, job, output, interval_s=interval).run())
+        except ChatOpsError:
+            service.release(job.job_id)  # the job runs on; it is followed again after the next restart
+            raise
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run work in a tracked background task (bounded in number)."""

@@ -172,12 +172,13 @@ class JobFollower:
     async def _edit(self, text: str) -> None:
         """Update the progress message; a failed edit is logged, never fatal."""
         await self._wait_interval()
-        self._last_edit = time.monotonic()
         self.edits += 1
         try:
             await self.output.update(text)
         except ChatOutputError as exc:
             logger.warning("chat job %s: progress update failed: %s", self.job.job_id, exc)
+        finally:  # measured from the end of a call, so edits reach the platform at least interval_s apart
+            self._last_edit = time.monotonic()
 
     async def _deliver(self) -> None:
         """Show the final counters, deliver the data set into the thread, and post the summary."""

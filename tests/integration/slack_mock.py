@@ -7,77 +7,38 @@ once for chosen methods, and refuse uploads.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.integration.platform_mock import Call, PlatformMock
 
 BOT_TOKEN = "xoxb-test-token-0123456789"
 BOT_USER = "UBOT0001"
 TEAM = "T0001"
 
 
-@dataclass
-class Call:
-    """One request the mock received."""
-
-    method: str
-    params: dict[str, Any]
-    at: float
-    status: int = 200
-    body: bytes = b""
-    response: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class SlackMock:
+class SlackMock(PlatformMock):
     """The mock's state: recorded calls, uploaded files, and what to get wrong."""
 
-    calls: list[Call] = field(default_factory=list)
-    uploads: dict[str, bytes] = field(default_factory=dict)
-    rate_limit_once: set[str] = field(default_factory=set)
-    fail_uploads: bool = False
-    base_url: str = ""
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _runner: web.AppRunner | None = None
+    def __init__(self) -> None:
+        super().__init__()
+        self.uploads: dict[str, bytes] = {}
+        self.rate_limit_once: set[str] = set()
+        self.fail_uploads = False
+        self._ids = itertools.count(1)
 
-    def calls_to(self, method: str, status: int | None = 200) -> list[Call]:
-        """Return the calls to one method (only those answered with ``status``; None = all)."""
-        return [c for c in self.calls if c.method == method and (status is None or c.status == status)]
-
-    async def wait_for(self, predicate: Any, timeout: float = 30.0) -> None:
-        """Wait until ``predicate(self)`` is true (polling every 50 ms), or fail."""
-        deadline = time.monotonic() + timeout
-        while not predicate(self):
-            if time.monotonic() > deadline:
-                summary = [(c.method, c.status) for c in self.calls]
-                raise AssertionError(f"timed out waiting; calls so far: {summary}")
-            await asyncio.sleep(0.05)
-
-    # ---------------------------------------------------------------- server
-
-    async def start(self) -> str:
-        """Serve on a free loopback port; return the Web API base URL (``.../api/``)."""
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/respond/{hook}", self._respond)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return f"{self.base_url}/api/"
 
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
+    async def start(self) -> str:
+        """Serve on a free loopback port; return the Web API base URL (``.../api/``)."""
+        return f"{await super().start()}/api/"
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.query)

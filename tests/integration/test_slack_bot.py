@@ -20,13 +20,11 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
 from slack_sdk.signature import SignatureVerifier
 
 from graph.datasets.export import iter_jsonl_lines
-from service.http.app import create_app
 from service.settings import Settings
-from tests.fakes import FakeEmbedder, fake_role_models
+from tests.integration.chat_stack import job_count, served_app
 from tests.integration.slack_mock import BOT_TOKEN, BOT_USER, TEAM, SlackMock
 
 SECRET = "test-signing-secret-abcdef"
@@ -73,8 +71,7 @@ class Stack:
         return await self.client.post("/slack/events", content=body.encode(), headers=all_headers)
 
     async def jobs(self) -> int:
-        page = await self.app.state.manager.list()
-        return int(page.total)
+        return await job_count(self.app)
 
 
 @pytest.fixture
@@ -91,19 +88,8 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         chatops_max_n_per_user=300,
         api_keys=None,
     )
-    app = create_app(settings, models=fake_role_models(), embedder=FakeEmbedder())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    for _ in range(400):
-        if server.started:
-            break
-        await asyncio.sleep(0.025)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    async with served_app(settings) as (client, app):
         yield Stack(mock, client, app)
-    server.should_exit = True
-    await asyncio.wait_for(serving, timeout=30)
     await mock.stop()
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from graph.datasets.export import ExportFormat
+from service.chatops import grammar
+from service.chatops.commands import JobCommand
 from service.chatops.dedupe import TTLSet
 from service.chatops.dispatch import ChatDispatcher, ChatRequest
 from service.chatops.follow import JobFollower
 from service.chatops.store import Anchor, ChatJob
+from service.jobs.models import JobRequest
 from tests.service.chat_fakes import ALICE, FakeBackend, FakeOutput, chat_service, updates
 
 
@@ -169,3 +174,35 @@ def test_ttl_set_forgets_after_ttl_and_beyond_its_size() -> None:
     assert len(seen) == 3 and "a" not in seen
     with pytest.raises(ValueError):
         TTLSet(ttl_s=0)
+
+
+@dataclass(frozen=True)
+class Clean(JobCommand):
+    """A stand-in for the coming ``清洗 <data set>`` command: a new job kind, no adapter change."""
+
+    dataset: str
+    n: int = 5
+    format: ExportFormat = "sharegpt"
+
+    @property
+    def label(self) -> str:
+        return self.dataset
+
+    def job_request(self) -> JobRequest:
+        return JobRequest(style="gentle", n=self.n)  # the clean job's request once its kind exists
+
+
+async def test_a_new_job_command_kind_plugs_into_the_grammar_and_is_started_and_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(grammar.VERBS, "清洗", "clean")
+    monkeypatch.setitem(grammar.PARSERS, "clean", lambda args, vocabulary: Clean(args[0]))
+    dispatcher = ChatDispatcher()
+    dispatcher.add_platform(Platform())
+    chat = chat_service(tmp_path, FakeBackend(updates(5)))
+    await dispatcher.attach(chat)
+    output = FakeOutput()
+    await dispatcher.handle(request("清洗 bank-logs@1"), output)
+    await asyncio.gather(*dispatcher.tasks)
+    assert "Started job `job1`: 5 × bank-logs@1 (sharegpt)" in output.texts("answer")[0]
+    assert output.texts("upload") == ["bank-logs_1-job1-sharegpt.jsonl"]  # the label made safe for a file name
