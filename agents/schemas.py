@@ -66,6 +66,7 @@ class TokenUsage(BaseModel):
     calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_hits: int = Field(default=0, description="Answers served from the call cache (no call, no tokens).")
 
     @property
     def total(self) -> int:
@@ -77,6 +78,7 @@ class TokenUsage(BaseModel):
             calls=self.calls + other.calls,
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
+            cache_hits=self.cache_hits + other.cache_hits,
         )
 
 

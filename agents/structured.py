@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel, ValidationError
 
+from agents.call_cache import CACHE_HIT
 from agents.schemas import TokenUsage
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
@@ -41,7 +42,12 @@ def response_format(schema: type[BaseModel]) -> dict[str, Any]:
 
 
 def usage_of(message: BaseMessage) -> TokenUsage:
-    """Read token usage from a model answer (zero when the model does not report it)."""
+    """Read token usage from a model answer (zero when the model does not report it).
+
+    An answer served from the call cache counts as a cache hit: no call, no tokens.
+    """
+    if (getattr(message, "response_metadata", None) or {}).get(CACHE_HIT):
+        return TokenUsage(cache_hits=1)
     metadata = getattr(message, "usage_metadata", None) or {}
     return TokenUsage(
         calls=1,

@@ -6,17 +6,20 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agents.call_cache import CallCache
 from agents.checks import CheckFailure, check_exemplar_similarity, check_near_duplicate, run_text_checks
 from agents.embeddings import Embedder
 from agents.generator import generate_dialogue
 from agents.judge import judge_dialogue, problems_from_verdict
 from agents.llm import RoleModels
+from agents.pricing import PriceTable
 from agents.prompting import PromptTemplate
 from agents.rewriter import rewrite_dialogue
 from agents.schemas import Attempt, Dialogue, Turn
 from agents.structured import StructuredReply
 from agents.styles import StylePack
 from graph.memory import TopicMemory
+from graph.replay import PlanJournal
 from graph.state import LoopConfig, SampleState
 from graph.topic_planner import TopicPlanner
 
@@ -36,6 +39,10 @@ class LoopDeps:
     config: LoopConfig = field(default_factory=LoopConfig)
     job_id: str | None = None
     accept_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    seed: int | None = None  # the job's seed (None: derived from the job id)
+    cache: CallCache | None = None  # the data directory's call cache
+    journal: PlanJournal | None = None  # set by the runner when there is a cache
+    prices: PriceTable | None = None  # for the cost in progress and summary
 
 
 def user_text(turns: list[Turn]) -> str:
@@ -78,10 +85,23 @@ class SampleNodes:
         self.deps = deps
 
     async def plan_topic(self, state: SampleState) -> Update:
-        """Pick the least covered topic (unless one was given) and the accepted samples nearest it."""
-        topic = state.get("topic") or await self.deps.planner.next_topic(state["sample_id"])
-        neighbors = await self.deps.memory.anearest(topic, self.deps.config.avoid_neighbors)
-        return {"topic": topic, "avoid": [neighbor.text for neighbor in neighbors]}
+        """Pick the least covered topic (unless one was given) and the accepted samples nearest it.
+
+        Sample number ``k`` of a resumed job, or of a rerun under the same seed, replays the plan
+        recorded for ``k`` while its topic is free, so its calls are the ones already answered.
+        """
+        deps, ordinal, given = self.deps, state.get("ordinal"), state.get("topic")
+        journal = deps.journal if ordinal is not None and not given else None
+        if journal is not None and ordinal is not None:
+            plan = await journal.replay(ordinal)
+            if plan is not None and await deps.planner.take(state["sample_id"], plan["topic"]):
+                return {"topic": plan["topic"], "avoid": list(plan["avoid"])}
+        topic = given or await deps.planner.next_topic(state["sample_id"])
+        neighbors = await deps.memory.anearest(topic, deps.config.avoid_neighbors)
+        update: Update = {"topic": topic, "avoid": [neighbor.text for neighbor in neighbors]}
+        if journal is not None and ordinal is not None:
+            await journal.record(ordinal, update)
+        return update
 
     async def generate(self, state: SampleState) -> Update:
         """Write the first draft."""

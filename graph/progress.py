@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from agents.admission import AdmissionStats
+from agents.pricing import CostReport
 from agents.schemas import Sample, TokenUsage
 from graph.diversity import DiversityReport
 
@@ -33,6 +35,10 @@ class JobProgress(BaseModel):
     tokens: int = 0
     elapsed_s: float = 0.0
     rejected_by_reason: dict[str, int] = Field(default_factory=dict)
+    admission: AdmissionStats | None = Field(
+        default=None, description="The endpoint's LLM call limit now; throttled = 429/503 answers in this job."
+    )
+    cost_usd: float | None = Field(default=None, description="What the job's LLM calls cost so far (price table).")
 
     @property
     def rate_per_min(self) -> float:
@@ -52,6 +58,7 @@ class JobSummary(BaseModel):
     rejected_by_reason: dict[str, int]
     rewrites: int
     llm_calls: int
+    cache_hits: int = Field(default=0, description="LLM answers served from the call cache (not in llm_calls).")
     tokens: dict[str, TokenUsage]
     total_tokens: int
     calls_per_accepted: float | None
@@ -62,6 +69,8 @@ class JobSummary(BaseModel):
     models: dict[str, str] = Field(default_factory=dict)
     prompt_hashes: dict[str, str] = Field(default_factory=dict)
     diversity: DiversityReport | None = None
+    admission: AdmissionStats | None = None
+    cost: CostReport | None = None
 
     @property
     def complete(self) -> bool:

@@ -6,17 +6,20 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from agents.admission import AdmissionStats
+from agents.call_scope import call_scope, derive_seed
 from agents.prompting import role_prompt
 from agents.schemas import Lineage, Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
 from graph.diversity import diversity_report
 from graph.nodes import LoopDeps
 from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, reason_code
+from graph.replay import PlanJournal
 from graph.state import SampleState, merge_usage
 
 logger = logging.getLogger(__name__)
@@ -36,6 +39,10 @@ class JobRunner:
     The runner starts a sample only while ``accepted + in_flight < n``, so a job ends with exactly
     ``n`` accepted samples unless a budget, the deadline, cancellation or repeated errors stop it.
     Samples already made (``previous``, e.g. when a job resumes) count toward ``n``.
+
+    Sample number ``k`` runs under a seed derived from the job's seed (``deps.seed``, else the job
+    id), which keys its calls in the call cache; with a cache, its plan is recorded and replayed
+    (graph/replay.py) and a resumed job skips the numbers it already finished.
     """
 
     def __init__(
@@ -55,16 +62,22 @@ class JobRunner:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.job_id = deps.job_id or uuid.uuid4().hex[:12]
-        deps = deps if deps.job_id == self.job_id else replace(deps, job_id=self.job_id)  # memory entries need it
+        self.seed = deps.seed if deps.seed is not None else derive_seed("job", self.job_id)
+        journal = PlanJournal(deps.cache, deps.pack, self.seed, self.job_id) if deps.cache is not None else None
+        deps = replace(deps, job_id=self.job_id, journal=journal)  # memory entries need the id
+        self._finished_ordinals = journal.finished() if journal is not None else set()
+        self._next_ordinal = 0
         self.deps, self.n, self.concurrency, self.topic = deps, n, concurrency, topic
         self.budget = budget or Budget()
         self.max_attempts = self.budget.max_attempts or ATTEMPTS_PER_SAMPLE * n
         self.on_event = on_event
         deps.planner.plan_for(concurrency)
+        deps.planner.use_seed(self.seed)
         self.graph = build_graph(deps)
         self.prompt_hashes = prompt_hashes(deps)  # fixed for the job: computed once, not per sample
         self.accepted: list[Sample] = [s for s in previous or [] if s.status == "accepted"]
         self.rejected_by_reason: Counter[str] = Counter()
+        self.cost_by_reason: defaultdict[str, float] = defaultdict(float)
         self.usage: dict[str, TokenUsage] = {}
         self.rewrites = 0
         self.rejected = 0
@@ -75,6 +88,8 @@ class JobRunner:
         self.stop_reason: StopReason | None = None
         self._condition = asyncio.Condition()
         self._t0 = time.monotonic()
+        admission = deps.models.admission
+        self._throttled_before = admission.stats().throttled if admission else 0
 
     # ------------------------------------------------------------------ state
 
@@ -85,6 +100,14 @@ class JobRunner:
     def llm_calls(self) -> int:
         """Return every LLM call made so far."""
         return sum(usage.calls for usage in self.usage.values()) + self.deps.planner.usage.calls
+
+    def admission(self) -> AdmissionStats | None:
+        """The endpoint's admission now, its 429/503 count since this job started."""
+        admission = self.deps.models.admission
+        if admission is None:
+            return None
+        stats = admission.stats()
+        return stats.model_copy(update={"throttled": stats.throttled - self._throttled_before})
 
     def progress(self) -> JobProgress:
         """Return a snapshot of the counters."""
@@ -99,7 +122,19 @@ class JobRunner:
             tokens=self.total_tokens(),
             elapsed_s=time.monotonic() - self._t0,
             rejected_by_reason=dict(self.rejected_by_reason),
+            admission=self.admission(),
+            cost_usd=self._cost(self._all_usage()) if self.deps.prices else None,
         )
+
+    def _all_usage(self) -> dict[str, TokenUsage]:
+        """Usage per role so far, the topic brainstorms included."""
+        usage = dict(self.usage)
+        if self.deps.planner.usage.calls:
+            usage["topics"] = self.deps.planner.usage
+        return usage
+
+    def _cost(self, tokens: dict[str, TokenUsage]) -> float:
+        return self.deps.prices.usage_cost(tokens, self.deps.models.names) if self.deps.prices else 0.0
 
     def _stop_check(self) -> StopReason | None:
         """Return why no further sample may start, or None."""
@@ -125,28 +160,34 @@ class JobRunner:
 
     # ------------------------------------------------------------------- work
 
-    async def _claim(self) -> bool:
-        """Wait for a free slot; return False when the job must stop starting samples."""
+    async def _claim(self) -> int | None:
+        """Wait for a free slot; return the next sample's number, or None when the job must stop."""
         async with self._condition:
             while True:
                 if self._stop_check():
-                    return False
+                    return None
                 if len(self.accepted) + self.in_flight < self.n:
                     self.in_flight += 1
                     self.started += 1
-                    return True
+                    while self._next_ordinal in self._finished_ordinals:
+                        self._next_ordinal += 1
+                    self._next_ordinal += 1
+                    return self._next_ordinal - 1
                 await self._condition.wait()
 
-    async def _run_sample(self) -> Sample:
+    async def _run_sample(self, ordinal: int) -> Sample:
         """Run one sample's graph and turn its final state into a Sample (errors become rejects)."""
         sample_id = uuid.uuid4().hex
         started_at = utc_now()
-        initial: SampleState = {"sample_id": sample_id, "rewrites": 0, "attempts": [], "usage": {}}
+        initial: SampleState = {"sample_id": sample_id, "ordinal": ordinal, "rewrites": 0, "attempts": [], "usage": {}}
         if self.topic:
             initial["topic"] = self.topic
         state: dict[str, Any] = dict(initial)
         try:
-            state = await self.graph.ainvoke(initial, config={"recursion_limit": recursion_limit(self.deps)})
+            with call_scope(derive_seed(self.seed, ordinal)):
+                state = await self.graph.ainvoke(initial, config={"recursion_limit": recursion_limit(self.deps)})
+            if self.deps.journal is not None:
+                await self.deps.journal.finish(ordinal)
             self.consecutive_errors = 0
         except asyncio.CancelledError:
             raise
@@ -195,12 +236,13 @@ class JobRunner:
             else:
                 self.rejected += 1
                 self.rejected_by_reason[reason_code(sample.reject_reason)] += 1
+                self.cost_by_reason[reason_code(sample.reject_reason)] += self._cost(sample.lineage.tokens)
             self._condition.notify_all()
 
     async def _worker(self) -> None:
         """Start samples until the job must stop."""
-        while await self._claim():
-            sample = await self._run_sample()
+        while (ordinal := await self._claim()) is not None:
+            sample = await self._run_sample(ordinal)
             await self._record(sample)
             await self.on_event(JobEvent(kind="sample", progress=self.progress(), sample=sample))
 
@@ -230,10 +272,10 @@ class JobRunner:
             except Exception as exc:  # a summary without diversity beats losing the job's samples
                 logger.warning("diversity not measured: %s: %s", type(exc).__name__, exc)
                 message = message or f"diversity not measured: {type(exc).__name__}: {exc}"
-        usage = dict(self.usage)
-        if self.deps.planner.usage.calls:
-            usage["topics"] = self.deps.planner.usage
+        usage = self._all_usage()
         count = len(self.accepted)
+        prices = self.deps.prices
+        cost = prices.report(usage, self.deps.models.names, count, self.cost_by_reason) if prices else None
         return JobSummary(
             job_id=self.job_id,
             style=self.deps.pack.name,
@@ -244,6 +286,7 @@ class JobRunner:
             rejected_by_reason=dict(self.rejected_by_reason),
             rewrites=self.rewrites,
             llm_calls=self.llm_calls(),
+            cache_hits=sum(role.cache_hits for role in usage.values()),
             tokens=usage,
             total_tokens=self.total_tokens(),
             calls_per_accepted=self.llm_calls() / count if count else None,
@@ -254,6 +297,8 @@ class JobRunner:
             models=dict(self.deps.models.names),
             prompt_hashes=self.prompt_hashes,
             diversity=diversity,
+            admission=self.admission(),
+            cost=cost,
         )
 
 

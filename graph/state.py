@@ -23,6 +23,7 @@ class SampleState(TypedDict, total=False):
     """Everything the nodes of one sample's graph read and write."""
 
     sample_id: str
+    ordinal: int  # the sample's number in its job (the call cache's replay key)
     topic: str
     avoid: list[str]
     turns: list[Turn]

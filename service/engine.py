@@ -13,10 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from agents.call_cache import CallCache
 from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder, make_embedder
 from agents.llm import LLMConfig, RoleModels, build_role_models
 from agents.local_llm import EmbeddedLLMServer, resolve_model_path
+from agents.pricing import PriceTable
 from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.styles import StylePack
 from graph.memory import TopicMemory, open_client
@@ -47,6 +49,8 @@ class Engine:
     base_url: str
     server: EmbeddedLLMServer | None = None
     chroma: Any = None
+    cache: CallCache | None = None
+    prices: PriceTable = field(default_factory=PriceTable)
     _memories: dict[tuple[str, str], TopicMemory] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,19 +65,26 @@ class Engine:
         """Start the embedded model (unless a base URL is set or models are given) and the embedder.
 
         Injected ``models`` / ``embedder`` (tests, benchmarks) replace the ones built from settings.
-        The embedder is wrapped in a bounded cache: topics and seed replies are embedded once.
+        The embedder is wrapped in a bounded cache: topics and seed replies are embedded once. With
+        ``settings.cache`` the data directory's call cache serves LLM answers and embeddings made
+        before (injected models are used as they are).
         """
         config = settings.llm_config()
+        prices = PriceTable.load(settings.prices_file)  # a bad price file fails before anything starts
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        cache = CallCache(settings.data_dir, settings.cache_max_mb * 1024 * 1024) if settings.cache else None
         # the embedder first: a wrong embedder setting fails before a 1.1 GB model is loaded
-        embedder = CachingEmbedder(embedder or make_embedder(settings.embedder, settings.embedding_endpoint()))
+        inner = embedder or make_embedder(settings.embedder, settings.embedding_endpoint())
+        cached_embedder = CachingEmbedder(inner, disk=cache)
         server = None
         if models is None:
             base_url, server = cls._endpoint(settings, config, notify)
-            models = build_role_models(config, base_url)
+            identity = f"embedded:{server.model_name}" if server is not None else base_url
+            models = build_role_models(config, base_url, cache, cache_endpoint=identity)
         else:
             base_url = config.base_url or "(injected models)"
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(settings, models, embedder, base_url, server, open_client(settings.data_dir))
+        chroma = open_client(settings.data_dir)
+        return cls(settings, models, cached_embedder, base_url, server, chroma, cache, prices)
 
     @staticmethod
     def _endpoint(settings: Settings, config: LLMConfig, notify: Notify) -> tuple[str, EmbeddedLLMServer | None]:
@@ -137,6 +148,9 @@ class Engine:
                 prefetch_reply_embeddings=self.embedder.workers > 1,  # a remote embedder: save a round trip
             ),
             job_id=job_id,
+            seed=seed,
+            cache=self.cache,
+            prices=self.prices,
         )
 
     def stop(self) -> None:
@@ -144,3 +158,6 @@ class Engine:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None

@@ -35,11 +35,19 @@ class Settings(BaseSettings):
     rewriter_model: str | None = None
     llm_timeout_s: float | None = Field(default=None, gt=0)
     llm_max_retries: int = Field(default=5, ge=0)
-    llm_max_concurrency: int = Field(default=8, ge=1)
-    llm_requests_per_second: float | None = Field(default=None, gt=0)
+    # Calls in flight: unset = no cap (each job's concurrency decides; 429s still halve it).
+    llm_max_concurrency: int | None = Field(default=None, ge=1)
+    llm_rpm: float | None = Field(default=None, gt=0)  # the provider's published requests per minute
+    llm_tpm: float | None = Field(default=None, gt=0)  # ... and tokens per minute
+    llm_requests_per_second: float | None = Field(default=None, gt=0)  # older spelling of llm_rpm / 60
 
     # Storage.
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".dialogforge")
+    # The call cache (data_dir/cache.db): LLM answers and embeddings, shared by the data dir's jobs.
+    cache: bool = True
+    cache_max_mb: int = Field(default=1024, ge=1)
+    # Prices per model (YAML: "model: {input: USD per 1M tokens, output: ...}") on top of the shipped ones.
+    prices_file: Path | None = None
 
     # Embedded model.
     local_gguf: Path | None = None
@@ -153,11 +161,15 @@ class Settings(BaseSettings):
         Unset model names default to the embedded model's name when the embedded server is used,
         else to ``"default"``. For the embedded server, calls in flight are capped at its slot
         count (more would only queue inside llama.cpp with their timeout running) and the default
-        timeout is 600 s (a long answer on 2 busy cores takes minutes); 120 s elsewhere.
+        timeout is 600 s (a long answer on 2 busy cores takes minutes); 120 s elsewhere. An
+        endpoint has no cap unless ``llm_max_concurrency`` is set.
         """
         embedded = self.uses_embedded_llm
         fallback = EMBEDDED_MODEL_NAME if embedded else DEFAULT_MODEL
-        concurrency = min(self.llm_max_concurrency, self.local_parallel) if embedded else self.llm_max_concurrency
+        concurrency = self.llm_max_concurrency
+        if embedded:
+            concurrency = min(concurrency or self.local_parallel, self.local_parallel)
+        rpm = self.llm_rpm or (self.llm_requests_per_second * 60 if self.llm_requests_per_second else None)
         return LLMConfig(
             base_url=self.llm_base_url or None,
             api_key=_reveal(self.llm_api_key),
@@ -167,5 +179,6 @@ class Settings(BaseSettings):
             timeout_s=self.llm_timeout_s or (600.0 if embedded else 120.0),
             max_retries=self.llm_max_retries,
             max_concurrency=concurrency,
-            requests_per_second=self.llm_requests_per_second,
+            requests_per_minute=rpm,
+            tokens_per_minute=self.llm_tpm,
         )

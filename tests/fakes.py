@@ -125,8 +125,9 @@ def template_responder(messages: list[BaseMessage], options: dict[str, Any]) -> 
 
 def fake_role_models(responder: Responder = template_responder) -> Any:
     """Build RoleModels whose four roles share one scripted fake (calls recorded on ``.generator``)."""
+    from agents.admission import Admission
     from agents.llm import RoleModels
 
     model = ScriptedChatModel(responder=responder)
     names = {"generator": "fake", "judge": "fake", "rewriter": "fake", "topics": "fake"}
-    return RoleModels(generator=model, judge=model, rewriter=model, topics=model, names=names)
+    return RoleModels(generator=model, judge=model, rewriter=model, topics=model, names=names, admission=Admission())

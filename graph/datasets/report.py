@@ -63,6 +63,7 @@ def render_markdown(summary: JobSummary, samples: list[Sample], examples: int = 
         ("LLM calls", f"{summary.llm_calls} ({_per(summary.calls_per_accepted)} per accepted sample)"),
         ("tokens", f"{summary.total_tokens} ({_per(summary.tokens_per_accepted)} per accepted sample)"),
         ("wall time", f"{summary.wall_s:.1f} s"),
+        *_cost_rows(summary),
         ("models", ", ".join(f"{role}={name}" for role, name in summary.models.items())),
     ]
     if diversity:
@@ -86,6 +87,21 @@ def render_markdown(summary: JobSummary, samples: list[Sample], examples: int = 
             lines += [f"> **{turn.role}**: {turn.content}" for turn in sample.turns]
             lines.append("")
     return "\n".join(lines)
+
+
+def _cost_rows(summary: JobSummary) -> list[tuple[str, str]]:
+    """The cost rows of the report (none when no price table was used)."""
+    cost = summary.cost
+    if cost is None:
+        return []
+    per = f"{cost.per_accepted_usd:.5f}" if cost.per_accepted_usd is not None else "n/a"
+    rows = [("cost (USD)", f"{cost.total_usd:.4f} ({per} per accepted sample)")]
+    rows += [
+        (f"cost of rejected: {reason}", f"{usd:.5f}") for reason, usd in sorted(cost.rejected_by_reason_usd.items())
+    ]
+    if cost.unpriced_models:
+        rows.append(("no price for", ", ".join(cost.unpriced_models)))
+    return rows
 
 
 def _per(value: float | None) -> str:

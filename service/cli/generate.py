@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.llm import check_reachable
+from agents.pricing import CostReport
 from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
 from agents.schemas import Sample
 from agents.styles import StylePack, resolve_style
@@ -22,6 +23,7 @@ from graph.datasets.report import STOP_EXPLANATIONS, write_report
 from graph.progress import Budget, JobEvent, JobSummary
 from graph.runner import JobRunner
 from graph.state import LoopConfig
+from service.cli.limits import limits_line
 from service.engine import Engine
 from service.settings import Settings
 
@@ -146,10 +148,32 @@ async def _run(engine: Engine, request: GenerateRequest, view: ProgressView) -> 
     return await runner.run()
 
 
+class Announcer:
+    """Print the limits line first: before the engine's first message, or once it has started."""
+
+    def __init__(self, err: Console, line: str) -> None:
+        """Keep the line until it is printed."""
+        self.err, self.line = err, line
+        self.done = False
+
+    def limits(self) -> None:
+        """Print the limits line, once."""
+        if not self.done:
+            self.err.print(self.line, highlight=False, soft_wrap=True)
+            self.done = True
+
+    def notify(self, message: str) -> None:
+        """Print one of the engine's start-up messages (after the limits line)."""
+        self.limits()
+        self.err.print(f"[dim]{message}[/dim]")
+
+
 def run_generate(request: GenerateRequest, settings: Settings, console: Console) -> int:
     """Run the job and write the data set, dataset_info.json and the report; return the exit code."""
     err = Console(stderr=True)
-    engine = Engine.start(settings, notify=lambda message: err.print(f"[dim]{message}[/dim]"))
+    announce = Announcer(err, limits_line(settings, request.concurrency))
+    engine = Engine.start(settings, notify=announce.notify)  # a bad embedder setting: only its error line
+    announce.limits()
     try:
         if settings.llm_base_url and not engine.is_embedded:
             asyncio.run(check_reachable(engine.base_url, settings.llm_config().api_key, timeout=10))
@@ -201,6 +225,16 @@ def _request_dict(request: GenerateRequest) -> dict[str, object]:
     }
 
 
+def cost_line(cost: CostReport) -> str:
+    """Describe a job's cost in one line."""
+    per = f"${cost.per_accepted_usd:.5f} per accepted" if cost.per_accepted_usd is not None else "nothing accepted"
+    rejected = ", ".join(f"{reason} ${usd:.5f}" for reason, usd in sorted(cost.rejected_by_reason_usd.items()))
+    line = f"cost ${cost.total_usd:.4f} ({per}" + (f"; spent on rejected: {rejected}" if rejected else "") + ")"
+    if cost.unpriced_models:
+        line += f"; no price for {', '.join(cost.unpriced_models)} (DIALOGFORGE_PRICES_FILE)"
+    return line
+
+
 def print_summary(console: Console, summary: JobSummary, request: GenerateRequest, written: int) -> None:
     """Print the end-of-job summary."""
     outcome = STOP_EXPLANATIONS.get(summary.stop_reason, summary.stop_reason)
@@ -210,7 +244,13 @@ def print_summary(console: Console, summary: JobSummary, request: GenerateReques
         f"rejected {summary.rejected}" + (f" ({reasons})" if reasons else "") + f", rewrites {summary.rewrites}"
     )
     per = f"{summary.calls_per_accepted:.1f}" if summary.calls_per_accepted else "n/a"
-    console.print(f"LLM calls {summary.llm_calls} ({per} per accepted), tokens {summary.total_tokens}")
+    cached = f", {summary.cache_hits} served from the call cache" if summary.cache_hits else ""
+    console.print(f"LLM calls {summary.llm_calls} ({per} per accepted){cached}, tokens {summary.total_tokens}")
+    if summary.cost is not None:
+        console.print(cost_line(summary.cost), highlight=False)
+    if summary.admission is not None:
+        a = summary.admission
+        console.print(f"LLM call limit at the end {a.limit} ({a.in_flight} in flight), 429/503 answers {a.throttled}")
     if summary.diversity:
         d = summary.diversity
         console.print(

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
+from service.cli.cache import cache_app
 from service.cli.datasets import DatasetCliError, datasets_app
 from service.cli.report import ReportCliError, report_command
 from service.cli.serve import serve
@@ -59,6 +60,9 @@ def generate(
     max_tokens: Annotated[int | None, typer.Option(help="Token budget for the whole job.")] = None,
     deadline: Annotated[float | None, typer.Option(help="Stop starting samples after this many seconds.")] = None,
     judge: Annotated[str, typer.Option(help="Judge prompt in prompts/judge (or a .md path).")] = DEFAULT_JUDGE_PROMPT,
+    rpm: Annotated[float | None, typer.Option(min=1, help="The provider's requests-per-minute limit.")] = None,
+    tpm: Annotated[float | None, typer.Option(min=1, help="The provider's tokens-per-minute limit.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the call cache.")] = False,
 ) -> None:
     """Generate N accepted samples in a style and export them."""
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
@@ -85,13 +89,17 @@ def generate(
         loop=LoopConfig(max_rewrites=max_rewrites),
         judge=judge,
     )
-    code = run_generate(request, Settings(), console)
+    settings = Settings()
+    limits = {"llm_rpm": rpm, "llm_tpm": tpm, "cache": False if no_cache else None}
+    settings = settings.model_copy(update={key: value for key, value in limits.items() if value is not None})
+    code = run_generate(request, settings, console)
     raise typer.Exit(code)
 
 
 app.command("serve")(serve)
 app.add_typer(datasets_app, name="datasets")
 app.command("report")(report_command)
+app.add_typer(cache_app)
 
 
 @app.command(
@@ -117,6 +125,7 @@ def main() -> None:
     from agents.embeddings import EmbedderUnavailableError
     from agents.llm import LLMUnreachableError
     from agents.local_llm import EmbeddedServerError, ModelAssemblyError
+    from agents.pricing import PricingError
     from agents.prompting import PromptError
     from graph.datasets.export import ExportError
 
@@ -130,6 +139,7 @@ def main() -> None:
         EmbeddedServerError,
         PromptError,
         ExportError,
+        PricingError,
     )
     try:
         result = app(standalone_mode=False)  # click returns a command's exit code instead of raising

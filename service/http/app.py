@@ -83,6 +83,8 @@ def create_app(
             registry = await asyncio.to_thread(StyleRegistry, store)
             manager = JobManager(engine, store, registry, limits_of(settings), observer=metrics)
             metrics.track_running(lambda: manager.running if manager else 0)
+            metrics.track_admission(engine.models.admission)
+            metrics.prices = engine.prices
             app.state.engine, app.state.manager = engine, manager
             resumed = await manager.resume()
             if resumed:

@@ -117,6 +117,7 @@ async def test_healthz_and_metrics(tmp_path: Path) -> None:
         assert "dialogforge_http_request_duration_seconds_bucket" in text
         assert "dialogforge_sample_duration_seconds_count 2.0" in text
         assert "dialogforge_jobs_running 0.0" in text
+        assert "dialogforge_llm_throttled 0.0" in text and "dialogforge_llm_calls_in_flight 0.0" in text
         openapi = json.loads((await client.get("/openapi.json")).text)
         paths = {"/v1/samples", "/v1/jobs", "/v1/jobs/{job_id}/events", "/v1/judge", "/v1/styles"}
         assert paths <= set(openapi["paths"])

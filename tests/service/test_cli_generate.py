@@ -136,3 +136,12 @@ def test_a_job_that_fails_keeps_what_was_accepted(monkeypatch, capsys, tmp_path,
     assert err.strip().splitlines()[-1] == "error: RuntimeError: summary failed"
     assert "Traceback" not in err and "wrote the 3 samples accepted before the error" in err
     assert len(out_file.read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_a_bad_price_file_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path, fake_engine) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("gpt-4o: {input: lots}", encoding="utf-8")
+    monkeypatch.setenv("DIALOGFORGE_PRICES_FILE", str(prices))
+    code, _, err = run_cli(monkeypatch, capsys, "generate", "--style", "gentle", "-o", str(tmp_path / "o.jsonl"))
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith(f"error: price file {prices}: gpt-4o.input:")
