@@ -1,4 +1,9 @@
-"""Style packs: the pydantic schema, loading from YAML, and lookup by name, alias or path."""
+"""Style packs: the pydantic schema, loading from YAML, and lookup by name, alias or path.
+
+The rules of single fields (names, aliases, markers...) are in ``agents.style_fields``; a pack's
+name and aliases share one namespace (``service.jobs.styles``). YAML is loaded with bounds on
+nesting and size (``agents.bounded_yaml``), so no pack can make the parser recurse too deep.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from agents.bounded_yaml import YAMLBoundsError, load_bounded
 from agents.paths import STYLES_DIR
+from agents.style_fields import MAX_ALIASES, STORED, Phrase, StyleAlias, StyleName, is_new
 
 MAX_STYLE_PACK_BYTES = 256 * 1024
 
@@ -21,7 +28,7 @@ class StylePackError(ValueError):
 class SeedExample(BaseModel):
     """One seed dialogue: a user turn and the reply in the wanted voice (more turns allowed)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     user: str = Field(min_length=1)
     assistant: str = Field(min_length=1)
@@ -30,7 +37,7 @@ class SeedExample(BaseModel):
 class Bounds(BaseModel):
     """Character bounds for every assistant turn (and, separately, for user turns)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     min_chars: int = Field(default=1, ge=0)
     max_chars: int = Field(default=2000, ge=1)
@@ -45,7 +52,7 @@ class Bounds(BaseModel):
 class Criterion(BaseModel):
     """One rubric criterion the judge scores 1-5; the sample passes at or above the threshold."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = Field(min_length=1)
@@ -55,17 +62,17 @@ class Criterion(BaseModel):
 class StylePack(BaseModel):
     """A persona or task to make data for: prompt, seeds, rules and rubric."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
-    aliases: list[str] = Field(default_factory=list)
+    name: StyleName
+    aliases: list[StyleAlias] = Field(default_factory=list, json_schema_extra={"maxItems": MAX_ALIASES})
     description: str = Field(min_length=1, max_length=200)
     language: Literal["zh", "en"] = "en"
     system_prompt: str = Field(min_length=1)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     examples: list[SeedExample] = Field(min_length=1)
-    markers: list[str] = Field(default_factory=list, description="The reply must contain at least one.")
-    forbidden: list[str] = Field(default_factory=list, description="The reply must contain none.")
+    markers: list[Phrase] = Field(default_factory=list, description="The reply must contain at least one.")
+    forbidden: list[Phrase] = Field(default_factory=list, description="The reply must contain none.")
     reply_bounds: Bounds = Field(default_factory=Bounds)
     user_bounds: Bounds = Field(default_factory=lambda: Bounds(min_chars=2, max_chars=400))
     min_exemplar_similarity: float | None = Field(
@@ -79,7 +86,7 @@ class StylePack(BaseModel):
         "for the bundled e5: paraphrases score about 0.97, unrelated short texts 0.85-0.90.",
     )
     rubric: list[Criterion] = Field(min_length=1)
-    topics: list[str] = Field(default_factory=list)
+    topics: list[Phrase] = Field(default_factory=list)
     topic_hint: str = Field(default="", description="What kinds of situations to brainstorm.")
 
     @field_validator("rubric")
@@ -90,6 +97,28 @@ class StylePack(BaseModel):
         if duplicates:
             raise ValueError(f"criterion names must be unique; repeated: {', '.join(duplicates)}")
         return rubric
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_are_new_names(cls, aliases: list[str], info: ValidationInfo) -> list[str]:
+        if not is_new(info):
+            return aliases
+        if len(aliases) > MAX_ALIASES:
+            raise ValueError(f"at most {MAX_ALIASES} aliases, got {len(aliases)}")
+        if info.data.get("name") in aliases:
+            raise ValueError(f"{info.data['name']!r} is the pack's own name")
+        repeated = sorted({alias for alias in aliases if aliases.count(alias) > 1})
+        if repeated:
+            raise ValueError(f"aliases must be unique; repeated: {', '.join(repeated)}")
+        return aliases
+
+    @classmethod
+    def stored(cls, text: str) -> StylePack:
+        """Read back a pack a store saved as JSON, without re-applying the rules for new packs.
+
+        A job resumes with the pack it started with, even one saved before a rule was added.
+        """
+        return cls.model_validate_json(text, context=STORED)
 
     @property
     def thresholds(self) -> dict[str, int]:
@@ -115,7 +144,9 @@ def parse_style_pack(text: str, source: str = "<text>") -> StylePack:
     if len(text.encode()) > MAX_STYLE_PACK_BYTES:
         raise StylePackError(f"style pack {source} is larger than {MAX_STYLE_PACK_BYTES // 1024} KiB")
     try:
-        data = yaml.safe_load(text)
+        data = load_bounded(text)
+    except YAMLBoundsError as exc:
+        raise StylePackError(f"style pack {source}: {exc}") from None
     except yaml.YAMLError as exc:
         raise StylePackError(f"style pack {source} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

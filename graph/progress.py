@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agents.admission import AdmissionStats
 from agents.pricing import CostReport
@@ -16,6 +16,8 @@ StopReason = Literal["completed", "budget_attempts", "budget_tokens", "deadline"
 
 class Budget(BaseModel):
     """Bounds on one job: it stops starting samples when any is reached."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     max_attempts: int | None = Field(default=None, ge=1, description="Samples started (default 4 x n).")
     max_tokens: int | None = Field(default=None, ge=1, description="LLM tokens, all roles.")

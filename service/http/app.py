@@ -25,9 +25,10 @@ from service.engine import Engine
 from service.http.errors import install_error_handlers
 from service.http.metrics import ServiceMetrics
 from service.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from service.http.openapi import install_openapi
 from service.http.routers import datasets, health, job_outputs, jobs, judge, samples, styles
 from service.jobs.manager import JobManager
-from service.jobs.models import Limits
+from service.jobs.models import JobUpdate, Limits
 from service.jobs.store import JobStore
 from service.jobs.styles import StyleRegistry
 from service.settings import Settings
@@ -95,6 +96,7 @@ def create_app(
             await stop_chat(app)  # before the manager: followers must not see jobs end "interrupted"
             if manager is not None:
                 await manager.shutdown()
+                manager.styles.close()
             if store is not None:
                 store.close()
             await asyncio.to_thread(engine.stop)
@@ -106,6 +108,7 @@ def create_app(
     app.state.api_keys = [key.encode() for key in settings.api_key_list()]
     app.state.injected_models = models is not None
     install_error_handlers(app)
+    install_openapi(app, stream_models=[JobUpdate])
     app.state.datasets = DatasetStore(settings.data_dir)
     for module in (health, samples, jobs, job_outputs, judge, styles, datasets):
         app.include_router(module.router)

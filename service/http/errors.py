@@ -99,6 +99,8 @@ async def _dataset(_: Request, exc: Exception) -> JSONResponse:
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. the body is not UTF-8)
+        if isinstance(exc.__cause__, RecursionError):  # json.loads gave up on the nesting
+            return error_json(422, "invalid_request", "nesting too deep: the body's JSON nests too many levels")
         return error_json(422, "invalid_request", "the body could not be read as UTF-8 JSON; send a JSON object")
     code = _CODES.get(exc.status_code, "http_error")
     return error_json(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))

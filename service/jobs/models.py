@@ -29,7 +29,7 @@ def _default_formats() -> list[ExportFormat]:
 class JobRequest(BaseModel):
     """What to make: a style, how many accepted samples, and the job's bounds."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     style: str = Field(min_length=1, max_length=64, description="Style pack name or alias (see GET /v1/styles).")
     n: int = Field(ge=1, description="Accepted samples to make (at most the server's max_job_n).")

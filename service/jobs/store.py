@@ -136,7 +136,7 @@ class JobStore:
     def job_pack(self, job_id: str) -> StylePack | None:
         """Return the style pack snapshot the job was started with."""
         rows = self._query("SELECT pack FROM jobs WHERE id = ?", (job_id,))
-        return StylePack.model_validate_json(rows[0][0]) if rows else None
+        return StylePack.stored(rows[0][0]) if rows else None
 
     def list_jobs(self, offset: int, limit: int) -> tuple[list[JobRecord], int]:
         """Return one page of jobs, newest first, and the total count."""
@@ -235,7 +235,7 @@ class JobStore:
 
     def styles(self) -> list[StylePack]:
         """Return every custom style pack."""
-        return [StylePack.model_validate_json(row[0]) for row in self._query("SELECT pack FROM styles ORDER BY name")]
+        return [StylePack.stored(row[0]) for row in self._query("SELECT pack FROM styles ORDER BY name")]
 
 
 def _record(row: tuple[Any, ...]) -> JobRecord:

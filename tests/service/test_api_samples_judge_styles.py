@@ -85,7 +85,7 @@ async def test_styles_list_show_and_register(tmp_path: Path) -> None:
         assert bad.status_code == 422 and "rubric.0.name" in bad.json()["message"]
         missing_field = {key: value for key, value in pack.items() if key != "examples"}
         no_examples = await client.post("/v1/styles", json={"pack": missing_field})
-        assert "examples: Field required" in no_examples.json()["message"]
+        assert "body.pack.examples: required field is missing" in no_examples.json()["message"]
         not_yaml = await client.post("/v1/styles", json={"yaml": "name: [unclosed"})
         assert not_yaml.status_code == 422 and "not valid YAML" in not_yaml.json()["message"]
         both = await client.post("/v1/styles", json={"yaml": "a: 1", "pack": pack})
@@ -93,7 +93,7 @@ async def test_styles_list_show_and_register(tmp_path: Path) -> None:
         builtin = await client.post("/v1/styles", json={"pack": {**pack, "name": "gentle"}})
         assert builtin.status_code == 409 and "shipped style" in builtin.json()["message"]
         huge = await client.post("/v1/styles", json={"yaml": "x" * 300_000})
-        assert huge.status_code == 422 and "larger than 256 KiB" in huge.json()["message"]
+        assert huge.status_code == 422 and "at most 262144 characters" in huge.json()["message"]
 
 
 async def test_registered_style_survives_a_restart(tmp_path: Path) -> None:
