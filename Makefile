@@ -13,12 +13,13 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
-# The export-compatibility tests load our files with TRL and HF datasets, which need torch.
+# The export-compatibility tests load our files with TRL and HF datasets, which need torch; the
+# Ray executor's tests start a real local Ray cluster (the `ray` extra).
 # torch is pinned to 2.13.0 first: that version resolves to a local CPU build here, and an
 # unpinned torch would pull several GB of CUDA packages.
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet -e ".[dev,compat]"
+	$(PY) -m pip install --quiet -e ".[dev,compat,ray]"
 	touch $@
 
 # The page tests (QC report, review page) drive Debian's headless Chromium with Selenium: the

@@ -110,16 +110,42 @@ class ChainRunner:
             self.workers, mp_context=context, initializer=_init_worker, initargs=(self.operators, os.getpid())
         )
 
+    @property
+    def first_segment(self) -> Segment | None:
+        """Return the chain's first run of row and keyed operators (None when it starts with an LLM operator)."""
+        if not self._segments or isinstance(self._segments[0][0][1], LLMOperator):
+            return None
+        return self._segments[0]
+
     async def run(self, batches: Iterable[pa.Table | pa.RecordBatch], sink: Sink) -> CleanReport:
         """Clean every batch in order and hand each batch's surviving rows to ``sink``."""
+        return await self._run(((batch, None) for batch in batches), sink)
+
+    async def replay(self, prepared: Iterable[tuple[pa.Table, SegmentResult]], sink: Sink) -> CleanReport:
+        """Finish the chain over batches whose first segment ran elsewhere (on Ray workers), in order.
+
+        Each item is a batch (``rows.INPUT_SCHEMA`` columns) and what :attr:`first_segment` made of
+        it, with row numbers relative to that batch; the rest of the chain (the keyed operators'
+        decisions, later segments) runs here exactly as in :meth:`run`, so the rows are the same.
+        """
+        if self.first_segment is None:
+            raise ValueError("the chain starts with an LLM operator: there is no first segment to run elsewhere")
+        return await self._run(prepared, sink)
+
+    async def _run(
+        self, batches: Iterable[tuple[pa.Table | pa.RecordBatch, SegmentResult | None]], sink: Sink
+    ) -> CleanReport:
         started = time.perf_counter()
         executor = self._executor()
         ahead = max(1, 2 * self.workers)
 
-        async def first(state: BatchState) -> SegmentResult:
-            if isinstance(self._segments[0][0][1], LLMOperator):
+        async def first(state: BatchState, given: SegmentResult | None) -> SegmentResult:
+            if given is not None:
+                return given
+            segment = self.first_segment
+            if segment is None:
                 return SegmentResult()
-            return await self._segment(self._segments[0], state.table.select(list(WORKER_COLUMNS)), executor)
+            return await self._segment(segment, state.table.select(list(WORKER_COLUMNS)), executor)
 
         pending: collections.deque[tuple[BatchState, asyncio.Future[SegmentResult]]] = collections.deque()
         try:
@@ -127,13 +153,14 @@ class ChainRunner:
             exhausted = False
             while True:
                 while not exhausted and len(pending) < ahead:
-                    batch = next(iterator, None)
-                    if batch is None:
+                    item = next(iterator, None)
+                    if item is None:
                         exhausted = True
-                    elif batch.num_rows:
+                    elif item[0].num_rows:
+                        batch, given = item
                         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
                         state = BatchState(table)
-                        pending.append((state, asyncio.ensure_future(first(state))))
+                        pending.append((state, asyncio.ensure_future(first(state, given))))
                 if not pending:
                     break
                 state, future = pending.popleft()

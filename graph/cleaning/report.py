@@ -131,6 +131,9 @@ class CleanReport(BaseModel):
     after: LengthStats = Field(default_factory=LengthStats)
     seconds: float = 0.0
     workers: int = 0
+    executor: str = "local"
+    ray_nodes: int = 0
+    """With the ray executor: how many nodes ran the rule operators."""
 
     def dropped_by_code(self) -> Counter[str]:
         """Return every drop counted by ``operator:code``."""

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from graph.cleaning.base import Operator
 from graph.cleaning.chain import ChainRunner, CleanedBatch
+from graph.cleaning.executors import ChainExecutor, LocalExecutor
 from graph.cleaning.registry import ChainSpec
 from graph.cleaning.report import CleanReport
 from graph.datasets.manifest import Manifest
@@ -102,6 +103,7 @@ async def clean_version(
     key: str | None = None,
     tag: str | None = None,
     on_progress: Progress | None = None,
+    executor: ChainExecutor | None = None,
 ) -> CleanResult:
     """Run the chain over a version and publish the surviving rows as a new version of ``into``.
 
@@ -116,6 +118,7 @@ async def clean_version(
         key: The idempotency key (default: from the source's content and the chain).
         tag: A tag for the new version.
         on_progress: Called with the report after every batch.
+        executor: Where the chain runs (default: ``LocalExecutor``, this machine's worker processes).
 
     Raises:
         graph.datasets.errors.DatasetError: The source does not exist, the name or tag is invalid.
@@ -139,7 +142,9 @@ async def clean_version(
                     on_progress(report)
 
             runner = ChainRunner(operators, workers=workers, report=report, on_drop=dropped)
-            await runner.run(store.iter_batches(source, batch_rows), write)
+            executor = executor or LocalExecutor()
+            report.executor = executor.name
+            await executor.run(runner, store, source, batch_rows, write)
             handle.flush()
             os.fsync(handle.fileno())
         for reason, count in sorted(dropped.counts.items()):

@@ -41,7 +41,8 @@ class SegmentResult:
     examples: dict[ExampleKey, list[Example]] = field(default_factory=dict)
 
 
-def _bucket(decision: Decision) -> tuple[str, str]:
+def decision_bucket(decision: Decision) -> tuple[str, str]:
+    """Return the report bucket (dropped / flagged / changed) and code of a decision other than keep."""
     if isinstance(decision, Drop):
         return "dropped", decision.code
     if isinstance(decision, Flag):
@@ -68,7 +69,7 @@ def run_segment(operators: list[tuple[int, Operator]], samples: list[Sample]) ->
                 survivors.append(index)
                 continue
             events[index] = decision
-            bucket, code = _bucket(decision)
+            bucket, code = decision_bucket(decision)
             examples = result.examples.setdefault((position, bucket, code), [])
             if isinstance(decision, Change):
                 if len(examples) < EXAMPLES_PER_BATCH:

@@ -1,9 +1,10 @@
 """``dialogforge clean``: run a chain of cleaning operators over a version into a new version.
 
 ``dialogforge clean bank-logs@1 --into bank-logs [--ops default,refusals:rewrite | --recipe r.yaml]
-[--style gentle] [--report DIR]`` and ``dialogforge clean --list-ops``. The source version is
-never changed; the new version appears whole or not at all (Ctrl-C, SIGTERM or a crash leave
-nothing, and a rerun starts clean); rerunning a finished cleaning returns the version it made.
+[--style gentle] [--report DIR] [--executor local|ray [--ray-address auto]]`` and
+``dialogforge clean --list-ops``. The source version is never changed; the new version appears
+whole or not at all (Ctrl-C, SIGTERM or a crash leave nothing, and a rerun starts clean);
+rerunning a finished cleaning returns the version it made.
 Bad input is one ``error:`` line and exit code 2.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from service.cli.errors import UsageError
 
 if TYPE_CHECKING:
+    from graph.cleaning.executors import ChainExecutor
     from graph.cleaning.registry import ChainSpec
     from graph.cleaning.report import CleanReport
     from graph.cleaning.run import CleanResult
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 console = Console()
 err_console = Console(stderr=True)
 MAX_WORKERS = 16
+MAX_BATCH_ROWS = 100_000
 
 
 def _say(text: str) -> None:
@@ -49,6 +53,22 @@ def clean(
     workers: Annotated[int, typer.Option(help="Worker processes for the rule operators (0: none).")] = 2,
     tag: Annotated[str | None, typer.Option(help="Tag the new version, e.g. v1.1.")] = None,
     list_ops: Annotated[bool, typer.Option("--list-ops", help="List the operators and their parameters.")] = False,
+    batch_rows: Annotated[
+        int, typer.Option("--batch-rows", help="Rows per batch: memory holds a few; on Ray, one unit of work.")
+    ] = 5_000,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor", help="Where the rule operators run: local, or ray (pip install 'dialogforge[ray]')."
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Ray cluster for --executor ray: auto or host:port (default: RAY_ADDRESS, else a new local one).",
+        ),
+    ] = None,
 ) -> None:
     """Clean a version with a chain of operators (default: the rule chain) into a new version."""
     from graph.cleaning.registry import ChainError, load_recipe, parse_ops
@@ -62,6 +82,14 @@ def clean(
         raise UsageError("give either --ops or --recipe, not both")
     if not 0 <= workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 0 and {MAX_WORKERS}, got {workers}")
+    if not 1 <= batch_rows <= MAX_BATCH_ROWS:
+        raise UsageError(f"--batch-rows must be between 1 and {MAX_BATCH_ROWS}, got {batch_rows}")
+    from graph.cleaning.executors import make_executor
+
+    try:
+        chosen = make_executor(executor, ray_address)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     try:
         chain = load_recipe(recipe) if recipe is not None else parse_ops(ops or "default")
         chain = chain.with_style(style)
@@ -69,7 +97,7 @@ def clean(
         raise UsageError(str(error)) from None
     if report is not None:
         _check_writable(report)
-    result = _run(ref, into, chain, workers, tag)
+    result = _run(ref, into, chain, tag, _Run(workers, batch_rows, chosen))
     if report is not None:
         _write_report_dir(report, result)
     _print_result(result, report)
@@ -85,7 +113,17 @@ def _check_writable(folder: Path) -> None:
         raise UsageError(f"cannot write the report directory {folder}: {exc.strerror or exc}") from None
 
 
-def _run(ref: str, into: str, chain: ChainSpec, workers: int, tag: str | None) -> CleanResult:
+@dataclass
+class _Run:
+    """How to run the chain: worker processes, rows per batch, executor."""
+
+    workers: int
+    batch_rows: int
+    executor: ChainExecutor
+
+
+def _run(ref: str, into: str, chain: ChainSpec, tag: str | None, how: _Run) -> CleanResult:
+    from graph.cleaning.ray_stage import ExecutorError
     from graph.cleaning.registry import ChainError
     from graph.cleaning.run import clean_version
     from graph.datasets.errors import DatasetError
@@ -105,10 +143,19 @@ def _run(ref: str, into: str, chain: ChainSpec, workers: int, tag: str | None) -
                 signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM, like Ctrl-C, writes nothing
                 return asyncio.run(
                     clean_version(
-                        store, source.ref, into, chain, operators, workers=workers, tag=tag, on_progress=view.update
+                        store,
+                        source.ref,
+                        into,
+                        chain,
+                        operators,
+                        workers=how.workers,
+                        batch_rows=how.batch_rows,
+                        tag=tag,
+                        on_progress=view.update,
+                        executor=how.executor,
                     )
                 )
-    except (DatasetError, ChainError) as error:
+    except (DatasetError, ChainError, ExecutorError) as error:
         raise UsageError(str(error)) from None
     except KeyboardInterrupt:
         raise UsageError("interrupted: no version was written (run the command again to start over)") from None
@@ -164,7 +211,7 @@ def _print_result(result: CleanResult, report_dir: Path | None) -> None:
     else:
         _say(
             f"[bold]{manifest.ref}[/bold]: kept {report.rows_out} of {report.rows_in} rows of {report.source} "
-            f"in {report.seconds:.1f} s"
+            f"in {report.seconds:.1f} s" + (f" on {report.ray_nodes} Ray node(s)" if report.executor == "ray" else "")
         )
     dropped = report.dropped_by_code()
     if dropped:
