@@ -26,6 +26,7 @@ from agents.augment.registry import OperatorSpec, get_operator
 from agents.schemas import Lineage, Sample, TokenUsage, utc_now
 from agents.styles import StylePack
 from graph.augment.loop import AugmentDeps, ChildState, build_child_graph, child_recursion_limit
+from graph.progress import reason_code
 
 logger = logging.getLogger(__name__)
 Sink = Callable[[Sample], None]
@@ -51,11 +52,6 @@ class AugmentReport:
         """Add one child's token usage per role."""
         for role, used in usage.items():
             self.tokens[role] = self.tokens.get(role, TokenUsage()) + used
-
-
-def reason_code(reason: str | None) -> str:
-    """Return the code part of a reject reason (``meaning_changed: ...`` -> ``meaning_changed``)."""
-    return (reason or "failed").split(":", 1)[0].strip() or "failed"
 
 
 def prompt_hashes(operator: Operator[Any]) -> dict[str, str]:
