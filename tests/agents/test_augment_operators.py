@@ -31,7 +31,7 @@ def answer(*pairs: tuple[str, str], **extra: Any) -> str:
     return json.dumps({**extra, "exchanges": [{"user": u, "assistant": a} for u, a in pairs]}, ensure_ascii=False)
 
 
-def draft(op: str, source: Sample, reply: str | list[str], params: dict[str, Any] | None = None) -> tuple[Any, Any, Any]:
+def draft(op: str, source: Sample, reply: str | list[str], params: dict[str, Any] | None = None) -> Any:
     """Run the operator's draft against a model answering ``reply`` (a list: one answer per call, in turn)."""
     replies = [reply] if isinstance(reply, str) else list(reply)
     model = ScriptedChatModel(responder=lambda messages, options: replies.pop(0))
