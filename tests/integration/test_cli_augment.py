@@ -64,5 +64,10 @@ def test_augment_writes_a_new_version_with_lineage_and_refuses_bad_input(tmp_pat
             assert child.turns[:2] == parents[lineage.parent_id].turns
         else:
             assert lineage.params["min_similarity"] == 0 and len(child.turns) == 2
+    shown = dialogforge("datasets", "show", "cs@2", env=env)
+    assert shown.returncode == 0, shown.stderr
+    origins = ("origin: import 3, augmented", f"origin: augmented {len(children)}, import 3")
+    assert any(line in shown.stdout for line in origins), shown.stdout
+    assert "operator: " in shown.stdout, shown.stdout  # datasets show breaks the version down by origin and operator
     rejected = sum(count for reason, count in manifest.dropped.items() if reason.startswith("rejected "))
     assert len(children) + rejected == 6  # 3 parents x 2 operators x 1 child each: every child accounted for
