@@ -50,12 +50,13 @@ class CheckFailure:
     reason: str
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """Return a text flattened to one line and cut to a short quotation."""
     flat = " ".join(text.split())
     return flat if len(flat) <= _QUOTE_CHARS else flat[: _QUOTE_CHARS - 1] + "…"
 
 
-def _names(turns: list[Turn]) -> list[str]:
+def turn_names(turns: list[Turn]) -> list[str]:
     """Name each turn as the reasons do: "reply" / "user turn", numbered when a role repeats."""
     counts = {role: sum(1 for turn in turns if turn.role == role) for role in ("user", "assistant")}
     seen = {"user": 0, "assistant": 0}
@@ -72,7 +73,7 @@ def check_structure(turns: list[Turn]) -> list[CheckFailure]:
     if not turns:
         return [CheckFailure("empty", "the sample has no turns: write a user turn and a reply")]
     failures = []
-    for name, turn in zip(_names(turns), turns, strict=True):
+    for name, turn in zip(turn_names(turns), turns, strict=True):
         if not turn.content.strip():
             failures.append(CheckFailure("empty", f"{name} is empty: write its text"))
     if turns[0].role != "user":
@@ -94,7 +95,7 @@ def check_structure(turns: list[Turn]) -> list[CheckFailure]:
 def check_lengths(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:
     """Check every non-empty turn's stripped length against the pack's reply or user bounds."""
     failures = []
-    for name, turn in zip(_names(turns), turns, strict=True):
+    for name, turn in zip(turn_names(turns), turns, strict=True):
         length = len(turn.content.strip())
         bounds: Bounds = pack.reply_bounds if turn.role == "assistant" else pack.user_bounds
         if length == 0 or bounds.min_chars <= length <= bounds.max_chars:
@@ -135,7 +136,7 @@ def check_markers(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:
             "marker_missing",
             f"{name} lacks a style marker: use one of {wanted} - {marker_example(turn.content, pack.markers[0])}",
         )
-        for name, turn in zip(_names(turns), turns, strict=True)
+        for name, turn in zip(turn_names(turns), turns, strict=True)
         if turn.role == "assistant"
         and turn.content.strip()
         and not any(marker in turn.content for marker in pack.markers)
@@ -145,7 +146,7 @@ def check_markers(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:
 def check_forbidden(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:
     """Check no reply contains a forbidden phrase, ignoring case."""
     failures = []
-    for name, turn in zip(_names(turns), turns, strict=True):
+    for name, turn in zip(turn_names(turns), turns, strict=True):
         if turn.role != "assistant":
             continue
         text = turn.content.casefold()
@@ -177,7 +178,7 @@ def check_language(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:
     """
     language = _LANGUAGE_NAMES[pack.language]
     failures = []
-    for name, turn in zip(_names(turns), turns, strict=True):
+    for name, turn in zip(turn_names(turns), turns, strict=True):
         if not turn.content.strip():
             continue
         cjk, latin = script_counts(turn.content)
@@ -198,7 +199,7 @@ def check_language(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:
 def check_pii(turns: list[Turn]) -> list[CheckFailure]:
     """Check no turn contains personal data (email, phone, resident ID, card number, IBAN)."""
     failures = []
-    for name, turn in zip(_names(turns), turns, strict=True):
+    for name, turn in zip(turn_names(turns), turns, strict=True):
         hits = find_pii(turn.content)
         if hits:
             found = ", ".join(f"{hit.label} '{mask(hit.span_text)}'" for hit in hits)
@@ -233,7 +234,7 @@ def check_seed_copy(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:
     seeds = [text for example in pack.examples for text in (example.user, example.assistant)]
     normalised_seeds = [(seed, normalise(seed)) for seed in seeds]
     failures = []
-    for name, turn in zip(_names(turns), turns, strict=True):
+    for name, turn in zip(turn_names(turns), turns, strict=True):
         text = normalise(turn.content)
         if not text:
             continue
@@ -242,7 +243,7 @@ def check_seed_copy(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:
                 failures.append(
                     CheckFailure(
                         "seed_copy",
-                        f"{name} copies the seed example '{_quote(seed)}': write new content",
+                        f"{name} copies the seed example '{quote(seed)}': write new content",
                     )
                 )
                 break
@@ -289,7 +290,7 @@ def check_exemplar_similarity(embedder: EmbedderLike, pack: StylePack, turns: li
         return None
     named = [
         (name, turn.content)
-        for name, turn in zip(_names(turns), turns, strict=True)
+        for name, turn in zip(turn_names(turns), turns, strict=True)
         if turn.role == "assistant" and turn.content.strip()
     ]
     scores = exemplar_similarities(embedder, pack, [text for _, text in named])
@@ -317,6 +318,6 @@ def check_near_duplicate(pack: StylePack, similarity: float, nearest: str) -> Ch
         return None
     return CheckFailure(
         "near_duplicate",
-        f"the sample nearly duplicates an accepted one ('{_quote(nearest)}', similarity {similarity:.2f}, "
+        f"the sample nearly duplicates an accepted one ('{quote(nearest)}', similarity {similarity:.2f}, "
         f"limit {pack.near_duplicate_similarity:.2f}): choose a different situation and wording",
     )

@@ -1,4 +1,8 @@
-"""The rewriter role: repair a failing sample using the exact reasons and feedback."""
+"""The rewriter role: repair a failing sample using the exact reasons and feedback.
+
+An augmented child is repaired with its operator's contract in ``task`` (what it must keep from
+its parent and what must differ, the parent quoted), so a repair never undoes the operator's work.
+"""
 
 from __future__ import annotations
 
@@ -25,14 +29,16 @@ def rewriter_messages(
     problems: list[str],
     template: PromptTemplate | None = None,
     passages: Sequence[Passage] = (),
+    task: str = "",
 ) -> list[BaseMessage]:
-    """Render the rewriter prompt for one failing sample."""
+    """Render the rewriter prompt for one failing sample (``task``: an augmented child's contract, or "")."""
     template = template or role_prompt("rewriter")
     return template.render(
         **style_variables(pack),
         **grounding_variables(passages),
         dialogue=format_dialogue(turns) if turns else "(the previous answer could not be read)",
         problems=bullet_list(problems, empty="- (no details given: make it fit the persona better)"),
+        task=f"{task.strip()}\n\n" if task.strip() else "",
     )
 
 
@@ -44,6 +50,8 @@ async def rewrite_dialogue(
     *,
     exchanges: int | None = None,
     passages: Sequence[Passage] = (),
+    task: str = "",
+    max_tokens: int | None = None,
 ) -> StructuredReply[DraftAnswer]:
     """Ask the rewriter for a repaired dialogue with as many exchanges as the sample has.
 
@@ -54,13 +62,15 @@ async def rewrite_dialogue(
         problems: What to fix.
         exchanges: The exchange count when ``turns`` is empty (else counted from ``turns``).
         passages: The sample's reference passages (grounded samples).
+        task: An augmented child's contract with its parent ("" for generated samples).
+        max_tokens: The output limit (default: the generator's, for one draft).
     """
     count = exchange_count(turns) if turns else (exchanges or 1)
-    messages = rewriter_messages(pack, turns, problems, passages=passages)
+    messages = rewriter_messages(pack, turns, problems, passages=passages, task=task)
     return await ask_structured(
         model,
         messages,
         draft_schema(count, tuple(passage.id for passage in passages)),
         temperature=REWRITER_TEMPERATURE,
-        max_tokens=GROUNDED_MAX_TOKENS if passages else GENERATOR_MAX_TOKENS,
+        max_tokens=max_tokens or (GROUNDED_MAX_TOKENS if passages else GENERATOR_MAX_TOKENS),
     )

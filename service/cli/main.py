@@ -12,6 +12,7 @@ from rich.console import Console
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
+from service.cli.augment import augment_command
 from service.cli.cache import cache_app
 from service.cli.clean import clean
 from service.cli.datasets import DatasetCliError, datasets_app
@@ -130,6 +131,7 @@ app.add_typer(cache_app)
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(review_app, name="review")
 app.command("clean")(clean)
+app.command("augment")(augment_command)
 
 
 @app.command(
