@@ -62,6 +62,8 @@ def test_a_slow_client_gets_408_and_is_closed(server: ServerProcess, sent: bytes
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b'"error": "request_timeout"' in answer or b'"error":"request_timeout"' in answer
     assert server.get("/healthz").status_code == 200
+    log = server.log_tail(100_000)
+    assert "Traceback" not in log and "Invalid HTTP request" not in log, log[-2000:]  # cut off quietly
     report("slow client", sent_bytes=len(sent), held_s=round(seconds, 2), status=408)
 
 
