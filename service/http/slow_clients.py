@@ -7,7 +7,9 @@ returns uvicorn's httptools protocol with two deadlines added:
 
 - the headers must be complete ``header_timeout_s`` after the connection opens (or, on a kept-alive
   connection, after the next request's first byte);
-- while the body is arriving, no more than ``body_timeout_s`` may pass between two chunks.
+- while the body is arriving, no more than ``body_timeout_s`` may pass between two chunks, and
+  after the first ``body_timeout_s`` it must average at least ``MIN_BODY_BYTES_PER_S`` (1 KiB/s),
+  so a body trickled a byte at a time cannot hold a connection for hours (a slow POST).
 
 A connection that misses a deadline gets ``408 Request Timeout`` (when no response has started)
 and is closed, without a log line (an unauthenticated client must not fill the logs). Idle
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -31,6 +34,7 @@ TIMEOUT_RESPONSE = (
     + f"content-length: {len(_BODY)}\r\n\r\n".encode()
     + _BODY
 )
+MIN_BODY_BYTES_PER_S = 1024  # a real upload over the slowest link still sends this much
 
 
 class SlowClientProtocol(HttpToolsProtocol):
@@ -39,6 +43,8 @@ class SlowClientProtocol(HttpToolsProtocol):
     header_timeout_s = 10.0
     body_timeout_s = 30.0
     _deadline: asyncio.TimerHandle | None = None
+    _body_started = 0.0
+    _body_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the header deadline as the connection opens."""
@@ -54,12 +60,15 @@ class SlowClientProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         """The headers are in: from now on the body must keep coming."""
         super().on_headers_complete()
+        self._body_started, self._body_bytes = time.monotonic(), 0
         self._arm(self.body_timeout_s)
 
     def on_body(self, body: bytes) -> None:
-        """A chunk of the body arrived: the body deadline starts again."""
+        """A chunk of the body arrived: the next must follow within ``body_timeout_s``, and the rate hold."""
         super().on_body(body)
-        self._arm(self.body_timeout_s)
+        self._body_bytes += len(body)
+        rate_deadline = self._body_started + self.body_timeout_s + self._body_bytes / MIN_BODY_BYTES_PER_S
+        self._arm(max(0.0, min(self.body_timeout_s, rate_deadline - time.monotonic())))
 
     def on_message_complete(self) -> None:
         """The whole request is in: no deadline while the app answers (an event stream may run for hours)."""

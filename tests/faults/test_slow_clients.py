@@ -6,6 +6,7 @@ with 408 after ``DIALOGFORGE_HEADER_TIMEOUT_S`` / ``DIALOGFORGE_BODY_TIMEOUT_S``
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -33,19 +34,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         process.stop()
 
 
-def held_for(server: ServerProcess, sent: bytes) -> tuple[float, bytes]:
-    """Send ``sent`` and nothing more; return how long the server kept the connection and what it answered."""
+def held_for(server: ServerProcess, sent: bytes, trickle: bytes = b"") -> tuple[float, bytes]:
+    """Send ``sent``, then ``trickle`` one byte every 0.2 s; return how long the connection lasted and the answer."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=GIVE_UP_S) as sock:
         started = time.monotonic()
         if sent:
             sock.sendall(sent)
-        answer = b""
-        try:
-            while chunk := sock.recv(4096):
+        sock.settimeout(0.2 if trickle else GIVE_UP_S)
+        answer, pending = b"", iter(trickle)
+        while time.monotonic() - started < GIVE_UP_S:
+            try:
+                if not (chunk := sock.recv(4096)):
+                    return time.monotonic() - started, answer
                 answer += chunk
-        except TimeoutError:
-            pytest.fail(f"the server still held the connection after {GIVE_UP_S} s")
-        return time.monotonic() - started, answer
+            except TimeoutError:
+                if (byte := next(pending, None)) is not None:
+                    with contextlib.suppress(OSError):  # the server may close between two bytes
+                        sock.sendall(bytes([byte]))
+        pytest.fail(f"the server still held the connection after {GIVE_UP_S} s")
 
 
 @pytest.mark.parametrize(
@@ -65,6 +71,14 @@ def test_a_slow_client_gets_408_and_is_closed(server: ServerProcess, sent: bytes
     log = server.log_tail(100_000)
     assert "Traceback" not in log and "Invalid HTTP request" not in log, log[-2000:]  # cut off quietly
     report("slow client", sent_bytes=len(sent), held_s=round(seconds, 2), status=408)
+
+
+def test_a_trickled_body_is_cut_when_it_falls_below_the_minimum_rate(server: ServerProcess) -> None:
+    head = b"POST /v1/styles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n"
+    seconds, answer = held_for(server, head, trickle=b"{" + b" " * 399)  # 5 bytes/s: 80 s if never cut
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert server.get("/healthz").status_code == 200
+    report("trickled body", bytes_per_s=5, held_s=round(seconds, 2), status=408)
 
 
 def test_a_complete_request_and_a_long_stream_are_not_cut(server: ServerProcess) -> None:
