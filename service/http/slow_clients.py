@@ -38,7 +38,7 @@ MIN_BODY_BYTES_PER_S = 1024  # a real upload over the slowest link still sends t
 
 
 class SlowClientProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a header deadline and a body idle deadline."""
+    """uvicorn's httptools protocol with a header deadline, and a body idle deadline and minimum rate."""
 
     header_timeout_s = 10.0
     body_timeout_s = 30.0
