@@ -12,25 +12,26 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.loopback import fake_llm_server
-from tests.processes import ServerProcess, fake_llm_stats, report, stored_samples
+from tests.integration.serve_support import Server, fake_llm_stats, report, stored_accepted
 
 N = 8
 
 
 def run_job(tmp_path: Path, llm_url: str, **env: str) -> dict[str, Any]:
     """Run one job of N on a real server; check exactly N, distinct, store = download; return the counts."""
-    server = ServerProcess(tmp_path / "data", llm_url, tmp_path / "server.log", **env)
+    server = Server(tmp_path / "data", llm_url, tmp_path / "server.log", env=env)
     try:
         job = server.post("/v1/jobs", {"style": "gentle", "n": N, "concurrency": 4}).json()
         done = server.wait_ended(job["id"], timeout=240)
         assert done["status"] == "completed", (done["status"], json.dumps(done["summary"])[:1500])
-        ids, stored = server.accepted_ids(job["id"]), stored_samples(tmp_path / "data", job["id"])
+        ids, stored = server.accepted_ids(job["id"]), stored_accepted(tmp_path / "data", job["id"])
     finally:
         server.stop()
     assert len(ids) == N and len(set(ids)) == N and sorted(stored) == sorted(ids)
-    assert done["progress"]["in_flight"] == 0
+    progress: Any = done["progress"]
+    assert progress["in_flight"] == 0
     counts = {"n": N, "accepted": len(ids), "duplicates": len(ids) - len(set(ids))}
-    return counts | {"store_rows": len(stored), "download_rows": len(ids), "rejected": done["progress"]["rejected"]}
+    return counts | {"store_rows": len(stored), "download_rows": len(ids), "rejected": progress["rejected"]}
 
 
 def test_thirty_percent_429_and_5xx_still_make_exactly_n(tmp_path: Path) -> None:

@@ -14,27 +14,26 @@ from collections.abc import Iterator
 import pytest
 
 from benchmarks.loopback import fake_llm_server
-from tests.processes import ServerProcess, report
+from tests.integration.serve_support import Server, report
 
 GIVE_UP_S = 20  # far above the 1 s deadlines: only a server that never cuts the connection fails
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("slow-clients")
     with fake_llm_server(0.05) as llm_url:
-        process = ServerProcess(
+        process = Server(
             directory / "data",
             llm_url,
             directory / "server.log",
-            DIALOGFORGE_HEADER_TIMEOUT_S="1",
-            DIALOGFORGE_BODY_TIMEOUT_S="1",
+            env={"DIALOGFORGE_HEADER_TIMEOUT_S": "1", "DIALOGFORGE_BODY_TIMEOUT_S": "1"},
         )
         yield process
         process.stop()
 
 
-def held_for(server: ServerProcess, sent: bytes, trickle: bytes = b"") -> tuple[float, bytes]:
+def held_for(server: Server, sent: bytes, trickle: bytes = b"") -> tuple[float, bytes]:
     """Send ``sent``, then ``trickle`` one byte every 0.2 s; return how long the connection lasted and the answer."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=GIVE_UP_S) as sock:
         started = time.monotonic()
@@ -63,7 +62,7 @@ def held_for(server: ServerProcess, sent: bytes, trickle: bytes = b"") -> tuple[
     ],
     ids=["nothing", "half-headers", "short-body"],
 )
-def test_a_slow_client_gets_408_and_is_closed(server: ServerProcess, sent: bytes) -> None:
+def test_a_slow_client_gets_408_and_is_closed(server: Server, sent: bytes) -> None:
     seconds, answer = held_for(server, sent)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b'"error": "request_timeout"' in answer or b'"error":"request_timeout"' in answer
@@ -73,7 +72,7 @@ def test_a_slow_client_gets_408_and_is_closed(server: ServerProcess, sent: bytes
     report("slow client", sent_bytes=len(sent), held_s=round(seconds, 2), status=408)
 
 
-def test_a_trickled_body_is_cut_when_it_falls_below_the_minimum_rate(server: ServerProcess) -> None:
+def test_a_trickled_body_is_cut_when_it_falls_below_the_minimum_rate(server: Server) -> None:
     head = b"POST /v1/styles HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n"
     seconds, answer = held_for(server, head, trickle=b"{" + b" " * 399)  # 5 bytes/s: 80 s if never cut
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
@@ -81,7 +80,7 @@ def test_a_trickled_body_is_cut_when_it_falls_below_the_minimum_rate(server: Ser
     report("trickled body", bytes_per_s=5, held_s=round(seconds, 2), status=408)
 
 
-def test_a_complete_request_and_a_long_stream_are_not_cut(server: ServerProcess) -> None:
+def test_a_complete_request_and_a_long_stream_are_not_cut(server: Server) -> None:
     request = b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     seconds, answer = held_for(server, request)
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.loopback import fake_llm_server
-from tests.processes import ServerProcess, report
+from tests.integration.serve_support import Server, report
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 ST = Path(sys.executable).with_name("st")
@@ -26,12 +26,11 @@ ST = Path(sys.executable).with_name("st")
 
 def test_the_live_server_passes_schemathesis_cli(tmp_path: Path) -> None:
     with fake_llm_server(0.05, embedding_latency_s=0.01) as llm_url:
-        server = ServerProcess(
+        server = Server(
             tmp_path / "data",
             llm_url,
             tmp_path / "server.log",
-            DIALOGFORGE_MAX_JOB_N="5",
-            DIALOGFORGE_SAMPLE_TIMEOUT_S="5",
+            env={"DIALOGFORGE_MAX_JOB_N": "5", "DIALOGFORGE_SAMPLE_TIMEOUT_S": "5"},
         )
         try:
             command = [str(ST), "run", f"{server.base}/openapi.json", "--checks", CHECKS]
