@@ -15,6 +15,11 @@ answer with heavy-tailed latency (``--tail lognormal``: median ``--latency``, p9
 ``/health`` reports calls, refusals, the most in flight at once and how many requests repeated an
 earlier one byte for byte.
 
+Faults, for the fault-injection tests: ``--fail-rate`` of the chat calls answer 429 (with
+``retry-after-ms: 50``), 500 or 503 in turn; ``--hang-rate`` of them sleep ``--hang-s`` before
+answering (past the client's timeout). ``--seed`` makes the draw repeatable; ``/health`` counts
+``failed`` and ``hung`` calls.
+
 Run: ``python -m benchmarks.fake_openai_server --port 8099 --latency 1.0``.
 """
 
@@ -28,6 +33,7 @@ import math
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -49,6 +55,23 @@ def _text(message: dict[str, Any]) -> str:
 
 
 TAIL_SIGMA = math.log(6.0) / 2.326  # lognormal: p99 = 6 x median
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Which share of chat calls fail (429/500/503 in turn) or hang, drawn from a seeded generator."""
+
+    fail_rate: float = 0.0
+    hang_rate: float = 0.0
+    hang_s: float = 60.0
+    seed: int = 0
+
+
+_FAILURES = [
+    (429, {"retry-after-ms": "50"}, "rate limited (injected)"),
+    (500, {}, "internal error (injected)"),
+    (503, {}, "overloaded (injected)"),
+]
 
 
 class RequestLimit:
@@ -86,17 +109,31 @@ def build_app(
     rpm: float | None = None,
     tail: str = "fixed",
     mechanical: bool = False,
+    faults: Faults | None = None,
 ) -> Starlette:
     """Build the app: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``, ``GET /health``."""
     stats = {"calls": 0, "in_flight": 0, "max_in_flight": 0, "embedding_calls": 0, "embedded_texts": 0}
-    stats.update({"throttled": 0, "repeated": 0})
+    stats.update({"throttled": 0, "repeated": 0, "failed": 0, "hung": 0})
     seen: set[str] = set()
     embedder = HashedBigramEmbedder()
     limit = RequestLimit(rpm) if rpm else None
     rng = random.Random(17)
+    faults = faults or Faults()
+    draw = random.Random(faults.seed)
 
     def latency() -> float:
         return latency_s * math.exp(TAIL_SIGMA * rng.gauss(0.0, 1.0)) if tail == "lognormal" else latency_s
+
+    async def injected_fault() -> JSONResponse | None:
+        roll = draw.random()
+        if roll < faults.fail_rate:
+            status, headers, message = _FAILURES[stats["failed"] % len(_FAILURES)]
+            stats["failed"] += 1
+            return JSONResponse({"error": {"message": message, "type": "server_error"}}, status, headers=headers)
+        if roll < faults.fail_rate + faults.hang_rate:
+            stats["hung"] += 1
+            await asyncio.sleep(faults.hang_s)
+        return None
 
     def refused(request: Request) -> JSONResponse | None:
         if api_key is None or request.headers.get("authorization") == f"Bearer {api_key}":
@@ -130,6 +167,8 @@ def build_app(
         stats["repeated"] += digest in seen
         seen.add(digest)
         stats["calls"] += 1
+        if (fault := await injected_fault()) is not None:
+            return fault
         stats["in_flight"] += 1
         stats["max_in_flight"] = max(stats["max_in_flight"], stats["in_flight"])
         try:
@@ -184,9 +223,20 @@ def main() -> None:
     parser.add_argument("--rpm", type=float, default=None, help="enforce this many requests a minute (429 above)")
     parser.add_argument("--tail", choices=["fixed", "lognormal"], default="fixed", help="chat latency distribution")
     parser.add_argument("--mechanical", action="store_true", help="answer arbitrary instances of each schema")
+    parser.add_argument("--fail-rate", type=float, default=0.0, help="share of chat calls answering 429/500/503")
+    parser.add_argument("--hang-rate", type=float, default=0.0, help="share of chat calls that hang")
+    parser.add_argument("--hang-s", type=float, default=60.0, help="how long a hanging call sleeps")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault draw")
     args = parser.parse_args()
+    faults = Faults(args.fail_rate, args.hang_rate, args.hang_s, args.seed)
     app = build_app(
-        args.latency, args.embedding_latency, args.api_key, rpm=args.rpm, tail=args.tail, mechanical=args.mechanical
+        args.latency,
+        args.embedding_latency,
+        args.api_key,
+        rpm=args.rpm,
+        tail=args.tail,
+        mechanical=args.mechanical,
+        faults=faults,
     )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 

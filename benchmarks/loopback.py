@@ -46,12 +46,17 @@ def fake_llm_server(
     rpm: float | None = None,
     tail: str = "fixed",
     mechanical: bool = False,
+    **faults: float,
 ) -> Iterator[str]:
-    """Run benchmarks.fake_openai_server in a subprocess; yield its base URL (ending in /v1)."""
+    """Run benchmarks.fake_openai_server in a subprocess; yield its base URL (ending in /v1).
+
+    ``faults`` are the server's fault options by name: ``fail_rate``, ``hang_rate``, ``hang_s``, ``seed``.
+    """
     port = free_port()
     command = [sys.executable, "-m", "benchmarks.fake_openai_server", "--port", str(port), "--latency", str(latency_s)]
     command += ["--embedding-latency", str(embedding_latency_s)] + (["--api-key", api_key] if api_key else [])
     command += (["--rpm", str(rpm)] if rpm else []) + ["--tail", tail] + (["--mechanical"] if mechanical else [])
+    command += [part for name, value in faults.items() for part in (f"--{name.replace('_', '-')}", str(value))]
     process = subprocess.Popen(command, cwd=REPO)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health", process)

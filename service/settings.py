@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     sample_timeout_s: float = Field(default=300.0, gt=0)
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     max_event_subscribers: int = Field(default=256, ge=1)
+    # Slow clients (service.http.slow_clients): headers within, body chunks at most this far apart.
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    body_timeout_s: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)  # uvicorn's limit_concurrency: 503 beyond
+    public_docs: bool = True  # /docs, /redoc and /openapi.json without a key (they hold no data or secret)
 
     # Review page (/review): show the judge's verdict once a reviewer has decided (never before);
     # how long a review session lasts.

@@ -4,6 +4,8 @@ Without API keys (``DIALOGFORGE_API_KEYS``) the server only binds a loopback add
 with keys it says how many are configured (never the keys). SIGTERM or Ctrl-C shut it down
 gracefully: no new work, in-flight samples finish (bounded), unfinished jobs resume at next start.
 The server owns its data directory while it runs: a second process on it is refused.
+Slow clients are cut off (``service.http.slow_clients``) and connections are capped
+(``DIALOGFORGE_MAX_CONNECTIONS``, 503 beyond).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import typer
 logger = logging.getLogger(__name__)
 
 GRACEFUL_CONNECTIONS_S = 5
+KEEP_ALIVE_S = 5  # an idle kept-alive connection is closed after this
 
 
 def is_loopback(host: str) -> bool:
@@ -51,6 +54,7 @@ def serve(
 
     from agents.embeddings import make_embedder
     from service.http.app import create_app
+    from service.http.slow_clients import slow_client_protocol
     from service.jobs.owner import DataDirOwner
     from service.logging_setup import configure_logging
     from service.settings import Settings
@@ -73,4 +77,7 @@ def serve(
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=GRACEFUL_CONNECTIONS_S,
+            http=slow_client_protocol(settings.header_timeout_s, settings.body_timeout_s),
+            limit_concurrency=settings.max_connections,
+            timeout_keep_alive=KEEP_ALIVE_S,
         )

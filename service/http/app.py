@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -123,8 +124,11 @@ def create_app(
             if owner is None:
                 own.release()
 
-    # FastAPIOffline serves the Swagger/ReDoc assets from the package: /docs works with no internet.
-    app = FastAPIOffline(title="dialogforge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    about: dict[str, Any] = {"title": "dialogforge", "version": "0.1.0", "description": API_DESCRIPTION}
+    if settings.public_docs:  # FastAPIOffline serves the Swagger/ReDoc assets from the package: no internet needed
+        app = FastAPIOffline(**about, lifespan=lifespan)
+    else:
+        app = FastAPI(**about, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.api_keys = [key.encode() for key in settings.api_key_list()]

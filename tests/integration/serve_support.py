@@ -1,4 +1,9 @@
-"""A ``dialogforge serve`` subprocess on a free port, and the store it writes, for integration tests."""
+"""A ``dialogforge serve`` subprocess on a free port, the store it writes, and what tests count.
+
+Used by the process-level tests in tests/integration and by the fault-injection suite
+(tests/faults). Everything listens on loopback. Fault tests print the counts they checked with
+:func:`report` (run with ``pytest -s``).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,11 @@ import httpx
 from benchmarks.loopback import REPO, free_port, wait_until_up
 
 
+def report(test: str, **counts: object) -> None:
+    """Print the counts a test checked, one line."""
+    print(f"[faults] {test}: " + ", ".join(f"{name}={value}" for name, value in counts.items()))
+
+
 class Server:
     """One ``dialogforge serve`` process on a free port."""
 
@@ -23,6 +33,7 @@ class Server:
         self, data_dir: Path, llm_url: str, log: Path, *, env: dict[str, str] | None = None, prelude: str = ""
     ) -> None:
         """Start the server; ``env`` adds variables; ``prelude`` is Python run before the CLI (to patch it)."""
+        self.data_dir = data_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environment = {
@@ -41,22 +52,28 @@ class Server:
         wait_until_up(f"{self.base}/healthz", self.process, timeout=120)  # e5 loads slowly on a busy machine
 
     def get(self, path: str, **kwargs: object) -> httpx.Response:
-        return httpx.get(f"{self.base}{path}", timeout=10, trust_env=False, **kwargs)  # type: ignore[arg-type]
+        """GET a path (30 s between bytes: an event stream may pause while a busy machine makes a sample)."""
+        return httpx.get(f"{self.base}{path}", timeout=30, trust_env=False, **kwargs)  # type: ignore[arg-type]
 
     def post(self, path: str, body: dict[str, object]) -> httpx.Response:
-        return httpx.post(f"{self.base}{path}", json=body, timeout=10, trust_env=False)
+        """POST JSON to a path."""
+        return httpx.post(f"{self.base}{path}", json=body, timeout=30, trust_env=False)
 
-    def stop(self, sig: signal.Signals, timeout: float = 30) -> int:
-        self.process.send_signal(sig)
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 60) -> int:
+        """Send ``sig`` (unless it has exited already) and return the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
         code = self.process.wait(timeout)
         self.log.close()
         return code
 
     def accepted_ids(self, job_id: str) -> list[str]:
+        """Return the ids of the job's raw download, in order."""
         lines = self.get(f"/v1/jobs/{job_id}/dataset", params={"format": "raw"}).text.splitlines()
         return [json.loads(line)["id"] for line in lines]
 
     def wait_accepted(self, job_id: str, at_least: int, timeout: float = 60) -> dict[str, object]:
+        """Poll the job until it has ``at_least`` accepted samples."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             job = self.get(f"/v1/jobs/{job_id}").json()
@@ -66,13 +83,18 @@ class Server:
         raise AssertionError(f"job {job_id} did not reach {at_least} accepted in {timeout} s")
 
     def wait_ended(self, job_id: str, timeout: float = 120) -> dict[str, object]:
+        """Poll the job until it is neither queued nor running."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             job = self.get(f"/v1/jobs/{job_id}").json()
             if job["status"] not in ("queued", "running"):
                 return job  # type: ignore[no-any-return]
             time.sleep(0.2)
-        raise AssertionError(f"job {job_id} did not end in {timeout} s")
+        raise AssertionError(f"job {job_id} did not end in {timeout} s; log: {self.log_tail()}")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """Return the end of the server's log."""
+        return self.log_path.read_text(errors="replace")[-chars:]
 
 
 def stored_accepted(data_dir: Path, job_id: str) -> list[str]:
@@ -80,3 +102,9 @@ def stored_accepted(data_dir: Path, job_id: str) -> list[str]:
     with sqlite3.connect(data_dir / "dialogforge.db") as db:
         rows = db.execute("SELECT id FROM samples WHERE job_id = ? AND status = 'accepted'", (job_id,)).fetchall()
     return [row[0] for row in rows]
+
+
+def fake_llm_stats(llm_url: str) -> dict[str, int]:
+    """Return the fake LLM server's counters (calls, failed, hung, ...)."""
+    health: dict[str, int] = httpx.get(llm_url.removesuffix("/v1") + "/health", timeout=10, trust_env=False).json()
+    return health

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.loopback import REPO, fake_llm_server, free_port
-from tests.integration.serve_support import Server, stored_accepted
+from tests.integration.serve_support import Server, report, stored_accepted
 
 N = 12
 
@@ -50,8 +50,11 @@ def test_sigkill_mid_job_then_restart_resumes_to_exactly_n(tmp_path: Path, fake_
         ids = second.accepted_ids(job["id"])
         assert len(ids) == N and len(set(ids)) == N
         assert set(killed_with) <= set(ids)
-        assert sorted(stored_accepted(tmp_path / "data", job["id"])) == sorted(ids)
+        stored = stored_accepted(tmp_path / "data", job["id"])
+        assert sorted(stored) == sorted(ids)
         assert done["summary"]["accepted"] == N  # type: ignore[index]
+        counts = {"n": N, "accepted_before": len(killed_with), "accepted_after": len(ids)}
+        report("server SIGKILL", **counts, duplicates=N - len(set(ids)), store_rows=len(stored), download=len(ids))
     finally:
         second.stop(signal.SIGTERM)
 
@@ -79,6 +82,7 @@ def test_sigterm_is_graceful_and_the_next_start_finishes_the_job(tmp_path: Path,
         assert done["status"] == "completed"
         ids = second.accepted_ids(job["id"])
         assert len(ids) == N and len(set(ids)) == N and set(kept) <= set(ids)
+        report("server SIGTERM", n=N, accepted_before=len(kept), accepted_after=len(ids), duplicates=N - len(set(ids)))
     finally:
         second.stop(signal.SIGTERM)
 
