@@ -47,5 +47,6 @@ def register_position(app: typer.Typer, provider: Callable[[], ModelProvider]) -
                 print(
                     f"{loaded.name} {criterion} @ {name}: {report.pairs} pairs, flip rate {report.flip_rate:.2f} "
                     f"(kept the first place {report.favoured_first}, the second {report.favoured_second}, "
-                    f"unreadable {report.unreadable})"
+                    f"unreadable {report.unreadable}); of the {report.consistent} answered the same both ways, "
+                    f"{report.agree}/{report.rated} pick the reply the humans rated higher ({report.agreement:.2f})"
                 )

@@ -42,6 +42,11 @@ CRITERION_DESCRIPTIONS: dict[str, str] = {
         "a person. A neutral, purely procedural or informational reply shows little empathy; a cold, "
         "blunt or dismissive one shows none."
     ),
+    "coherence": (
+        "The roles stay straight and the dialogue hangs together: the user talks about their own situation, "
+        "the assistant answers as the assistant; the reply responds to what the user actually said, advises "
+        "the right person, promises nothing an assistant cannot do, and invents nothing the user did not say."
+    ),
     "style": "The reply speaks in the persona's voice and tone.",
     "correctness": "The reply is accurate, sensible and answers what the user said.",
     "helpfulness": "The reply helps the user move forward with a concrete, relevant next step.",

@@ -41,6 +41,7 @@ class Pair:
     context: str
     first: str
     second: str
+    human: Choice | None = None  # which reply the humans rated higher ("A" = first), when known
 
 
 @dataclass
@@ -52,6 +53,14 @@ class PositionReport:
     favoured_first: int = 0
     favoured_second: int = 0
     unreadable: int = 0
+    consistent: int = 0  # pairs answered the same way in both orders
+    agree: int = 0  # consistent answers that name the reply the humans rated higher
+    rated: int = 0  # consistent answers on pairs with a human preference
+
+    @property
+    def agreement(self) -> float:
+        """The share of consistently answered pairs where the judge picks the humans' better reply."""
+        return self.agree / self.rated if self.rated else float("nan")
 
     @property
     def flip_rate(self) -> float:
@@ -70,7 +79,7 @@ def pairs_from_labels(texts: Sequence[str], labels: Sequence[float], count: int,
             break
         a, b = rng.sample(indices, 2)
         if labels[a] != labels[b]:
-            pairs.append(Pair("", texts[a], texts[b]))
+            pairs.append(Pair("", texts[a], texts[b], "A" if labels[a] > labels[b] else "B"))
     return pairs
 
 
@@ -90,13 +99,20 @@ async def ask(model: BaseChatModel, criterion: Criterion, persona: str, context:
 SWAPPED: dict[Choice, Choice] = {"A": "B", "B": "A", "tie": "tie"}
 
 
-def count_flip(report: PositionReport, forward: Choice | None, backward: Choice | None) -> None:
-    """Add one pair asked in both orders to the report."""
+def count_flip(
+    report: PositionReport, forward: Choice | None, backward: Choice | None, human: Choice | None = None
+) -> None:
+    """Add one pair asked in both orders to the report (and whether a consistent answer agrees with the humans)."""
     report.pairs += 1
     if forward is None or backward is None:
         report.unreadable += 1
         return
-    if SWAPPED[backward] != forward:
+    if SWAPPED[backward] == forward:
+        report.consistent += 1
+        if human is not None:
+            report.rated += 1
+            report.agree += forward == human
+    else:
         report.flips += 1
         if forward == "A" and backward == "A":
             report.favoured_first += 1
@@ -119,6 +135,7 @@ async def position_bias(
         return forward, backward
 
     report = PositionReport()
-    for forward, backward in await asyncio.gather(*(both(pair) for pair in pairs)):
-        count_flip(report, forward, backward)
+    answers = await asyncio.gather(*(both(pair) for pair in pairs))
+    for pair, (forward, backward) in zip(pairs, answers, strict=True):
+        count_flip(report, forward, backward, pair.human)
     return report

@@ -35,9 +35,23 @@ async def test_a_judge_that_reads_the_replies_never_flips() -> None:
     assert report.flips == 0 and report.flip_rate == 0.0
 
 
+async def test_agreement_counts_consistent_answers_against_the_human_preference() -> None:
+    def longer(text: str) -> str:
+        a = text.split("Reply A:\n")[1].split("\n\nReply B:")[0]
+        b = text.split("Reply B:\n")[1]
+        return "A" if len(a) > len(b) else "B"
+
+    rated = [Pair(p.context, p.first, p.second, "B" if i < 4 else "A") for i, p in enumerate(PAIRS)]
+    report = await position_bias(answering(longer), rated, make_criterion("empathy"), "p")
+    assert (report.consistent, report.rated, report.agree) == (6, 6, 4)
+    always_a = await position_bias(answering(lambda text: "A"), rated, make_criterion("empathy"), "p")
+    assert always_a.consistent == 0 and np.isnan(always_a.agreement)
+
+
 def test_pairs_from_labels_pair_only_different_labels() -> None:
     pairs = pairs_from_labels([f"t{i}" for i in range(10)], [i % 2 for i in range(10)], 8, seed=1)
     assert len(pairs) == 8 and all(int(p.first[1:]) % 2 != int(p.second[1:]) % 2 for p in pairs)
+    assert all(p.human == ("A" if int(p.first[1:]) % 2 else "B") for p in pairs)
 
 
 def test_length_bias_of_a_judge_that_scores_length() -> None:

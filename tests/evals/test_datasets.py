@@ -119,3 +119,14 @@ def test_limit_helpers(tmp_path: Path) -> None:
     assert Counter(item.label for item in data.items) == {0: 3, 1: 3, 2: 3}
     pairs = "response_a,response_b,preference\n" + "".join(f"a{i},b{i},{'ab'[i % 2]}\n" for i in range(10))
     assert len(limit_pairwise(load_pairwise(write(tmp_path, "p.csv", pairs)), 4).items) == 4
+
+
+SETS = Path(__file__).resolve().parents[2] / "evals" / "sets"
+
+
+@pytest.mark.parametrize("name", ["coherence_en", "coherence_zh", "correctness_en", "correctness_zh"])
+def test_the_shipped_criterion_sets_load_with_every_level_ten_times(name: str) -> None:
+    data = load_labelled(SETS / f"{name}.jsonl", context="user", score="score", scale="0-2")
+    assert Counter(item.label for item in data.items) == {0: 10, 1: 10, 2: 10}
+    assert all(item.context for item in data.items)
+    assert len({item.key for item in data.items}) == 30

@@ -4,6 +4,7 @@ command (DIALOGFORGE_LLM_BASE_URL, DIALOGFORGE_JUDGE_MODEL) against an OpenAI-co
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from benchmarks.loopback import fake_llm_server
@@ -34,3 +35,21 @@ def test_eval_reports_bad_input_in_one_line(tmp_path: Path) -> None:
         result.returncode == 2
         and "column(s) 'language', 'label', 'kind', 'user', 'assistant' not found" in result.stderr
     )
+
+
+def test_eval_position_prints_flips_and_agreement_through_the_configured_endpoint() -> None:
+    coherence = SET.parent / "coherence_en.jsonl"
+    with fake_llm_server(0.01, mechanical=True) as base_url:  # answers arbitrary valid A/B/tie choices
+        result = dialogforge(
+            "eval", "position", "--data", str(coherence), "--score", "score", "--criterion", "coherence",
+            "--pairs", "6", env={"DIALOGFORGE_LLM_BASE_URL": base_url, "DIALOGFORGE_JUDGE_MODEL": "judge-m"},
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    found = re.search(
+        r"coherence_en coherence @ judge-m: 6 pairs, flip rate [\d.]+ \(kept the first place \d+, the second \d+, "
+        r"unreadable (\d+)\); of the (\d+) answered the same both ways, (\d+)/(\d+) pick",
+        result.stdout,
+    )
+    assert found, result.stdout
+    unreadable, consistent, agree, rated = map(int, found.groups())
+    assert rated == consistent and agree <= rated and unreadable + consistent <= 6
