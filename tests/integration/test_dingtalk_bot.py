@@ -142,6 +142,13 @@ async def test_a_one_to_one_chat_is_answered_to_the_person(stack: Stack) -> None
 async def test_requests_arriving_together_never_pass_the_per_user_bound(stack: Stack) -> None:
     sends = [stack.send(callback("cs 200", conversation=f"cid-{i % 3}")) for i in range(6)]  # 2 jobs a user at most
     assert all(r.status_code == 200 for r in await asyncio.gather(*sends))
-    await stack.mock.wait_for(lambda m: sum("jobs running (the limit is 2)" in t for t in m.texts()) == 4)
+
+    def answered(mock: DingTalkMock) -> bool:
+        texts = mock.texts()
+        return (
+            sum("jobs running (the limit is 2)" in t for t in texts) == 4
+            and sum("Started job" in t for t in texts) == 2
+        )
+
+    await stack.mock.wait_for(answered)
     assert await job_count(stack.app) == 2
-    assert sum("Started job" in t for t in stack.mock.texts()) == 2
