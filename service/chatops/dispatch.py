@@ -9,12 +9,18 @@ in tracked background tasks; other commands find their action in :data:`ACTIONS`
 At start the dispatcher picks up the jobs still followed before a restart (``resume``): each
 platform rebuilds its output from the stored anchor (:meth:`ChatPlatform.restore`), and the
 message keeps updating and gets its file.
+
+Retried platform deliveries run once (:meth:`ChatDispatcher.first_delivery`): a bounded set in
+memory answers at once (two copies arriving together), and the ``chat_deliveries`` table of
+the chat job store answers across a restart (a platform retries for hours: Feishu up to ~7 h).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKGROUND_TASKS = 256
 MAX_RESUMED = 1000
+DELIVERY_TTL_S = 8 * 3600.0  # Feishu retries 15 s, 5 min, 1 h and 6 h after a failed push
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,17 @@ class ChatRequest:
     context: ChatContext
     text: str
     prefix: str
+    delivery: str | None = None  # the platform's delivery id, marked handled once answered
+
+    @property
+    def delivery_key(self) -> str | None:
+        """Return the delivery's key across platforms, or None when it has no id."""
+        return delivery_key(self.context.platform, self.delivery) if self.delivery else None
+
+
+def delivery_key(platform: str, delivery_id: str) -> str:
+    """Return the key a platform's delivery id is remembered by."""
+    return f"{platform}:{delivery_id}"
 
 
 class ChatPlatform(Protocol):
@@ -69,6 +87,7 @@ class ChatDispatcher:
         self.platforms: dict[str, ChatPlatform] = {}
         self.service: ChatOpsService | None = None
         self.seen = TTLSet(ttl_s=3600.0, max_size=10_000)
+        self.process_id = uuid.uuid4().hex  # names this process's delivery claims
         self.tasks: set[asyncio.Task[None]] = set()
         self.max_tasks = max_tasks
 
@@ -76,9 +95,24 @@ class ChatDispatcher:
         """Register an adapter (so its followers can be resumed)."""
         self.platforms[platform.name] = platform
 
-    def first_delivery(self, platform: str, delivery_id: str) -> bool:
-        """Return whether a delivery id is new (a platform's retry of a delivery returns False)."""
-        return self.seen.add(f"{platform}:{delivery_id}")
+    async def first_delivery(self, platform: str, delivery_id: str) -> bool:
+        """Return whether a delivery is new: False for a retry of one this or an earlier process answered.
+
+        Memory first (no ``await`` before it, so two copies arriving together cannot both pass),
+        then the durable claim. A delivery a killed process claimed but never answered is new
+        again. Before the service is attached (start-up) and when the store fails, memory alone.
+        """
+        key = delivery_key(platform, delivery_id)
+        if not self.seen.add(key):
+            return False
+        if self.service is None:
+            return True
+        store = self.service.chat_jobs
+        try:
+            return await store.run(store.claim_delivery, key, self.process_id, DELIVERY_TTL_S)
+        except sqlite3.Error as exc:
+            logger.warning("chat: delivery %s not remembered across restarts: %s", key, exc)
+            return True
 
     # ---------------------------------------------------------------- requests
 
@@ -96,13 +130,25 @@ class ChatDispatcher:
             if not isinstance(exc, ChatOpsError | CommandError | ChatOutputError):
                 logger.exception("chat: %s request failed", request.context.platform)
             await answer_safely(output, describe_error(exc), private=True)
+        await self._handled(request)
+
+    async def _handled(self, request: ChatRequest) -> None:
+        """Mark an answered request's delivery handled (its retries are dropped, also after a restart)."""
+        key = request.delivery_key
+        if key is None or self.service is None:
+            return
+        store = self.service.chat_jobs
+        try:
+            await store.run(store.delivery_handled, key)
+        except sqlite3.Error as exc:
+            logger.warning("chat: delivery %s not marked handled: %s", key, exc)
 
     async def _start_job(
         self, service: ChatOpsService, command: JobCommand, request: ChatRequest, output: ChatOutput
     ) -> None:
         """Start a job within the bounds, answer with its id, and follow it in the background."""
         self._check_capacity()
-        job = await service.start(command, request.context, output.anchor())
+        job = await service.start(command, request.context, output.anchor(), request.delivery_key)
         await answer_safely(output, _started(job), private=False)
         interval = self.platforms[job.platform].progress_interval_s if job.platform in self.platforms else 3.0
         try:

@@ -132,8 +132,12 @@ class ChatOpsService:
 
     # -------------------------------------------------------------------- jobs
 
-    async def start(self, command: JobCommand, ctx: ChatContext, anchor: Anchor) -> ChatJob:
+    async def start(
+        self, command: JobCommand, ctx: ChatContext, anchor: Anchor, delivery: str | None = None
+    ) -> ChatJob:
         """Start a command's job within the bounds and remember the chat it came from.
+
+        ``delivery`` (the request's delivery key) is marked handled with the job's record.
 
         The caller follows the job and calls :meth:`delivered` (or :meth:`release`) at its end.
 
@@ -147,7 +151,7 @@ class ChatOpsService:
             job = ChatJob(
                 record.id, ctx.platform, ctx.user_key, ctx.channel_key, command.label, command.n, command.format, anchor
             )
-            await self.chat_jobs.run(self.chat_jobs.add, job)
+            await self.chat_jobs.run(self.chat_jobs.add, job, delivery)
         except JobServiceError as exc:
             self.admission.release(reservation)
             raise ChatOpsError(str(exc)) from None

@@ -9,7 +9,12 @@ the summary were delivered. At start the chat dispatcher reads the rows still ``
 and picks those jobs up again, so a restarted server keeps updating the same message and
 still delivers the file.
 
-It also answers "was this job started from this chat?" for status and cancel.
+It also answers "was this job started from this chat?" for status and cancel, and remembers
+platform deliveries (``chat_deliveries``) so a retry of one runs once, also across a restart:
+a delivery is claimed when it arrives and marked handled once it was answered (for a job: in
+the transaction that records the job). A retry finds it handled and is dropped; a retry of a
+delivery that a killed process claimed but never handled runs again (the claim names the
+process that took it).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import asyncio
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +48,20 @@ CREATE TABLE IF NOT EXISTS chat_jobs (
     created TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chat_jobs_following ON chat_jobs (following);
+CREATE TABLE IF NOT EXISTS chat_deliveries (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    handled INTEGER NOT NULL DEFAULT 0,
+    received REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chat_deliveries_received ON chat_deliveries (received);
 """
+# A new key is claimed; a known one is taken over only from another process that never handled it.
+_CLAIM = """
+INSERT INTO chat_deliveries (key, owner, handled, received) VALUES (?, ?, 0, ?)
+ON CONFLICT (key) DO UPDATE SET owner = excluded.owner WHERE handled = 0 AND owner != excluded.owner
+"""
+_HANDLED = "UPDATE chat_deliveries SET handled = 1 WHERE key = ?"
 _COLUMNS = "job_id, platform, user_key, channel_key, label, n, format, anchor, posted, following"
 
 Anchor = dict[str, str]
@@ -90,24 +109,41 @@ class ChatJobStore:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
-    def add(self, job: ChatJob) -> None:
-        """Record a job started from chat."""
-        self._execute(
-            f"INSERT OR REPLACE INTO chat_jobs ({_COLUMNS}, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
+        """Run statements in one transaction; return each one's row count."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                counts = [self._db.execute(sql, params).rowcount for sql, params in statements]
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return counts
+
+    def add(self, job: ChatJob, delivery: str | None = None) -> None:
+        """Record a job started from chat, and mark the delivery that asked for it handled (one transaction)."""
+        statements: list[tuple[str, tuple[Any, ...]]] = [
             (
-                job.job_id,
-                job.platform,
-                job.user_key,
-                job.channel_key,
-                job.label,
-                job.n,
-                job.format,
-                json.dumps(job.anchor),
-                int(job.posted),
-                int(job.following),
-                utc_now().isoformat(),
-            ),
-        )
+                f"INSERT OR REPLACE INTO chat_jobs ({_COLUMNS}, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.job_id,
+                    job.platform,
+                    job.user_key,
+                    job.channel_key,
+                    job.label,
+                    job.n,
+                    job.format,
+                    json.dumps(job.anchor),
+                    int(job.posted),
+                    int(job.following),
+                    utc_now().isoformat(),
+                ),
+            )
+        ]
+        if delivery is not None:
+            statements.append((_HANDLED, (delivery,)))
+        self._transaction(statements)
 
     def set_posted(self, job_id: str, anchor: Anchor) -> None:
         """Remember that the job's progress message is posted, and where."""
@@ -116,6 +152,20 @@ class ChatJobStore:
     def finish(self, job_id: str) -> None:
         """Mark a job's file and summary delivered: it is not followed again after a restart."""
         self._execute("UPDATE chat_jobs SET following = 0 WHERE job_id = ?", (job_id,))
+
+    def claim_delivery(self, key: str, owner: str, ttl_s: float) -> bool:
+        """Claim a platform delivery for ``owner`` (this process); False when it ran or runs already.
+
+        Claims older than ``ttl_s`` are forgotten first (platforms stop retrying long before).
+        """
+        now = time.time()
+        expire = ("DELETE FROM chat_deliveries WHERE received < ?", (now - ttl_s,))
+        counts = self._transaction([expire, (_CLAIM, (key, owner, now))])
+        return counts[1] == 1
+
+    def delivery_handled(self, key: str) -> None:
+        """Mark a claimed delivery answered: its retries are dropped from now on."""
+        self._execute(_HANDLED, (key,))
 
     def get(self, job_id: str) -> ChatJob | None:
         """Return the chat job, or None when the job was not started from chat."""

@@ -57,10 +57,10 @@ class DingTalkBot:
         """Return the verified payload (raises ``DingTalkAuthError``)."""
         return verify_callback(headers, body, app_secret=self._secret, max_skew_s=self.max_skew_s)
 
-    def handle(self, payload: dict[str, Any]) -> None:
+    async def handle(self, payload: dict[str, Any]) -> None:
         """Start a verified callback's request in the background (a retried ``msgId`` runs once)."""
         message_id = str(payload.get("msgId") or "")
-        if message_id and not self.dispatcher.first_delivery(PLATFORM, message_id):
+        if message_id and not await self.dispatcher.first_delivery(PLATFORM, message_id):
             logger.info("dingtalk: duplicate delivery %s acknowledged, not run again", message_id)
             return
         staff = str(payload.get("senderStaffId") or payload.get("senderId") or "")
@@ -77,8 +77,7 @@ class DingTalkBot:
                     answer_safely(output, "Send me a text message, e.g. `@dialogforge 帮助`.", private=True)
                 )
             else:
-                self.dispatcher.spawn(
-                    self.dispatcher.handle(ChatRequest(ctx, str(text).strip(), MENTION_PREFIX), output)
-                )
+                request = ChatRequest(ctx, str(text).strip(), MENTION_PREFIX, message_id or None)
+                self.dispatcher.spawn(self.dispatcher.handle(request, output))
         except Exception as exc:
             logger.warning("dingtalk: request dropped: %s", exc)

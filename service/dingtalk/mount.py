@@ -34,7 +34,7 @@ def dingtalk_router(bot: DingTalkBot) -> APIRouter:
         except DingTalkAuthError as exc:
             logger.warning("dingtalk: refused a callback: %s", exc)
             return error_json(401, "unauthorized", f"not a valid DingTalk callback: {exc}")
-        bot.handle(payload)
+        await bot.handle(payload)
         return JSONResponse({})
 
     return router

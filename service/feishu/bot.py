@@ -97,11 +97,11 @@ class FeishuBot:
             max_skew_s=self.max_skew_s,
         )
 
-    def handle(self, event: FeishuEvent, headers: Mapping[str, str], body: bytes, uri: str) -> tuple[int, bytes]:
+    async def handle(self, event: FeishuEvent, headers: Mapping[str, str], body: bytes, uri: str) -> tuple[int, bytes]:
         """Answer a verified event: the challenge, a message (started in the background), or 200 for others."""
         if event.type not in (URL_VERIFICATION, MESSAGE_EVENT):
             return 200, b'{"msg":"ignored"}'
-        if event.type == MESSAGE_EVENT and not self.dispatcher.first_delivery(PLATFORM, event.event_id):
+        if event.type == MESSAGE_EVENT and not await self.dispatcher.first_delivery(PLATFORM, event.event_id):
             logger.info("feishu: duplicate delivery %s acknowledged, not run again", event.event_id)
             return 200, b'{"msg":"duplicate"}'
         raw = lark.RawRequest()
@@ -130,7 +130,8 @@ class FeishuBot:
             self._spawn(answer_safely(output, "Send me a text message, e.g. `@dialogforge 帮助`.", private=True))
             return
         text = message_text(message.content or "", mentions)
-        self._spawn(self.dispatcher.handle(ChatRequest(ctx, text, MENTION_PREFIX), output))
+        delivery = (header.event_id if header else None) or None
+        self._spawn(self.dispatcher.handle(ChatRequest(ctx, text, MENTION_PREFIX, delivery), output))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run a request in the dispatcher's bounded task set (refused work is logged)."""

@@ -35,7 +35,7 @@ def feishu_router(bot: FeishuBot) -> APIRouter:
         except FeishuAuthError as exc:
             logger.warning("feishu: refused an event: %s", exc)
             return error_json(401, "unauthorized", f"not a valid Feishu event: {exc}")
-        status, content = bot.handle(event, headers, body, str(request.url.path))
+        status, content = await bot.handle(event, headers, body, str(request.url.path))
         return Response(content, status_code=status, media_type="application/json")
 
     return router

@@ -1,7 +1,7 @@
 """The Slack adapter: ``/dataset`` and ``@mention`` listeners on slack-bolt's AsyncApp.
 
 Requests are verified by bolt (signature and timestamp: 401 otherwise), retried deliveries are
-dropped by the dispatcher's bounded set of delivery ids, and everything else (parsing, answers,
+dropped by the dispatcher (``first_delivery``: in memory and across restarts), and everything else (parsing, answers,
 jobs, following) is the chat core's: a listener only turns the Slack event into a
 ``ChatRequest`` and a ``ChatOutput``.
 """
@@ -52,6 +52,12 @@ def build_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+def delivery_id(body: dict[str, Any]) -> str | None:
+    """Return a request's delivery id: the event id of an event, the trigger id of a slash command."""
+    key = body.get("event_id") or body.get("trigger_id")
+    return str(key) if key else None
+
+
 def mention_text(text: str) -> str:
     """Return a mention's text without the ``<@U123>`` user mentions."""
     return _MENTION.sub(" ", text).strip()
@@ -87,8 +93,8 @@ class SlackBot:
         self, req: AsyncBoltRequest, body: dict[str, Any], next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
         """Acknowledge a delivery seen before (a Slack retry) without running it again."""
-        key = body.get("event_id") or body.get("trigger_id")
-        if key and not self.dispatcher.first_delivery(PLATFORM, str(key)):
+        key = delivery_id(body)
+        if key and not await self.dispatcher.first_delivery(PLATFORM, key):
             retry = (req.headers.get("x-slack-retry-num") or ["?"])[0]
             logger.info("slack: duplicate delivery %s (retry %s) acknowledged, not run again", key, retry)
             return BoltResponse(status=200, body="")
@@ -101,7 +107,8 @@ class SlackBot:
         ctx = ChatContext(PLATFORM, str(command.get("team_id", "")), str(command.get("user_id", "")), channel)
         output = SlashOutput(self.client, channel, ack, respond)
         try:
-            await self.dispatcher.handle(ChatRequest(ctx, str(command.get("text", "")), SLASH_COMMAND), output)
+            request = ChatRequest(ctx, str(command.get("text", "")), SLASH_COMMAND, delivery_id(command))
+            await self.dispatcher.handle(request, output)
         finally:
             await output.finish()
 
@@ -111,5 +118,5 @@ class SlackBot:
         thread = str(event.get("thread_ts") or event.get("ts") or "") or None
         team = str(body.get("team_id") or event.get("team") or "")
         ctx = ChatContext(PLATFORM, team, str(event.get("user", "")), channel)
-        request = ChatRequest(ctx, mention_text(str(event.get("text", ""))), MENTION_PREFIX)
+        request = ChatRequest(ctx, mention_text(str(event.get("text", ""))), MENTION_PREFIX, delivery_id(body))
         await self.dispatcher.handle(request, SlackOutput(self.client, channel, thread))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,3 +40,21 @@ async def job_count(app: Any) -> int:
     """Return how many jobs the app's manager knows."""
     page = await app.state.manager.list()
     return int(page.total)
+
+
+# The test's own HTTP client (httpx) logs the signed requests it sends; the server's httpx calls (lark-oapi)
+# log URLs and response headers only, never request headers.
+CLIENT_LOGGERS = ("httpx", "httpcore")
+
+
+def leaked(records: list[logging.LogRecord], secrets: list[str]) -> list[str]:
+    """Return the server's log lines (message and traceback) that show any of the secrets (8+ characters)."""
+    secrets = [secret for secret in secrets if len(secret) >= 8]
+    lines = []
+    for record in records:
+        if record.name.split(".")[0] in CLIENT_LOGGERS:
+            continue
+        text = record.getMessage() + (record.exc_text or "") + str(record.exc_info or "")
+        if any(secret in text for secret in secrets):
+            lines.append(f"{record.name}: {text[:200]}")
+    return lines

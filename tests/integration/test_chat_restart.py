@@ -31,6 +31,8 @@ N = 8
 PROGRESS = re.compile(r"\*(\d+)/(\d+)\*")
 JOB_ID = re.compile(r"`([0-9a-f]{32})`")
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/chat/datasets/[A-Za-z0-9_.-]+")
+# A bound, not a timing: ~10 s on a quiet machine (imports, e5), but 120 s was not enough at load 15.
+STARTUP_S = 300
 
 
 class LoopThread:
@@ -83,7 +85,7 @@ class Server:
         self.log = log.open("ab")
         command = [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until_up(f"{self.base}/healthz", self.process, timeout=120)
+        wait_until_up(f"{self.base}/healthz", self.process, timeout=STARTUP_S)
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return httpx.post(f"{self.base}{path}", content=body, headers=headers, timeout=10, trust_env=False)
@@ -121,7 +123,8 @@ def test_sigkill_mid_job_then_restart_keeps_updating_the_same_cards_and_delivers
     log = tmp_path / "server.log"
     with fake_llm_server(0.2) as llm_url:
         first = Server(tmp_path / "data", llm_url, chat_env, log)
-        body, headers = feishu_mock.signed_request(feishu_mock.message_event("生成温柔8条 sharegpt"))
+        mention = feishu_mock.message_event("生成温柔8条 sharegpt")
+        body, headers = feishu_mock.signed_request(mention)
         assert first.post("/feishu/events", body, headers).status_code == 200
         body, headers = dingtalk_mock.signed(dingtalk_mock.callback("生成 温柔 8 条 alpaca"))
         assert first.post("/dingtalk/events", body, headers).status_code == 200
@@ -153,6 +156,10 @@ def test_sigkill_mid_job_then_restart_keeps_updating_the_same_cards_and_delivers
             assert download.status_code == 200
             assert download.content == second.get(f"/v1/jobs/{dt_job}/dataset?format=alpaca").content
             assert len(download.content.splitlines()) == N
+
+            body, headers = feishu_mock.signed_request(mention)  # Feishu retries the first push (killed process)
+            assert second.post("/feishu/events", body, headers).json() == {"msg": "duplicate"}
+            assert second.get("/v1/jobs").json()["total"] == 2
         finally:
             second.stop(signal.SIGTERM)
     assert "following 2 jobs again after the restart" in log.read_text()

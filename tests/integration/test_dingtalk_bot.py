@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,15 @@ import pytest
 
 from graph.datasets.export import iter_jsonl_lines
 from service.settings import Settings
-from tests.integration.chat_stack import job_count, served_app
-from tests.integration.dingtalk_mock import APP_KEY, APP_SECRET, DingTalkMock, callback, signed
+from tests.integration.chat_stack import job_count, leaked, served_app
+from tests.integration.dingtalk_mock import ACCESS_TOKEN, APP_KEY, APP_SECRET, DingTalkMock, callback, signed
 
 INTERVAL = 0.3
 JOB_ID = re.compile(r"`([0-9a-f]{32})`")
 LINK = re.compile(r"/chat/datasets/[A-Za-z0-9_.-]+")
+
+
+SECRETS = [APP_SECRET, ACCESS_TOKEN]
 
 
 @dataclass
@@ -29,9 +33,11 @@ class Stack:
     mock: DingTalkMock
     client: httpx.AsyncClient
     app: Any
+    signatures: list[str] = field(default_factory=list)
 
     async def send(self, payload: dict[str, Any], **options: Any) -> httpx.Response:
         body, headers = signed(payload, **options)
+        self.signatures.append(headers["sign"])
         return await self.client.post("/dingtalk/events", content=body, headers=headers)
 
 
@@ -56,7 +62,10 @@ def summary_sent(mock: DingTalkMock) -> bool:
     return any("samples accepted" in text for text in mock.texts())
 
 
-async def test_a_chinese_mention_runs_a_job_updates_one_card_and_gives_the_file_by_link(stack: Stack) -> None:
+async def test_a_chinese_mention_runs_a_job_updates_one_card_and_gives_the_file_by_link(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     started = time.monotonic()
     response = await stack.send(callback("生成 cs 3 条 openai"))
     assert response.status_code == 200 and time.monotonic() - started < 3
@@ -72,6 +81,9 @@ async def test_a_chinese_mention_runs_a_job_updates_one_card_and_gives_the_file_
     texts = mock.texts()
     job_id = JOB_ID.search(texts[0]).group(1)  # type: ignore[union-attr]
     link = LINK.search(next(t for t in texts if LINK.search(t))).group(0)  # type: ignore[union-attr]
+    assert any("started by" in r.getMessage() for r in caplog.records)  # the server's log is captured
+    link_token = link.rsplit("/", 1)[1]
+    assert not leaked(caplog.records, [*SECRETS, *stack.signatures, link_token])  # (before our client logs it)
     assert (await stack.client.get(f"/v1/jobs/{job_id}/dataset")).status_code == 401  # the API needs a key ...
     download = await stack.client.get(link)  # ... the chat's link does not
     samples = await stack.app.state.manager.samples(job_id)
@@ -80,7 +92,10 @@ async def test_a_chinese_mention_runs_a_job_updates_one_card_and_gives_the_file_
     assert all(c.params["robotCode"] == APP_KEY for c in mock.calls_to("group_send"))
 
 
-async def test_bad_missing_and_stale_signatures_get_401_and_no_job(stack: Stack) -> None:
+async def test_bad_missing_and_stale_signatures_get_401_and_no_job(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     payload = callback("cs 2")
     cases = [signed(payload, secret="wrong-secret"), signed(payload, timestamp_ms=int(time.time() * 1000) - 3_600_000)]
     body, _ = signed(payload)
@@ -91,6 +106,7 @@ async def test_bad_missing_and_stale_signatures_get_401_and_no_job(stack: Stack)
         assert APP_SECRET not in response.text
     await asyncio.sleep(0.5)
     assert await job_count(stack.app) == 0 and not stack.mock.calls
+    assert not leaked(caplog.records, [*SECRETS, *(headers.get("sign", "") for _, headers in cases)])
 
 
 async def test_a_retried_callback_starts_one_job(stack: Stack) -> None:
@@ -121,3 +137,18 @@ async def test_a_one_to_one_chat_is_answered_to_the_person(stack: Stack) -> None
         answer.params["userIds"] == ["staff-9"]
         and "@dialogforge 温柔 50" in json.loads(answer.params["msgParam"])["text"]
     )
+
+
+async def test_requests_arriving_together_never_pass_the_per_user_bound(stack: Stack) -> None:
+    sends = [stack.send(callback("cs 200", conversation=f"cid-{i % 3}")) for i in range(6)]  # 2 jobs a user at most
+    assert all(r.status_code == 200 for r in await asyncio.gather(*sends))
+
+    def answered(mock: DingTalkMock) -> bool:
+        texts = mock.texts()
+        return (
+            sum("jobs running (the limit is 2)" in t for t in texts) == 4
+            and sum("Started job" in t for t in texts) == 2
+        )
+
+    await stack.mock.wait_for(answered)
+    assert await job_count(stack.app) == 2

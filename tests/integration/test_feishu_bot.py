@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,12 @@ import pytest
 
 from graph.datasets.export import iter_jsonl_lines
 from service.settings import Settings
-from tests.integration.chat_stack import job_count, served_app
+from tests.integration.chat_stack import job_count, leaked, served_app
 from tests.integration.feishu_mock import (
     APP_ID,
     APP_SECRET,
     ENCRYPT_KEY,
+    TENANT_TOKEN,
     VERIFICATION_TOKEN,
     FeishuMock,
     encrypt,
@@ -36,32 +38,40 @@ INTERVAL = 0.3
 JOB_ID = re.compile(r"`([0-9a-f]{32})`")
 
 
+SECRETS = [APP_SECRET, VERIFICATION_TOKEN, ENCRYPT_KEY, TENANT_TOKEN]
+
+
 @dataclass
 class Stack:
     mock: FeishuMock
     client: httpx.AsyncClient
     app: Any
+    signatures: list[str] = field(default_factory=list)
 
     async def send(self, payload: dict[str, Any], **options: Any) -> httpx.Response:
         body, headers = signed_request(payload, **options)
+        self.signatures.append(headers.get("X-Lark-Signature", ""))
         return await self.client.post("/feishu/events", content=body, headers=headers)
+
+
+def feishu_settings(data_dir: Path, api_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=data_dir,
+        FEISHU_APP_ID=APP_ID,
+        FEISHU_APP_SECRET=APP_SECRET,
+        FEISHU_VERIFICATION_TOKEN=VERIFICATION_TOKEN,
+        FEISHU_ENCRYPT_KEY=ENCRYPT_KEY,
+        feishu_api_url=api_url,
+        feishu_progress_interval_s=INTERVAL,
+        api_keys=None,
+    )
 
 
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     mock = FeishuMock()
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=tmp_path,
-        FEISHU_APP_ID=APP_ID,
-        FEISHU_APP_SECRET=APP_SECRET,
-        FEISHU_VERIFICATION_TOKEN=VERIFICATION_TOKEN,
-        FEISHU_ENCRYPT_KEY=ENCRYPT_KEY,
-        feishu_api_url=await mock.start(),
-        feishu_progress_interval_s=INTERVAL,
-        api_keys=None,
-    )
-    async with served_app(settings) as (client, app):
+    async with served_app(feishu_settings(tmp_path, await mock.start())) as (client, app):
         yield Stack(mock, client, app)
     await mock.stop()
 
@@ -70,7 +80,10 @@ def summary_sent(mock: FeishuMock) -> bool:
     return any("samples accepted" in text for text in mock.texts())
 
 
-async def test_a_chinese_mention_runs_a_job_patches_one_card_and_sends_the_file(stack: Stack) -> None:
+async def test_a_chinese_mention_runs_a_job_patches_one_card_and_sends_the_file(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     started = time.monotonic()
     response = await stack.send(message_event("生成 cs 3 条 sharegpt", event_id="ev-1"))
     assert response.status_code == 200 and time.monotonic() - started < 3
@@ -96,9 +109,14 @@ async def test_a_chinese_mention_runs_a_job_patches_one_card_and_sends_the_file(
     file_message = next(r for r in replies if r.params["msg_type"] == "file")
     assert json.loads(file_message.params["content"]) == {"file_key": file_key} and file_message.params["to"] == card_id
     assert "3/3 empathetic-cs samples accepted" in mock.texts()[-1]
+    assert any("started by" in r.getMessage() for r in caplog.records)  # the server's log is captured
+    assert not leaked(caplog.records, SECRETS + stack.signatures)
 
 
-async def test_bad_missing_and_stale_signatures_and_tokens_get_401_and_no_job(stack: Stack) -> None:
+async def test_bad_missing_and_stale_signatures_and_tokens_get_401_and_no_job(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     event = message_event("cs 2", event_id="ev-bad")
     cases = [
         signed_request(event, sign_with="wrong-key"),
@@ -116,6 +134,8 @@ async def test_bad_missing_and_stale_signatures_and_tokens_get_401_and_no_job(st
         assert ENCRYPT_KEY not in response.text and VERIFICATION_TOKEN not in response.text
     await asyncio.sleep(0.5)
     assert await job_count(stack.app) == 0 and not stack.mock.calls
+    signatures = [headers.get("X-Lark-Signature", "") for _, headers in cases]
+    assert not leaked(caplog.records, SECRETS + signatures)
 
 
 async def test_the_url_verification_challenge_is_answered(stack: Stack) -> None:
@@ -135,6 +155,21 @@ async def test_a_retried_event_starts_one_job(stack: Stack) -> None:
     await asyncio.sleep(0.5)
     assert await job_count(stack.app) == 1
     assert sum("Started job" in text for text in stack.mock.texts()) == 1
+
+
+async def test_a_retry_after_a_restart_starts_no_second_job(tmp_path: Path) -> None:
+    mock = FeishuMock()
+    settings = feishu_settings(tmp_path, await mock.start())
+    event = message_event("cs 2", event_id="ev-before-restart")
+    async with served_app(settings) as (client, app):
+        assert (await Stack(mock, client, app).send(event)).status_code == 200
+        await mock.wait_for(summary_sent)
+    async with served_app(settings) as (client, app):  # Feishu retries for hours: 15 s, 5 min, 1 h, 6 h
+        retry = await Stack(mock, client, app).send(event)
+        assert retry.status_code == 200 and retry.json() == {"msg": "duplicate"}
+        assert await job_count(app) == 1
+    await mock.stop()
+    assert sum("Started job" in text for text in mock.texts()) == 1
 
 
 async def test_feishu_429_and_5xx_are_retried_with_backoff(stack: Stack) -> None:

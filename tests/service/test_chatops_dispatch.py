@@ -15,7 +15,7 @@ from service.chatops.commands import JobCommand
 from service.chatops.dedupe import TTLSet
 from service.chatops.dispatch import ChatDispatcher, ChatRequest
 from service.chatops.follow import JobFollower
-from service.chatops.store import Anchor, ChatJob
+from service.chatops.store import Anchor, ChatJob, ChatJobStore
 from service.jobs.models import JobRequest
 from tests.service.chat_fakes import ALICE, FakeBackend, FakeOutput, chat_service, updates
 
@@ -157,10 +157,36 @@ async def test_resume_follows_again_in_the_same_message_and_delivers(tmp_path: P
     assert [j.job_id for j in chat.chat_jobs.following(10)] == ["job2"]
 
 
-def test_delivery_ids_are_remembered_per_platform() -> None:
+async def test_delivery_ids_are_remembered_per_platform() -> None:
     dispatcher = ChatDispatcher()
-    assert dispatcher.first_delivery("feishu", "ev1") and not dispatcher.first_delivery("feishu", "ev1")
-    assert dispatcher.first_delivery("dingtalk", "ev1")
+    assert await dispatcher.first_delivery("feishu", "ev1") and not await dispatcher.first_delivery("feishu", "ev1")
+    assert await dispatcher.first_delivery("dingtalk", "ev1")
+
+
+async def test_an_answered_delivery_runs_once_across_a_restart_and_an_unanswered_one_again(tmp_path: Path) -> None:
+    chat = chat_service(tmp_path, FakeBackend(updates(1)))
+    before = ChatDispatcher()
+    before.add_platform(Platform())
+    await before.attach(chat)
+    assert await before.first_delivery("slack", "ev-job") and await before.first_delivery("slack", "ev-help")
+    assert await before.first_delivery("slack", "ev-lost")  # claimed, then the process dies before answering
+    await before.handle(ChatRequest(ALICE, "gentle 1", "@dialogforge", "ev-job"), FakeOutput())
+    await before.handle(ChatRequest(ALICE, "help", "@dialogforge", "ev-help"), FakeOutput())
+    await asyncio.gather(*before.tasks)
+    after = ChatDispatcher()  # a new process on the same data directory
+    await after.attach(chat)
+    assert not await after.first_delivery("slack", "ev-job") and not await after.first_delivery("slack", "ev-help")
+    assert await after.first_delivery("slack", "ev-lost") and not await after.first_delivery("slack", "ev-lost")
+    assert len(chat.backend.started) == 1  # type: ignore[attr-defined]
+
+
+def test_delivery_claims_expire_and_a_claim_is_taken_over_only_from_another_process(tmp_path: Path) -> None:
+    store = ChatJobStore(tmp_path)
+    assert store.claim_delivery("slack:e1", "p1", 60) and not store.claim_delivery("slack:e1", "p1", 60)
+    assert store.claim_delivery("slack:e1", "p2", 60)  # p1 died before answering it
+    store.delivery_handled("slack:e1")
+    assert not store.claim_delivery("slack:e1", "p3", 60)
+    assert store.claim_delivery("slack:e1", "p3", -1)  # older than the TTL: forgotten
 
 
 def test_ttl_set_forgets_after_ttl_and_beyond_its_size() -> None:
