@@ -60,8 +60,14 @@ def _jieba() -> Any:
 
 
 def words(text: str, chinese: bool) -> list[str]:
-    """Return the countable words of ``text``: jieba's words for Chinese text, else lowercased words."""
-    if chinese and _CJK.search(text):
+    """Return the countable words of ``text``: jieba's words for text with Chinese, else lowercased words.
+
+    Any text holding Chinese characters is segmented, whatever the corpus' language (``chinese``
+    is kept for callers): a mostly English data set with some Chinese rows would otherwise count
+    whole Chinese sentences as single "words".
+    """
+    del chinese
+    if _CJK.search(text):
         found = []
         for token in _jieba().lcut(text, HMM=True):
             token = token.strip().lower()

@@ -89,7 +89,8 @@ def _label(members: list[list[str]], overall: Counter[str], total: int) -> str:
 def topic_map(vectors: np.ndarray, texts: Sequence[str], chinese: bool, seed: int = 0) -> TopicMap:
     """Cluster, project and label embedded rows."""
     count = len(vectors)
-    k = cluster_count(count)
+    distinct = len(np.unique(vectors.round(5), axis=0)) if count else 0
+    k = min(cluster_count(count), max(1, distinct))  # no more clusters than distinct points: none stays empty
     if count == 0:
         return TopicMap(np.empty((0, 2)), np.empty(0, int), [], [], vectors)
     if k == 1:

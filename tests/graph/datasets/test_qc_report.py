@@ -136,6 +136,25 @@ def test_words_segment_chinese_and_drop_stop_words() -> None:
     assert top_terms(["信用卡 账单", "信用卡"], chinese=True) == [("信用卡", 2), ("账单", 1)]
 
 
+def test_chinese_rows_of_a_mostly_english_set_are_segmented() -> None:
+    terms = dict(top_terms(["How do I raise my credit limit?"] * 5 + ["我的信用卡被盗刷了怎么办"], chinese=False))
+    assert terms["信用卡"] == 1 and "我的信用卡被盗刷了怎么办" not in terms
+
+
+def test_topic_map_has_no_more_clusters_than_distinct_rows() -> None:
+    import warnings
+
+    import numpy as np
+
+    from graph.datasets.qc.topics import topic_map
+
+    vectors = np.repeat(np.eye(3, 8), 40, axis=0)  # 120 rows, 3 distinct points
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scikit-learn's ConvergenceWarning would reach the user's terminal
+        fitted = topic_map(vectors, ["card fee", "pin reset", "lost card"] * 40, chinese=False)
+    assert len(fitted.labels) == 3 and sorted(set(fitted.clusters.tolist())) == [0, 1, 2]
+
+
 def test_a_jobs_rejections_are_shown_beside_its_version(store: DatasetStore, tmp_path: Path) -> None:
     report = build_reports(
         store, ["bank@1"], options=ReportOptions(map_sample=0),
