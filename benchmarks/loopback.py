@@ -22,8 +22,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 60) -> None:
-    """Poll ``url`` until it answers 200; fail early if ``process`` exits, or after ``timeout`` s."""
+def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 120) -> None:
+    """Poll ``url`` until it answers 200; fail early if ``process`` exits, or after ``timeout`` s.
+
+    On a timeout ``process`` is killed first: a server that did not come up must not outlive the
+    caller (two such ``serve`` processes were found alive an hour after a failed test).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -34,6 +38,9 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None, time
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
+    if process is not None:
+        process.kill()
+        process.wait(10)
     raise RuntimeError(f"{url} did not come up in {timeout} s")
 
 
