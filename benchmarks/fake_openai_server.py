@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from benchmarks.fake_batch_api import FakeBatchAPI
 from benchmarks.fake_llm import fake_answer
 from benchmarks.hashed_embedder import HashedBigramEmbedder
 from benchmarks.schema_filler import fill
@@ -49,6 +50,29 @@ def _text(message: dict[str, Any]) -> str:
 
 
 TAIL_SIGMA = math.log(6.0) / 2.326  # lognormal: p99 = 6 x median
+
+
+def chat_completion(body: dict[str, Any], *, mechanical: bool = False, seed: int = 0) -> dict[str, Any]:
+    """Answer a ``/v1/chat/completions`` request body (live or in a batch) with a chat.completion object.
+
+    ``mechanical``: an arbitrary instance of the response format's JSON schema (seeded by ``seed``).
+    """
+    prompt = "\n".join(_text(message) for message in body.get("messages", []))
+    schema = (body.get("response_format") or {}).get("json_schema", {})
+    if mechanical and schema.get("schema"):
+        answer = json.dumps(fill(schema["schema"], random.Random(seed)), ensure_ascii=False)
+    else:
+        answer = fake_answer(prompt, schema)
+    usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(answer) // 4}
+    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "fake"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+        "usage": usage,
+    }
 
 
 class RequestLimit:
@@ -86,6 +110,8 @@ def build_app(
     rpm: float | None = None,
     tail: str = "fixed",
     mechanical: bool = False,
+    batch_latency_s: float = 1.0,
+    batch_stall: int = 0,
 ) -> Starlette:
     """Build the app: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``, ``GET /health``."""
     stats = {"calls": 0, "in_flight": 0, "max_in_flight": 0, "embedding_calls": 0, "embedded_texts": 0}
@@ -94,6 +120,7 @@ def build_app(
     embedder = HashedBigramEmbedder()
     limit = RequestLimit(rpm) if rpm else None
     rng = random.Random(17)
+    batches = FakeBatchAPI(lambda body: chat_completion(body, mechanical=mechanical), batch_latency_s, batch_stall)
 
     def latency() -> float:
         return latency_s * math.exp(TAIL_SIGMA * rng.gauss(0.0, 1.0)) if tail == "lognormal" else latency_s
@@ -136,25 +163,8 @@ def build_app(
             await asyncio.sleep(latency())
         finally:
             stats["in_flight"] -= 1
-        prompt = "\n".join(_text(message) for message in body.get("messages", []))
-        schema = (body.get("response_format") or {}).get("json_schema", {})
-        if mechanical and schema.get("schema"):
-            answer = json.dumps(fill(schema["schema"], random.Random(stats["calls"])), ensure_ascii=False)
-        else:
-            answer = fake_answer(prompt, schema)
-        usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(answer) // 4}
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        return JSONResponse(
-            {
-                "id": f"chatcmpl-{uuid.uuid4().hex}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model", "fake"),
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
-                "usage": usage,
-            },
-            headers=limit.headers() if limit is not None else None,
-        )
+        answer = chat_completion(body, mechanical=mechanical, seed=stats["calls"])
+        return JSONResponse(answer, headers=limit.headers() if limit is not None else None)
 
     async def models(request: Request) -> JSONResponse:
         if (answer := refused(request)) is not None:
@@ -162,7 +172,7 @@ def build_app(
         return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
     async def health(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", **stats})
+        return JSONResponse({"status": "ok", **stats, **batches.health()})
 
     return Starlette(
         routes=[
@@ -170,6 +180,7 @@ def build_app(
             Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/models", models),
             Route("/health", health),
+            *batches.routes(),
         ]
     )
 
@@ -184,9 +195,18 @@ def main() -> None:
     parser.add_argument("--rpm", type=float, default=None, help="enforce this many requests a minute (429 above)")
     parser.add_argument("--tail", choices=["fixed", "lognormal"], default="fixed", help="chat latency distribution")
     parser.add_argument("--mechanical", action="store_true", help="answer arbitrary instances of each schema")
+    parser.add_argument("--batch-latency", type=float, default=1.0, help="seconds before a batch completes")
+    parser.add_argument("--batch-stall", type=int, default=0, help="the first N batches never complete")
     args = parser.parse_args()
     app = build_app(
-        args.latency, args.embedding_latency, args.api_key, rpm=args.rpm, tail=args.tail, mechanical=args.mechanical
+        args.latency,
+        args.embedding_latency,
+        args.api_key,
+        rpm=args.rpm,
+        tail=args.tail,
+        mechanical=args.mechanical,
+        batch_latency_s=args.batch_latency,
+        batch_stall=args.batch_stall,
     )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
