@@ -24,6 +24,7 @@ from agents.local_llm import EMBEDDED_MODEL_NAME
 from agents.schemas import TokenUsage
 
 MILLION = 1_000_000
+LIVE_IN_BATCH_MODE = frozenset({"topics"})  # roles whose calls stay live in batch mode (no discount)
 
 
 class PricingError(ValueError):
@@ -113,10 +114,13 @@ class PriceTable:
         return full * (1 - price.batch_discount) if batch else full
 
     def usage_cost(self, tokens: Mapping[str, TokenUsage], models: Mapping[str, str], *, batch: bool = False) -> float:
-        """Return the USD cost of per-role usage (roles on unpriced models count 0)."""
+        """Return the USD cost of per-role usage (roles on unpriced models count 0).
+
+        ``batch``: the job ran in batch mode, where every role but the live topic brainstorms is discounted.
+        """
         total = 0.0
         for role, usage in tokens.items():
-            cost = self.cost(models.get(role, ""), usage, batch=batch)
+            cost = self.cost(models.get(role, ""), usage, batch=batch and role not in LIVE_IN_BATCH_MODE)
             total += cost or 0.0
         return total
 
@@ -130,7 +134,10 @@ class PriceTable:
         batch: bool = False,
     ) -> CostReport:
         """Build a job's cost report from its per-role usage."""
-        per_role = {role: self.cost(models.get(role, ""), usage, batch=batch) or 0.0 for role, usage in tokens.items()}
+        per_role = {
+            role: self.cost(models.get(role, ""), usage, batch=batch and role not in LIVE_IN_BATCH_MODE) or 0.0
+            for role, usage in tokens.items()
+        }
         unpriced = sorted(
             {
                 models.get(role, "")

@@ -42,6 +42,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from benchmarks.fake_batch_api import FakeBatchAPI
 from benchmarks.fake_llm import fake_answer
 from benchmarks.hashed_embedder import HashedBigramEmbedder
 from benchmarks.schema_filler import fill
@@ -72,6 +73,27 @@ _FAILURES = [
     (500, {}, "internal error (injected)"),
     (503, {}, "overloaded (injected)"),
 ]
+def chat_completion(body: dict[str, Any], *, mechanical: bool = False, seed: int = 0) -> dict[str, Any]:
+    """Answer a ``/v1/chat/completions`` request body (live or in a batch) with a chat.completion object.
+
+    ``mechanical``: an arbitrary instance of the response format's JSON schema (seeded by ``seed``).
+    """
+    prompt = "\n".join(_text(message) for message in body.get("messages", []))
+    schema = (body.get("response_format") or {}).get("json_schema", {})
+    if mechanical and schema.get("schema"):
+        answer = json.dumps(fill(schema["schema"], random.Random(seed)), ensure_ascii=False)
+    else:
+        answer = fake_answer(prompt, schema)
+    usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(answer) // 4}
+    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "fake"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+        "usage": usage,
+    }
 
 
 class RequestLimit:
@@ -110,6 +132,8 @@ def build_app(
     tail: str = "fixed",
     mechanical: bool = False,
     faults: Faults | None = None,
+    batch_latency_s: float = 1.0,
+    batch_stall: int = 0,
 ) -> Starlette:
     """Build the app: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``, ``GET /health``."""
     stats = {"calls": 0, "in_flight": 0, "max_in_flight": 0, "embedding_calls": 0, "embedded_texts": 0}
@@ -120,6 +144,7 @@ def build_app(
     rng = random.Random(17)
     faults = faults or Faults()
     draw = random.Random(faults.seed)
+    batches = FakeBatchAPI(lambda body: chat_completion(body, mechanical=mechanical), batch_latency_s, batch_stall)
 
     def latency() -> float:
         return latency_s * math.exp(TAIL_SIGMA * rng.gauss(0.0, 1.0)) if tail == "lognormal" else latency_s
@@ -175,25 +200,8 @@ def build_app(
             await asyncio.sleep(latency())
         finally:
             stats["in_flight"] -= 1
-        prompt = "\n".join(_text(message) for message in body.get("messages", []))
-        schema = (body.get("response_format") or {}).get("json_schema", {})
-        if mechanical and schema.get("schema"):
-            answer = json.dumps(fill(schema["schema"], random.Random(stats["calls"])), ensure_ascii=False)
-        else:
-            answer = fake_answer(prompt, schema)
-        usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(answer) // 4}
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        return JSONResponse(
-            {
-                "id": f"chatcmpl-{uuid.uuid4().hex}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model", "fake"),
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
-                "usage": usage,
-            },
-            headers=limit.headers() if limit is not None else None,
-        )
+        answer = chat_completion(body, mechanical=mechanical, seed=stats["calls"])
+        return JSONResponse(answer, headers=limit.headers() if limit is not None else None)
 
     async def models(request: Request) -> JSONResponse:
         if (answer := refused(request)) is not None:
@@ -201,7 +209,7 @@ def build_app(
         return JSONResponse({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
     async def health(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", **stats})
+        return JSONResponse({"status": "ok", **stats, **batches.health()})
 
     return Starlette(
         routes=[
@@ -209,6 +217,7 @@ def build_app(
             Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/models", models),
             Route("/health", health),
+            *batches.routes(),
         ]
     )
 
@@ -227,6 +236,8 @@ def main() -> None:
     parser.add_argument("--hang-rate", type=float, default=0.0, help="share of chat calls that hang")
     parser.add_argument("--hang-s", type=float, default=60.0, help="how long a hanging call sleeps")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault draw")
+    parser.add_argument("--batch-latency", type=float, default=1.0, help="seconds before a batch completes")
+    parser.add_argument("--batch-stall", type=int, default=0, help="the first N batches never complete")
     args = parser.parse_args()
     faults = Faults(args.fail_rate, args.hang_rate, args.hang_s, args.seed)
     app = build_app(
@@ -237,6 +248,8 @@ def main() -> None:
         tail=args.tail,
         mechanical=args.mechanical,
         faults=faults,
+        batch_latency_s=args.batch_latency,
+        batch_stall=args.batch_stall,
     )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 

@@ -53,6 +53,8 @@ def fake_llm_server(
     rpm: float | None = None,
     tail: str = "fixed",
     mechanical: bool = False,
+    batch_latency_s: float = 1.0,
+    batch_stall: int = 0,
     **faults: float,
 ) -> Iterator[str]:
     """Run benchmarks.fake_openai_server in a subprocess; yield its base URL (ending in /v1).
@@ -64,6 +66,7 @@ def fake_llm_server(
     command += ["--embedding-latency", str(embedding_latency_s)] + (["--api-key", api_key] if api_key else [])
     command += (["--rpm", str(rpm)] if rpm else []) + ["--tail", tail] + (["--mechanical"] if mechanical else [])
     command += [part for name, value in faults.items() for part in (f"--{name.replace('_', '-')}", str(value))]
+    command += ["--batch-latency", str(batch_latency_s), "--batch-stall", str(batch_stall)]
     process = subprocess.Popen(command, cwd=REPO)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health", process)

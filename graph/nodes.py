@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agents.answers import DraftAnswer
+from agents.batching import BatchDispatcher
 from agents.call_cache import CallCache
 from agents.checks import CheckFailure, check_exemplar_similarity, check_near_duplicate, run_text_checks
 from agents.embeddings import Embedder
@@ -47,6 +48,7 @@ class LoopDeps:
     journal: PlanJournal | None = None  # set by the runner when there is a cache
     prices: PriceTable | None = None  # for the cost in progress and summary
     grounding: Grounding | None = None
+    batches: BatchDispatcher | None = None  # batch mode: the job's Batch API submissions (models use it too)
 
 
 def user_text(turns: list[Turn]) -> str:

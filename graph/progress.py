@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.admission import AdmissionStats
+from agents.batching import StageStats
 from agents.pricing import CostReport
 from agents.schemas import Sample, TokenUsage
 from graph.diversity import DiversityReport
@@ -43,6 +44,10 @@ class JobProgress(BaseModel):
         default=None, description="The endpoint's LLM call limit now; throttled = 429/503 answers in this job."
     )
     cost_usd: float | None = Field(default=None, description="What the job's LLM calls cost so far (price table).")
+    batches: dict[str, StageStats] | None = Field(
+        default=None,
+        description="Batch mode: per stage (generate, judge, rewrite), calls sent in batches and answered.",
+    )
 
     @property
     def rate_per_min(self) -> float:
@@ -83,6 +88,7 @@ class JobSummary(BaseModel):
         description="Drafts and verdicts that failed on their shape: draft_parse (unreadable draft), structure "
         "(roles out of order or an empty turn), judge_parse (unreadable verdict).",
     )
+    batches: dict[str, StageStats] | None = None
 
     @property
     def complete(self) -> bool:

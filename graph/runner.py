@@ -147,6 +147,7 @@ class JobRunner:
             rejected_by_reason=dict(self.rejected_by_reason),
             admission=self.admission(),
             cost_usd=self._cost(self._all_usage()) if self.deps.prices else None,
+            batches=self.deps.batches.stats() if self.deps.batches else None,
         )
 
     def _all_usage(self) -> dict[str, TokenUsage]:
@@ -157,7 +158,8 @@ class JobRunner:
         return usage
 
     def _cost(self, tokens: dict[str, TokenUsage]) -> float:
-        return self.deps.prices.usage_cost(tokens, self.deps.models.names) if self.deps.prices else 0.0
+        prices, batch = self.deps.prices, self.deps.batches is not None
+        return prices.usage_cost(tokens, self.deps.models.names, batch=batch) if prices else 0.0
 
     def _stop_check(self) -> StopReason | None:
         """Return why no further sample may start, or None."""
@@ -335,6 +337,8 @@ class JobRunner:
         self._t0 = time.monotonic() - self.elapsed_before
         await self.on_event(JobEvent(kind="started", progress=self.progress()))
         try:
+            if self.deps.batches is not None:  # a resumed job adopts the batches it submitted before
+                await self.deps.batches.resume()
             await self.source.prepare()
             async with asyncio.TaskGroup() as group:
                 for _ in range(self.concurrency):
@@ -343,6 +347,8 @@ class JobRunner:
             raise failed.exceptions[0] from None
         finally:
             await self.source.close()
+            if self.deps.batches is not None:
+                await self.deps.batches.close()
         summary = await self.summarise()
         await self.on_event(JobEvent(kind="finished", progress=self.progress(), summary=summary))
         return summary
@@ -363,7 +369,8 @@ class JobRunner:
         usage = self._all_usage()
         count = len(self.accepted)
         prices = self.deps.prices
-        cost = prices.report(usage, self.deps.models.names, count, self.cost_by_reason) if prices else None
+        batch = self.deps.batches is not None
+        cost = prices.report(usage, self.deps.models.names, count, self.cost_by_reason, batch=batch) if prices else None
         return JobSummary(
             job_id=self.job_id,
             style=self.deps.pack.name,
@@ -391,6 +398,7 @@ class JobRunner:
             cost=cost,
             answer_failures=dict(self.answer_failures),
             judge=self.judge_stats.model_copy(deep=True),
+            batches=self.deps.batches.stats() if self.deps.batches else None,
         )
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from agents.batch_api import BatchClient
+from agents.batching import BatchDispatcher, BatchOptions
 from agents.call_cache import CallCache
 from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder, make_embedder
@@ -28,6 +31,7 @@ from graph.memory import TopicMemory, open_client
 from graph.nodes import LoopDeps
 from graph.state import LoopConfig
 from graph.topic_planner import TopicPlanner
+from service.jobs.batch_ledger import SqliteBatchLedger
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -55,6 +59,7 @@ class Engine:
     cache: CallCache | None = None
     prices: PriceTable = field(default_factory=PriceTable)
     scoring: Scoring = "sampled"
+    _ledger: SqliteBatchLedger | None = None
     _memories: dict[tuple[str, str], TopicMemory] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -147,18 +152,27 @@ class Engine:
         config: LoopConfig | None = None,
         seed: int | None = None,
         knowledge: str | None = None,
+        batch: bool = False,
     ) -> LoopDeps:
         """Wire the dependencies of one job's sample graphs.
 
         ``knowledge`` (a file, folder or indexed set's name) grounds the job; without it, the
-        pack's own ``knowledge`` does (a pack without one is not grounded).
+        pack's own ``knowledge`` does (a pack without one is not grounded). ``batch``: send the
+        generate, judge and rewrite calls through the endpoint's Batch API (agents/batching.py),
+        the submissions recorded in the job store under ``job_id`` (one is made up when None) so
+        that a resumed job with the same id adopts them.
         """
         memory = self.memory(workspace, pack.name, seed)
         grounding, _ = resolve_grounding(self.chroma, self.embedder, pack, knowledge)
         criteria = frozenset(pack.knowledge.criteria) if pack.knowledge else LoopConfig().grounded_criteria
+        models, batches = self.models, None
+        if batch:
+            job_id = job_id or uuid.uuid4().hex[:12]
+            batches = self._dispatcher(job_id)
+            models = models.batched(batches)
         return LoopDeps(
             pack=pack,
-            models=self.models,
+            models=models,
             memory=memory,
             embedder=self.embedder,
             planner=TopicPlanner(
@@ -178,6 +192,7 @@ class Engine:
             cache=self.cache,
             prices=self.prices,
             grounding=grounding,
+            batches=batches,
         )
 
     def reopen_memory(self) -> None:
@@ -193,6 +208,20 @@ class Engine:
             self.chroma = open_client(self.settings.data_dir)
             self._memories.clear()
 
+    def _dispatcher(self, job_id: str) -> BatchDispatcher:
+        """Build a job's Batch API dispatcher on the configured endpoint."""
+        settings, config = self.settings, self.settings.llm_config()
+        if self.is_embedded or not config.base_url:
+            raise ValueError("batch mode needs a hosted endpoint with a Batch API (DIALOGFORGE_LLM_BASE_URL)")
+        with self._lock:
+            if self._ledger is None:
+                self._ledger = SqliteBatchLedger(settings.data_dir)
+        client = BatchClient(config.base_url, config.api_key or "sk-none", max_retries=config.max_retries)
+        options = BatchOptions(
+            window_s=settings.batch_window_s, poll_s=settings.batch_poll_s, deadline_s=settings.batch_deadline_s
+        )
+        return BatchDispatcher(client, job_id, options, self._ledger)
+
     def stop(self) -> None:
         """Stop the embedded server, if this engine started one."""
         if self.server is not None:
@@ -201,3 +230,6 @@ class Engine:
         if self.cache is not None:
             self.cache.close()
             self.cache = None
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None

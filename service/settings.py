@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # How long a job's lease lasts unrenewed (renewed every third of it). Another process takes
     # over a job only once its lease has expired, or at once when its holder on this host exited.
     job_lease_s: float = Field(default=30.0, ge=0.3, le=3600)
+    # Batch mode (--batch): a stage's calls are gathered for batch_window_s, polled every batch_poll_s,
+    # and a batch not finished batch_deadline_s after submission is cancelled and its calls made live.
+    batch_window_s: float = Field(default=2.0, ge=0)
+    batch_poll_s: float = Field(default=30.0, gt=0)
+    batch_deadline_s: float = Field(default=86_400.0, gt=0)
 
     # Embedded model.
     local_gguf: Path | None = None

@@ -30,7 +30,7 @@ from service.cli.limits import limits_line
 from service.engine import Engine
 from service.jobs.errors import JobNotFoundError
 from service.jobs.kinds.base import MAX_CONCURRENCY
-from service.jobs.kinds.generate import GenerateJobRequest
+from service.jobs.kinds.generate import MAX_BATCH_CONCURRENCY, GenerateJobRequest
 from service.jobs.manager import JobManager
 from service.jobs.models import RESUMABLE_STATUSES, JobRecord, Limits
 from service.jobs.owner import DataDirOwner
@@ -87,12 +87,16 @@ def check_outputs(fmt: str, output: Path, report_dir: Path | None) -> Outputs:
     return Outputs(fmt, output, report_dir)  # type: ignore[arg-type]
 
 
-def check_request(style: str, n: int, concurrency: int, max_rewrites: int, judge: str) -> StylePack:
+def check_request(
+    style: str, n: int, concurrency: int, max_rewrites: int, judge: str, *, batch: bool = False
+) -> StylePack:
     """Check the options no model is needed for; return the style pack (name, alias or file)."""
     if not 1 <= n <= MAX_N:
         raise UsageError(f"-n must be between 1 and {MAX_N}, got {n}")
-    if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {concurrency}")
+    most = MAX_BATCH_CONCURRENCY if batch else MAX_CONCURRENCY
+    if not 1 <= concurrency <= most:
+        with_batch = " with --batch" if batch else ""
+        raise UsageError(f"--concurrency must be between 1 and {most}{with_batch}, got {concurrency}")
     if not 0 <= max_rewrites <= 10:
         raise UsageError(f"--max-rewrites must be between 0 and 10, got {max_rewrites}")
     judge_prompt(judge, allow_path=True)  # unknown judge prompt: PromptError lists the known ones
@@ -129,12 +133,15 @@ class Announcer:
         self.err.print(f"[dim]{message}[/dim]")
 
 
-def _job_concurrency(store: JobStore, command: GenerateCommand) -> int | None:
-    """The concurrency of the job the command runs (a stored job's own for ``--job``; None if unknown)."""
-    if command.request is not None:
-        return command.request.concurrency
-    record = store.get_job(command.job_id) if command.job_id is not None else None
-    return record.request.concurrency if record is not None else None
+def _limits_line(settings: Settings, store: JobStore, command: GenerateCommand) -> str | None:
+    """The limits line of the job the command runs (a stored job's own for ``--job``; None if unknown)."""
+    request = command.request
+    if request is None and command.job_id is not None:
+        record = store.get_job(command.job_id)
+        request = record.request if record is not None else None
+    if request is None:
+        return None
+    return limits_line(settings, request.concurrency, batch=getattr(request, "batch", False))
 
 
 def run_generate(command: GenerateCommand, settings: Settings, console: Console) -> int:
@@ -147,8 +154,7 @@ def run_generate(command: GenerateCommand, settings: Settings, console: Console)
             knowledge = command.request.knowledge if command.request is not None else None
             if knowledge:  # a wrong --knowledge fails here, before the model starts
                 check_source(open_client(settings.data_dir), knowledge)
-            concurrency = _job_concurrency(store, command)
-            announce = Announcer(err, limits_line(settings, concurrency) if concurrency is not None else None)
+            announce = Announcer(err, _limits_line(settings, store, command))
             engine = Engine.start(settings, notify=announce.notify)  # a bad embedder setting: only its error line
             announce.limits()
             try:

@@ -101,6 +101,11 @@ def print_summary(
     console.print(f"judge: {judge_in_force(summary)}", highlight=False)
     if summary.cost is not None:
         console.print(cost_line(summary.cost), highlight=False)
+    for stage, stats in (summary.batches or {}).items():
+        fallback = f", {stats.live_fallbacks} made live after the deadline" if stats.live_fallbacks else ""
+        console.print(
+            f"batch {stage}: {stats.requests} calls in {stats.batches} batches, {stats.answered} answered{fallback}"
+        )
     if summary.admission is not None:
         a = summary.admission
         console.print(f"LLM call limit at the end {a.limit} ({a.in_flight} in flight), 429/503 answers {a.throttled}")

@@ -27,12 +27,18 @@ def llm_cap_text(settings: Settings, concurrency: int) -> str:
     return f"LLM calls in flight: at most {min(cap, concurrency)} ({why})"
 
 
-def limits_line(settings: Settings, concurrency: int) -> str:
+def limits_line(settings: Settings, concurrency: int, *, batch: bool = False) -> str:
     """Return the one line that says every limit in force for a job of ``concurrency`` samples."""
     config = settings.llm_config()
+    calls = llm_cap_text(settings, concurrency)
+    if batch:
+        calls = (
+            f"batch mode: generate/judge/rewrite calls through the Batch API (gathered {settings.batch_window_s:g} s, "
+            f"live after {settings.batch_deadline_s:g} s unfinished); topic brainstorms: {calls}"
+        )
     parts = [
         f"concurrency {concurrency}",
-        llm_cap_text(settings, concurrency),
+        calls,
         _rate(config.requests_per_minute, "RPM"),
         _rate(config.tokens_per_minute, "TPM"),
         "cache on" if settings.cache else "cache off",

@@ -56,7 +56,9 @@ def generate(
     fmt: Annotated[str, typer.Option("--format", "-f", help="alpaca | sharegpt | openai | raw")] = "sharegpt",
     output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file to write.")] = Path("out/data.jsonl"),
     report: Annotated[Path | None, typer.Option("--report", help="Directory for report.json and report.md.")] = None,
-    concurrency: Annotated[int, typer.Option(help="Samples in flight at once.")] = 4,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Samples in flight at once (default 4; with --batch, n up to 1000).")
+    ] = None,
     workspace: Annotated[str, typer.Option(help="Memory namespace: jobs in one workspace avoid each other.")] = (
         "default"
     ),
@@ -81,6 +83,12 @@ def generate(
     knowledge: Annotated[
         str | None, typer.Option(help="Ground the samples in a knowledge file, folder or indexed set's name.")
     ] = None,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Send generate/judge/rewrite calls through the OpenAI Batch API.")
+    ] = False,
+    batch_deadline: Annotated[
+        float | None, typer.Option(min=1, help="With --batch: seconds before an unfinished batch's calls go live.")
+    ] = None,
 ) -> None:
     """Generate N accepted samples in a style and export them (kept in the data directory as they finish)."""
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
@@ -88,7 +96,7 @@ def generate(
 
     from service.cli.errors import UsageError, describe_invalid
     from service.cli.generate import GenerateCommand, check_outputs, check_request, run_generate
-    from service.jobs.kinds.generate import GenerateJobRequest
+    from service.jobs.kinds.generate import MAX_BATCH_CONCURRENCY, GenerateJobRequest
     from service.settings import Settings
 
     try:
@@ -98,7 +106,8 @@ def generate(
         elif style is None:
             raise UsageError("give --style (a pack name, alias or .yaml file), or --job ID to continue a stored job")
         else:
-            pack = check_request(style, n, concurrency, max_rewrites, judge)
+            concurrency = concurrency or (min(n, MAX_BATCH_CONCURRENCY) if batch else 4)
+            pack = check_request(style, n, concurrency, max_rewrites, judge, batch=batch)
             request = GenerateJobRequest(
                 style=pack.name,
                 n=n,
@@ -111,6 +120,7 @@ def generate(
                 judge=judge,
                 into=into,
                 knowledge=knowledge,
+                batch=batch,
             )
             command = GenerateCommand(outputs, request, pack, resume=resume)
     except ValidationError as exc:
@@ -118,7 +128,9 @@ def generate(
     except (UsageError, StylePackError, ValueError) as exc:
         raise CliError(_first_line(exc)) from None
     settings = Settings()
-    limits = {"llm_rpm": rpm, "llm_tpm": tpm, "cache": False if no_cache else None}
+    if batch and settings.uses_embedded_llm:
+        raise CliError("--batch needs a hosted endpoint with a Batch API: set DIALOGFORGE_LLM_BASE_URL")
+    limits = {"llm_rpm": rpm, "llm_tpm": tpm, "cache": False if no_cache else None, "batch_deadline_s": batch_deadline}
     settings = settings.model_copy(update={key: value for key, value in limits.items() if value is not None})
     code = run_generate(command, settings, console)
     raise typer.Exit(code)

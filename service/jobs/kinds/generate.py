@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt_names
 from agents.styles import StylePack
 from graph.runner import JobRunner
 from graph.state import LoopConfig
 from service.jobs.errors import InvalidRequestError
-from service.jobs.kinds.base import NAME_PATTERN, JobRequestBase, JobRun, RunContext
+from service.jobs.kinds.base import MAX_CONCURRENCY, NAME_PATTERN, JobRequestBase, JobRun, RunContext
 
 if TYPE_CHECKING:
     from service.jobs.models import Limits
     from service.jobs.styles import StyleRegistry
+
+MAX_BATCH_CONCURRENCY = 1000  # batch mode: a sample waiting on a batch holds no connection
 
 
 class GenerateJobRequest(JobRequestBase):
@@ -37,6 +39,18 @@ class GenerateJobRequest(JobRequestBase):
     )
     max_rewrites: int = Field(default=2, ge=0, le=10)
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    batch: bool = Field(
+        default=False,
+        description="Send the generate, judge and rewrite calls through the endpoint's OpenAI Batch API (half the "
+        f"price, slower); concurrency may then be up to {MAX_BATCH_CONCURRENCY}.",
+    )
+    concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=MAX_BATCH_CONCURRENCY,
+        description=f"Samples in flight at once (at most {MAX_CONCURRENCY}, {MAX_BATCH_CONCURRENCY} with batch; "
+        "the server may cap live jobs lower).",
+    )
     knowledge: str | None = Field(
         default=None,
         min_length=1,
@@ -44,6 +58,15 @@ class GenerateJobRequest(JobRequestBase):
         description="Command line only: ground the samples in a knowledge file, folder or indexed set (over HTTP "
         "a style pack's knowledge.name does). Without it, the style pack's own knowledge applies.",
     )
+
+    @model_validator(mode="after")
+    def _live_concurrency(self) -> GenerateJobRequest:
+        if not self.batch and self.concurrency > MAX_CONCURRENCY:
+            raise ValueError(
+                f"concurrency must be at most {MAX_CONCURRENCY} (up to {MAX_BATCH_CONCURRENCY} with batch), "
+                f"got {self.concurrency}"
+            )
+        return self
 
 
 def check_judge(name: str) -> None:
@@ -84,9 +107,11 @@ class GenerateKind:
         """Check n, concurrency and the judge prompt; resolve the style (unless the caller gave the pack)."""
         if request.n > limits.max_job_n:
             raise InvalidRequestError(f"n must be at most {limits.max_job_n} on this server, got {request.n}")
-        if request.concurrency > limits.max_job_concurrency:
+        most = MAX_BATCH_CONCURRENCY if request.batch else limits.max_job_concurrency
+        if request.concurrency > most:
             raise InvalidRequestError(
-                f"concurrency must be at most {limits.max_job_concurrency} on this server, got {request.concurrency}"
+                f"concurrency must be at most {most} on this server{' in batch mode' if request.batch else ''}, "
+                f"got {request.concurrency}"
             )
         if not local:
             check_judge(request.judge)
@@ -107,6 +132,7 @@ class GenerateKind:
             config=LoopConfig(max_rewrites=request.max_rewrites),
             seed=request.seed,
             knowledge=request.knowledge,
+            batch=request.batch,
         )
         return JobRunner(
             deps,
