@@ -73,6 +73,8 @@ _FAILURES = [
     (500, {}, "internal error (injected)"),
     (503, {}, "overloaded (injected)"),
 ]
+
+
 def chat_completion(body: dict[str, Any], *, mechanical: bool = False, seed: int = 0) -> dict[str, Any]:
     """Answer a ``/v1/chat/completions`` request body (live or in a batch) with a chat.completion object.
 
