@@ -1,6 +1,6 @@
 """The cleaning benchmark: the default chain and near-dedup alone, against peers, on the planted-noise file.
 
-``flock /tmp/df-bench.lock python -m benchmarks.cleaning --data .data/bench/clean [--peers datatrove,text-dedup]``
+``flock /tmp/df-bench.lock python -m benchmarks.cleaning --data .data/bench/clean --peer-venvs DIR``
 (write the data first with ``python -m benchmarks.cleaning_data``). The file is imported once as a
 version of a store in ``--data`` (not timed; reused by later runs); then each measurement runs in
 a fresh process and cleans that version into a new one through ``graph.cleaning.run`` (the path
@@ -198,7 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(".data/bench/clean"))
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--peers", default="datatrove,text-dedup")
+    parser.add_argument("--peers", default="datatrove,datatrove:chain,text-dedup", help="peer[:mode],...")
     parser.add_argument("--peer-venvs", type=Path, default=Path(".data/bench/venvs"))
     parser.add_argument("--measure", choices=["default", "near-dedup"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -213,12 +213,13 @@ def main() -> None:
         print(json.dumps({f"ours:{kind}": result}, ensure_ascii=False), flush=True)
     peers_dir = Path(__file__).parent / "cleaning_peers"
     for peer in filter(None, args.peers.split(",")):
-        python = args.peer_venvs / peer / "bin" / "python"
+        name, _, mode = peer.partition(":")
+        python = args.peer_venvs / name / "bin" / "python"
         if not python.exists():
             result = {"error": f"no virtual environment at {python.parent.parent}"}
         else:
-            script = peers_dir / f"{peer.replace('-', '_')}_run.py"
-            result = run_child([str(python), str(script), str(args.data), str(args.workers)])
+            script = peers_dir / f"{name.replace('-', '_')}_run.py"
+            result = run_child([str(python), str(script), str(args.data), str(args.workers), *([mode] if mode else [])])
             if "error" not in result:
                 peer_scores(result, args.data)
         print(json.dumps({peer: result}, ensure_ascii=False), flush=True)
