@@ -56,6 +56,22 @@ def score(hit: set[int], caught: set[int], planted_rows: set[int], correct: set[
     }
 
 
+def pair_score(removed: set[int], truth: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Score dedup by planted pair: caught when either row of a pair is removed (a tool may keep the copy).
+
+    Recall: planted (copy, original) pairs with a row removed; precision: removed rows that belong to a
+    planted pair (as copy or original). Row-level scores count removing the original as a miss.
+    """
+    pairs = [(row, int(record["of"][1:])) for row, record in truth.items() if record["kind"] in DUPLICATES]
+    members = {row for pair in pairs for row in pair}
+    caught = sum(1 for copy, original in pairs if copy in removed or original in removed)
+    return {
+        "pairs": len(pairs),
+        "recall": round(caught / len(pairs), 4) if pairs else None,
+        "precision": round(len(removed & members) / len(removed), 4) if removed else None,
+    }
+
+
 def imported(data: Path) -> DatasetStore:
     """Return the benchmark's store, importing ``dialogues.jsonl`` on first use (not timed)."""
     store = DatasetStore(data / "store")
@@ -107,6 +123,7 @@ def measure(kind: str, data: Path, workers: int) -> None:
     duplicates = planted(truth, DUPLICATES)
     near, exact = drops.get("near-dedup", set()), drops.get("exact-dedup", set())
     scores = {"near_duplicate": score(near, near | exact, planted(truth, {"near_duplicate"}), duplicates)}
+    scores["duplicate_pairs"] = pair_score(near | exact, truth)
     if kind == "default":
         changed = changed_rows(store, result.manifest.ref, numbers)
         scores["exact_duplicate"] = score(exact, exact, planted(truth, {"exact_duplicate"}), duplicates)
@@ -201,6 +218,7 @@ def peer_scores(result: dict[str, Any], data: Path) -> None:
     result["scores"] = {
         "near_duplicate": score(removed, removed, planted(truth, {"near_duplicate"}), duplicates),
         "exact_duplicate": score(removed, removed, planted(truth, {"exact_duplicate"}), duplicates),
+        "duplicate_pairs": pair_score(removed, truth),
     }
 
 
