@@ -9,9 +9,7 @@ Bad input is one ``error:`` line and exit code 2.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,8 +21,8 @@ from service.cli.errors import UsageError
 
 if TYPE_CHECKING:
     from graph.cleaning.registry import ChainSpec
-    from graph.cleaning.report import CleanReport
     from graph.cleaning.run import CleanResult
+    from graph.progress import JobProgress
 
 console = Console()
 err_console = Console(stderr=True)
@@ -64,12 +62,12 @@ def clean(
         raise UsageError(f"--workers must be between 0 and {MAX_WORKERS}, got {workers}")
     try:
         chain = load_recipe(recipe) if recipe is not None else parse_ops(ops or "default")
-        chain = chain.with_style(style)
+        chain.with_style(style)  # checked here; the job gives the style to its operators
     except ChainError as error:
         raise UsageError(str(error)) from None
     if report is not None:
         _check_writable(report)
-    result = _run(ref, into, chain, workers, tag)
+    result = _run(ref, into, chain, workers, tag, style)
     if report is not None:
         _write_report_dir(report, result)
     _print_result(result, report)
@@ -85,33 +83,48 @@ def _check_writable(folder: Path) -> None:
         raise UsageError(f"cannot write the report directory {folder}: {exc.strerror or exc}") from None
 
 
-def _run(ref: str, into: str, chain: ChainSpec, workers: int, tag: str | None) -> CleanResult:
+def _run(ref: str, into: str, chain: ChainSpec, workers: int, tag: str | None, style: str | None) -> CleanResult:
+    """Run the cleaning as a ``clean`` job (the path of ``POST /v1/jobs``); return the version and its report."""
+    from pydantic import ValidationError
+
+    from agents.styles import StylePackError, resolve_style
     from graph.cleaning.registry import ChainError
-    from graph.cleaning.run import clean_version
+    from graph.cleaning.report import CleanReport
+    from graph.cleaning.run import REPORT_FILE, CleanResult
     from graph.datasets.errors import DatasetError
+    from graph.datasets.refs import check_name
     from graph.datasets.store import DatasetStore
-    from service.cleaning import CleaningTools
+    from service.cli.clean_job import run_clean_job
+    from service.jobs.errors import JobServiceError
+    from service.jobs.kinds.clean import CleanJobRequest
     from service.settings import Settings
 
     settings = Settings()
     store = DatasetStore(settings.data_dir)
     try:
+        check_name(into)
         source = store.resolve(ref)
-        with CleaningTools(
-            settings, chain, into, notify=lambda line: err_console.print(line, highlight=False, soft_wrap=True)
-        ) as tools:
-            operators = tools.operators()
-            with _ProgressView(source.rows) as view:
-                signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM, like Ctrl-C, writes nothing
-                return asyncio.run(
-                    clean_version(
-                        store, source.ref, into, chain, operators, workers=workers, tag=tag, on_progress=view.update
-                    )
-                )
-    except (DatasetError, ChainError) as error:
+        pack = resolve_style(style) if style is not None else None
+        request = CleanJobRequest(
+            kind="clean", source=source.ref, into=into, recipe=chain.as_recipe(), style=style,
+            workers=workers, tag=tag,
+        )  # fmt: skip
+        with _ProgressView(source.rows) as view:
+            record, signalled = run_clean_job(
+                settings, request, pack, view.update, lambda line: err_console.print(line, highlight=False)
+            )
+    except (DatasetError, ChainError, StylePackError, JobServiceError) as error:
         raise UsageError(str(error)) from None
-    except KeyboardInterrupt:
-        raise UsageError("interrupted: no version was written (run the command again to start over)") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise UsageError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    if signalled or record.status in ("interrupted", "cancelled"):
+        raise UsageError("interrupted: no version was written (run the command again to start over)")
+    if record.version is None or record.summary is None:
+        raise UsageError(f"the cleaning failed: {record.error or record.status} (job {record.id})")
+    manifest = store.resolve(record.version)
+    report = CleanReport.model_validate_json((store.folder(manifest) / REPORT_FILE).read_text(encoding="utf-8"))
+    return CleanResult(manifest, report, reused=manifest.created_at < record.created_at)
 
 
 class _ProgressView:
@@ -136,8 +149,8 @@ class _ProgressView:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def update(self, report: CleanReport) -> None:
-        self.progress.update(self.task, completed=report.rows_in, kept=report.rows_out)
+    def update(self, progress: JobProgress) -> None:
+        self.progress.update(self.task, completed=progress.accepted + progress.rejected, kept=progress.accepted)
 
 
 def _write_report_dir(folder: Path, result: CleanResult) -> None:
