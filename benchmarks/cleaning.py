@@ -1,14 +1,15 @@
 """The cleaning benchmark: the default chain and near-dedup alone, against peers, on the planted-noise file.
 
-``flock /tmp/df-bench.lock python -m benchmarks.cleaning --data .data/bench/clean [--peers datatrove,text-dedup]``
+``flock /tmp/df-bench.lock python -m benchmarks.cleaning --data .data/bench/clean --peer-venvs DIR``
 (write the data first with ``python -m benchmarks.cleaning_data``). The file is imported once as a
 version of a store in ``--data`` (not timed; reused by later runs); then each measurement runs in
 a fresh process and cleans that version into a new one through ``graph.cleaning.run`` (the path
 of ``dialogforge clean``: Parquet in, Parquet out, lineage, drop log). Printed per run: rows/s,
-the peak RSS of the whole process tree (main + workers, sampled from /proc every 0.1 s) and of
-the main process, and per planted kind the precision and recall of the operator meant to catch
-it. Peers run from their own virtual environments (``--peer-venvs DIR/<peer>/bin/python``) on
-the same JSONL file in the same run (``benchmarks/cleaning_peers/``).
+the peak memory of the whole process tree (main + workers, sampled from /proc every 0.1 s: RSS
+and PSS summed over the processes), the peak RSS of the main process, and per planted kind the
+precision and recall of the operator meant to catch it. Peers run from their own virtual
+environments (``--peer-venvs DIR/<peer>/bin/python``) on the same JSONL file in the same run
+(``benchmarks/cleaning_peers/``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,22 @@ def score(hit: set[int], caught: set[int], planted_rows: set[int], correct: set[
         "recall": round(len(planted_rows & caught) / len(planted_rows), 4) if planted_rows else None,
         "hit": len(hit),
         "precision": round(len(hit & correct) / len(hit), 4) if hit else None,
+    }
+
+
+def pair_score(removed: set[int], truth: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Score dedup by planted pair: caught when either row of a pair is removed (a tool may keep the copy).
+
+    Recall: planted (copy, original) pairs with a row removed; precision: removed rows that belong to a
+    planted pair (as copy or original). Row-level scores count removing the original as a miss.
+    """
+    pairs = [(row, int(record["of"][1:])) for row, record in truth.items() if record["kind"] in DUPLICATES]
+    members = {row for pair in pairs for row in pair}
+    caught = sum(1 for copy, original in pairs if copy in removed or original in removed)
+    return {
+        "pairs": len(pairs),
+        "recall": round(caught / len(pairs), 4) if pairs else None,
+        "precision": round(len(removed & members) / len(removed), 4) if removed else None,
     }
 
 
@@ -106,6 +123,7 @@ def measure(kind: str, data: Path, workers: int) -> None:
     duplicates = planted(truth, DUPLICATES)
     near, exact = drops.get("near-dedup", set()), drops.get("exact-dedup", set())
     scores = {"near_duplicate": score(near, near | exact, planted(truth, {"near_duplicate"}), duplicates)}
+    scores["duplicate_pairs"] = pair_score(near | exact, truth)
     if kind == "default":
         changed = changed_rows(store, result.manifest.ref, numbers)
         scores["exact_duplicate"] = score(exact, exact, planted(truth, {"exact_duplicate"}), duplicates)
@@ -126,11 +144,16 @@ def measure(kind: str, data: Path, workers: int) -> None:
     print(json.dumps(line))
 
 
-class TreeRss:
-    """The peak of the summed RSS of a process and its descendants, sampled from /proc."""
+class TreeMemory:
+    """The peaks of the summed RSS and PSS of a process and its descendants, sampled from /proc.
+
+    RSS counts a page shared by several processes (the workers' imported code and data) once per
+    process; PSS splits it between them, so the PSS sum is the memory the run really takes.
+    """
 
     def __init__(self, pid: int, every_s: float = 0.1) -> None:
-        self.pid, self.every_s, self.peak_mb = pid, every_s, 0.0
+        self.pid, self.every_s = pid, every_s
+        self.peak_rss_mb = self.peak_pss_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -151,34 +174,39 @@ class TreeRss:
             todo += children.get(pid, [])
         return tree
 
+    @staticmethod
+    def _kb(path: str, field: str) -> int:
+        try:
+            text = Path(path).read_text()
+        except OSError:
+            return 0
+        return next((int(line.split()[1]) for line in text.splitlines() if line.startswith(field)), 0)
+
     def _sample(self) -> None:
         while not self._stop.is_set():
-            total = 0
-            for pid in self._tree():
-                try:
-                    status = Path(f"/proc/{pid}/status").read_text()
-                except OSError:
-                    continue
-                total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-            self.peak_mb = max(self.peak_mb, total / 1024)
+            tree = self._tree()
+            rss = sum(self._kb(f"/proc/{pid}/status", "VmRSS:") for pid in tree)
+            pss = sum(self._kb(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in tree)
+            self.peak_rss_mb = max(self.peak_rss_mb, rss / 1024)
+            self.peak_pss_mb = max(self.peak_pss_mb, pss / 1024)
             self._stop.wait(self.every_s)
 
-    def stop(self) -> float:
+    def stop(self) -> dict[str, int]:
         self._stop.set()
         self._thread.join()
-        return round(self.peak_mb)
+        return {"tree_peak_rss_mb": round(self.peak_rss_mb), "tree_peak_pss_mb": round(self.peak_pss_mb)}
 
 
 def run_child(args: list[str]) -> dict[str, Any]:
     """Run one measurement in a fresh process; return its last JSON line with the tree's peak RSS."""
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    rss = TreeRss(process.pid)
+    memory = TreeMemory(process.pid)
     out, err = process.communicate()
-    peak = rss.stop()
+    peaks = memory.stop()
     if process.returncode != 0:
         return {"error": (err.strip().splitlines() or ["failed"])[-1]}
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["tree_peak_mb"] = peak
+    result.update(peaks)
     return result
 
 
@@ -190,6 +218,7 @@ def peer_scores(result: dict[str, Any], data: Path) -> None:
     result["scores"] = {
         "near_duplicate": score(removed, removed, planted(truth, {"near_duplicate"}), duplicates),
         "exact_duplicate": score(removed, removed, planted(truth, {"exact_duplicate"}), duplicates),
+        "duplicate_pairs": pair_score(removed, truth),
     }
 
 
@@ -198,7 +227,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(".data/bench/clean"))
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--peers", default="datatrove,text-dedup")
+    parser.add_argument(
+        "--peers", default="datatrove,text-dedup,data-juicer,datatrove:chain,data-juicer:chain", help="peer[:mode],..."
+    )
     parser.add_argument("--peer-venvs", type=Path, default=Path(".data/bench/venvs"))
     parser.add_argument("--measure", choices=["default", "near-dedup"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -213,12 +244,13 @@ def main() -> None:
         print(json.dumps({f"ours:{kind}": result}, ensure_ascii=False), flush=True)
     peers_dir = Path(__file__).parent / "cleaning_peers"
     for peer in filter(None, args.peers.split(",")):
-        python = args.peer_venvs / peer / "bin" / "python"
+        name, _, mode = peer.partition(":")
+        python = args.peer_venvs / name / "bin" / "python"
         if not python.exists():
             result = {"error": f"no virtual environment at {python.parent.parent}"}
         else:
-            script = peers_dir / f"{peer.replace('-', '_')}_run.py"
-            result = run_child([str(python), str(script), str(args.data), str(args.workers)])
+            script = peers_dir / f"{name.replace('-', '_')}_run.py"
+            result = run_child([str(python), str(script), str(args.data), str(args.workers), *([mode] if mode else [])])
             if "error" not in result:
                 peer_scores(result, args.data)
         print(json.dumps({peer: result}, ensure_ascii=False), flush=True)

@@ -97,9 +97,9 @@ class JobSummary(BaseModel):
 
 
 class JobEvent(BaseModel):
-    """One progress event: a sample finished, or the job started or ended."""
+    """One progress event: a sample finished, the job started or ended, or (``progress``) its counters moved."""
 
-    kind: Literal["started", "sample", "finished"]
+    kind: Literal["started", "sample", "finished", "progress"]
     progress: JobProgress
     sample: Sample | None = None
     summary: JobSummary | None = None

@@ -31,6 +31,8 @@ from graph.cleaning.segment import SegmentResult, run_segment
 
 Segment = list[tuple[int, Operator]]
 PARENT_CHECK_S = 1.0
+FORKSERVER_PRELOAD = ("graph.cleaning.registry", "graph.cleaning.chain")
+"""Imported once by the fork server, so every worker shares those pages instead of importing them again."""
 _worker_operators: list[Operator] = []
 
 
@@ -40,11 +42,17 @@ def _init_worker(operators: list[Operator], parent: int) -> None:
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
-def _exit_with_parent(parent: int) -> None:
+def _exit_with_parent(main: int) -> None:
     """End this worker when the main process is gone (SIGKILL gives the pool no chance to stop it)."""
-    while os.getppid() == parent:
+    spawner = os.getppid()  # the fork server: it ends with the main process
+    while True:
         time.sleep(PARENT_CHECK_S)
-    os._exit(1)
+        try:
+            os.kill(main, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        if os.getppid() != spawner:
+            os._exit(1)
 
 
 def _work(positions: list[int], batch: pa.Table) -> SegmentResult:
@@ -105,7 +113,8 @@ class ChainRunner:
     def _executor(self) -> Executor | None:
         if self.workers <= 0:
             return None
-        context = get_context("spawn")
+        context = get_context("forkserver")  # never fork a process with threads; share the imports
+        context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
         return ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_init_worker, initargs=(self.operators, os.getpid())
         )
@@ -217,22 +226,22 @@ class ChainRunner:
             events = result.events.get(position, {})
             if not events:
                 continue
-            survivors = []
-            for local in alive:
-                decision = events.get(local)
-                if decision is None:
-                    survivors.append(local)
-                elif isinstance(decision, Drop):
+            living, gone = set(alive), set()
+            for local in sorted(events):
+                if local not in living:  # a keyed operator dropped it before this operator's place
+                    continue
+                decision = events[local]
+                if isinstance(decision, Drop):
                     report.count("dropped", decision.code, None)
                     self._dropped(state.ids[members[local]], operator.name, decision)
+                    gone.add(local)
                 elif isinstance(decision, Flag):
                     report.count("flagged", decision.code, None)
-                    survivors.append(local)
                 elif isinstance(decision, Change):
                     report.count("changed", decision.what, None)
                     state.changed_by.setdefault(members[local], []).append(operator.name)
-                    survivors.append(local)
-            alive = survivors
+            if gone:
+                alive = [local for local in alive if local not in gone]
         kept = set(alive)
         for local, turns in result.final.items():
             if local in kept:

@@ -91,6 +91,10 @@ class ChainSpec(BaseModel):
 
     ops: list[OpSpec] = Field(min_length=1, max_length=MAX_OPS)
 
+    def as_recipe(self) -> dict[str, Any]:
+        """Return the chain as recipe data (``parse_recipe`` of it gives this chain back)."""
+        return {"ops": [{op.name: dict(op.params)} for op in self.ops]}
+
     def with_style(self, style: str | None) -> ChainSpec:
         """Give the operators that call models (``refusals:rewrite``, ``judge``) ``style`` where they name none.
 

@@ -23,6 +23,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,6 +61,11 @@ def chain_key(source: Manifest, chain: ChainSpec) -> str:
     return f"clean:{hashlib.sha256(text.encode()).hexdigest()[:24]}"
 
 
+@lru_cache(maxsize=256)
+def _params(changed_by: tuple[str, ...]) -> str:
+    return json.dumps({"changed_by": list(changed_by)})
+
+
 def stamp_lineage(table: pa.Table, changed_by: list[list[str]], parent: str) -> pa.Table:
     """Return the rows with their lineage saying they were cleaned from ``parent`` (other fields kept)."""
     lineage = table.column("lineage").combine_chunks()
@@ -67,7 +73,7 @@ def stamp_lineage(table: pa.Table, changed_by: list[list[str]], parent: str) -> 
     stamped = {
         "origin": pa.array(np.full(rows, "cleaned", dtype=object), pa.string()),
         "operator": pa.array(np.full(rows, OPERATION, dtype=object), pa.string()),
-        "params": pa.array([json.dumps({"changed_by": names}) for names in changed_by], pa.string()),
+        "params": pa.array([_params(tuple(names)) for names in changed_by], pa.string()),
         "parent_id": table.column("id").combine_chunks().cast(pa.string()),
         "parent_version": pa.array(np.full(rows, parent, dtype=object), pa.string()),
     }

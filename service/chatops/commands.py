@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from graph.datasets.export import ExportFormat
+from service.jobs.kinds.generate import GenerateJobRequest
 from service.jobs.models import JobRequest
 
 DEFAULT_FORMAT: ExportFormat = "sharegpt"
@@ -86,4 +87,4 @@ class Generate(JobCommand):
 
     def job_request(self) -> JobRequest:
         """Return a generate job of ``n`` samples offered in ``format``."""
-        return JobRequest(style=self.style, n=self.n, formats=[self.format])
+        return GenerateJobRequest(style=self.style, n=self.n, formats=[self.format])

@@ -10,10 +10,7 @@ Bad input is one ``error:`` line and exit code 2.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import signal
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,10 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from service.cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from graph.cleaning.executors import ChainExecutor
     from graph.cleaning.registry import ChainSpec
-    from graph.cleaning.report import CleanReport
     from graph.cleaning.run import CleanResult
+    from graph.progress import JobProgress
 
 console = Console()
 err_console = Console(stderr=True)
@@ -82,22 +78,23 @@ def clean(
         raise UsageError("give either --ops or --recipe, not both")
     if not 0 <= workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 0 and {MAX_WORKERS}, got {workers}")
+    try:
+        chain = load_recipe(recipe) if recipe is not None else parse_ops(ops or "default")
+        chain.with_style(style)  # checked here; the job gives the style to its operators
+    except ChainError as error:
+        raise UsageError(str(error)) from None
+    if report is not None:
+        _check_writable(report)
     if not 1 <= batch_rows <= MAX_BATCH_ROWS:
         raise UsageError(f"--batch-rows must be between 1 and {MAX_BATCH_ROWS}, got {batch_rows}")
     from graph.cleaning.executors import make_executor
 
     try:
-        chosen = make_executor(executor, ray_address)
+        make_executor(executor, ray_address)  # checked here (one line); the job makes its own
     except ValueError as error:
         raise UsageError(str(error)) from None
-    try:
-        chain = load_recipe(recipe) if recipe is not None else parse_ops(ops or "default")
-        chain = chain.with_style(style)
-    except ChainError as error:
-        raise UsageError(str(error)) from None
-    if report is not None:
-        _check_writable(report)
-    result = _run(ref, into, chain, tag, _Run(workers, batch_rows, chosen))
+    placement = {"batch_rows": batch_rows, "executor": executor, "ray_address": ray_address}
+    result = _run(ref, into, chain, workers, tag, style, placement)
     if report is not None:
         _write_report_dir(report, result)
     _print_result(result, report)
@@ -113,52 +110,56 @@ def _check_writable(folder: Path) -> None:
         raise UsageError(f"cannot write the report directory {folder}: {exc.strerror or exc}") from None
 
 
-@dataclass
-class _Run:
-    """How to run the chain: worker processes, rows per batch, executor."""
+def _run(
+    ref: str,
+    into: str,
+    chain: ChainSpec,
+    workers: int,
+    tag: str | None,
+    style: str | None,
+    placement: dict[str, object],
+) -> CleanResult:
+    """Run the cleaning as a ``clean`` job (the path of ``POST /v1/jobs``); return the version and its report."""
+    from pydantic import ValidationError
 
-    workers: int
-    batch_rows: int
-    executor: ChainExecutor
-
-
-def _run(ref: str, into: str, chain: ChainSpec, tag: str | None, how: _Run) -> CleanResult:
-    from graph.cleaning.ray_stage import ExecutorError
+    from agents.styles import StylePackError, resolve_style
     from graph.cleaning.registry import ChainError
-    from graph.cleaning.run import clean_version
+    from graph.cleaning.report import CleanReport
+    from graph.cleaning.run import REPORT_FILE, CleanResult
     from graph.datasets.errors import DatasetError
+    from graph.datasets.refs import check_name
     from graph.datasets.store import DatasetStore
-    from service.cleaning import CleaningTools
+    from service.cli.clean_job import run_clean_job
+    from service.jobs.errors import JobServiceError
+    from service.jobs.kinds.clean import CleanJobRequest
     from service.settings import Settings
 
     settings = Settings()
     store = DatasetStore(settings.data_dir)
     try:
+        check_name(into)
         source = store.resolve(ref)
-        with CleaningTools(
-            settings, chain, into, notify=lambda line: err_console.print(line, highlight=False, soft_wrap=True)
-        ) as tools:
-            operators = tools.operators()
-            with _ProgressView(source.rows) as view:
-                signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM, like Ctrl-C, writes nothing
-                return asyncio.run(
-                    clean_version(
-                        store,
-                        source.ref,
-                        into,
-                        chain,
-                        operators,
-                        workers=how.workers,
-                        batch_rows=how.batch_rows,
-                        tag=tag,
-                        on_progress=view.update,
-                        executor=how.executor,
-                    )
-                )
-    except (DatasetError, ChainError, ExecutorError) as error:
+        pack = resolve_style(style) if style is not None else None
+        request = CleanJobRequest(
+            kind="clean", source=source.ref, into=into, recipe=chain.as_recipe(), style=style,
+            workers=workers, tag=tag, **placement,
+        )  # fmt: skip
+        with _ProgressView(source.rows) as view:
+            record, signalled = run_clean_job(
+                settings, request, pack, view.update, lambda line: err_console.print(line, highlight=False)
+            )
+    except (DatasetError, ChainError, StylePackError, JobServiceError) as error:
         raise UsageError(str(error)) from None
-    except KeyboardInterrupt:
-        raise UsageError("interrupted: no version was written (run the command again to start over)") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise UsageError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    if signalled or record.status in ("interrupted", "cancelled"):
+        raise UsageError("interrupted: no version was written (run the command again to start over)")
+    if record.version is None or record.summary is None:
+        raise UsageError(f"the cleaning failed: {record.error or record.status} (job {record.id})")
+    manifest = store.resolve(record.version)
+    report = CleanReport.model_validate_json((store.folder(manifest) / REPORT_FILE).read_text(encoding="utf-8"))
+    return CleanResult(manifest, report, reused=manifest.created_at < record.created_at)
 
 
 class _ProgressView:
@@ -183,8 +184,8 @@ class _ProgressView:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def update(self, report: CleanReport) -> None:
-        self.progress.update(self.task, completed=report.rows_in, kept=report.rows_out)
+    def update(self, progress: JobProgress) -> None:
+        self.progress.update(self.task, completed=progress.accepted + progress.rejected, kept=progress.accepted)
 
 
 def _write_report_dir(folder: Path, result: CleanResult) -> None:
@@ -211,7 +212,7 @@ def _print_result(result: CleanResult, report_dir: Path | None) -> None:
     else:
         _say(
             f"[bold]{manifest.ref}[/bold]: kept {report.rows_out} of {report.rows_in} rows of {report.source} "
-            f"in {report.seconds:.1f} s" + (f" on {report.ray_nodes} Ray node(s)" if report.executor == "ray" else "")
+            f"in {report.seconds:.1f} s"
         )
     dropped = report.dropped_by_code()
     if dropped:

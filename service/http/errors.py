@@ -65,15 +65,25 @@ def error_json(status: int, error: str, message: str, headers: dict[str, str] | 
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+def _without_kind_tag(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the job kind pydantic puts in a job body's error path (``body.generate.n`` -> ``body.n``)."""
+    from service.jobs.kinds import KINDS
+
+    if len(loc) > 1 and loc[0] == "body" and loc[1] in KINDS:
+        return (loc[0], *loc[2:])
+    return loc
+
+
 def describe_validation(exc: RequestValidationError) -> str:
     """Turn validation errors into one line naming each field and what to fix."""
     problems = []
     for item in exc.errors()[:10]:
-        where = ".".join(str(part) for part in item.get("loc", ()))
+        loc = _without_kind_tag(tuple(item.get("loc", ())))
+        where = ".".join(str(part) for part in loc)
         if item.get("type") == "json_invalid":
             reason = item.get("ctx", {}).get("error", "invalid JSON")
             problems.append(f"the body is not valid JSON ({reason}); send a JSON object")
-        elif tuple(item.get("loc", ())) == ("body",) and item.get("type") in _NOT_AN_OBJECT:
+        elif loc == ("body",) and item.get("type") in _NOT_AN_OBJECT:
             problems.append("the body must be a JSON object sent with 'Content-Type: application/json'")
         elif item.get("type") == "missing":
             problems.append(f"{where}: required field is missing")

@@ -46,10 +46,8 @@ class SampleCreate(RequestBody):
 # --------------------------------------------------------------------- jobs
 
 
-class JobCreate(JobRequest):
-    """Start a dataset job."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"style": "gentle", "n": 20}]})
+JobCreate = JobRequest
+"""Start a job of any kind: ``{"style": "gentle", "n": 20}`` (generate) or ``{"kind": "clean", ...}``."""
 
 
 class JobLinks(BaseModel):

@@ -160,6 +160,9 @@ class JobExecution:
 
     async def _on_event(self, event: JobEvent) -> None:
         """Persist a finished sample with the job's progress, then tell the subscribers."""
+        if event.kind == "progress":  # a kind that makes no samples (clean) says how far it got
+            self.publish("status", "running")
+            return
         if event.kind != "sample" or event.sample is None:
             return
         await self.store.run(self.store.add_sample, self.job_id, event.sample, event.progress, self.owner)
@@ -218,6 +221,10 @@ class JobExecution:
         Raises:
             Exception: Only a full disk (the job is then resumed, and writes the version at its end).
         """
+        written = getattr(self.runner, "written_version", None)  # a kind that writes its own version (clean)
+        if written is not None:
+            self.version = written
+            return message
         args = (self.store, self.record, summary.accepted, summary.target)
         try:
             version = await asyncio.to_thread(write_version, *args)

@@ -14,7 +14,7 @@ from typing import Any
 from benchmarks.loopback import fake_llm_server
 from graph.datasets.store import DatasetStore
 from tests.graph.datasets.helpers import sharegpt, write_jsonl
-from tests.integration.cli_support import dialogforge
+from tests.integration.cli_support import descendants, dialogforge
 from tests.service.api_support import style_pack_yaml
 
 DIRTY = [
@@ -124,12 +124,14 @@ def test_a_killed_run_leaves_no_half_version_and_a_rerun_starts_clean(tmp_path: 
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     folder = tmp_path / "data" / "datasets" / "logs"
     deadline = time.monotonic() + 120
-    while not list(folder.glob(".tmp-*/dropped.jsonl")):  # the new version's rows are being written
+    workers: list[int] = []
+    while not list(folder.glob(".tmp-*/dropped.jsonl")) or len(workers) < 4:  # writing, and the pool is up
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.05)
+        workers = descendants(process.pid)  # resource tracker, fork server, 2 workers
     time.sleep(0.5)
     assert process.poll() is None, "the run ended before it could be killed"
-    workers = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+    workers = descendants(process.pid)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     deadline = time.monotonic() + 30

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agents.schemas import Lineage, Sample, Turn
 from agents.styles import builtin_styles
-from service.jobs.models import JobRequest
+from service.jobs.kinds.generate import GenerateJobRequest
 from service.jobs.store import JobStore
 from tests.service.api_support import TEST_STYLE, api_client, slow_role_models, wait_for_status
 
@@ -20,7 +20,7 @@ def _sample(sample_id: str, status: str = "accepted") -> Sample:
 
 def test_store_writes_each_sample_once(tmp_path: Path) -> None:
     store = JobStore(tmp_path)
-    store.create_job("job1", JobRequest(style="gentle", n=2), builtin_styles()["gentle"])
+    store.create_job("job1", GenerateJobRequest(style="gentle", n=2), builtin_styles()["gentle"])
     assert store.add_sample("job1", _sample("a")) is True
     assert store.add_sample("job1", _sample("a")) is False
     assert store.add_sample("job1", _sample("b", "rejected")) is True
@@ -65,10 +65,10 @@ async def test_shutdown_interrupts_and_restart_resumes_to_exactly_n(tmp_path: Pa
 async def test_jobs_left_running_resume_and_cancel_requests_are_honoured(tmp_path: Path) -> None:
     store = JobStore(tmp_path)
     pack = builtin_styles()["gentle"].model_copy(update={"min_exemplar_similarity": None})
-    store.create_job("crashed", JobRequest(style="gentle", n=3), pack)
+    store.create_job("crashed", GenerateJobRequest(style="gentle", n=3), pack)
     store.update_job("crashed", status="running")
     store.add_sample("crashed", _sample("kept-1"))
-    store.create_job("stopping", JobRequest(style="gentle", n=3), pack)
+    store.create_job("stopping", GenerateJobRequest(style="gentle", n=3), pack)
     store.update_job("stopping", status="running", cancel_requested=True)
     store.close()
     async with api_client(tmp_path, register_style=False) as (client, _):

@@ -16,6 +16,7 @@ from service.chatops.dedupe import TTLSet
 from service.chatops.dispatch import ChatDispatcher, ChatRequest
 from service.chatops.follow import JobFollower
 from service.chatops.store import Anchor, ChatJob, ChatJobStore
+from service.jobs.kinds.generate import GenerateJobRequest
 from service.jobs.models import JobRequest
 from tests.service.chat_fakes import ALICE, FakeBackend, FakeOutput, chat_service, updates
 
@@ -215,7 +216,7 @@ class Clean(JobCommand):
         return self.dataset
 
     def job_request(self) -> JobRequest:
-        return JobRequest(style="gentle", n=self.n)  # the clean job's request once its kind exists
+        return GenerateJobRequest(style="gentle", n=self.n)  # a stand-in: chat has no clean command yet
 
 
 async def test_a_new_job_command_kind_plugs_into_the_grammar_and_is_started_and_followed(

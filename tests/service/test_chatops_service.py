@@ -15,6 +15,7 @@ from service.chatops.links import DownloadLinks, InvalidLinkError, link_secret
 from service.chatops.service import ChatContext
 from service.chatops.store import ChatJob, ChatJobStore
 from service.jobs.errors import LimitExceededError
+from service.jobs.kinds.generate import GenerateJobRequest
 from service.jobs.models import JobRequest
 from tests.service.chat_fakes import ALICE, BOB_SAME_CHANNEL, CAROL_ELSEWHERE, FakeBackend, chat_service
 
@@ -89,7 +90,7 @@ async def test_status_and_cancel_answer_only_in_the_chat_that_started_the_job(tm
     assert backend.cancelled == []
     assert "(gentle, running): *2/5*" in await chat.status(job.job_id, BOB_SAME_CHANNEL)
     assert "Cancelling job `job1`" in await chat.cancel(job.job_id, BOB_SAME_CHANNEL)
-    backend.started.append(JobRequest(style="gentle", n=1))  # job2: started over HTTP, not from chat
+    backend.started.append(GenerateJobRequest(style="gentle", n=1))  # job2: started over HTTP, not from chat
     with pytest.raises(ChatOpsError, match="there is no job `job2` started from this chat"):
         await chat.status("job2", ALICE)
     backend.status = "completed"

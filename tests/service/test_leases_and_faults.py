@@ -14,7 +14,7 @@ from agents.schemas import Lineage, Sample, Turn
 from agents.styles import builtin_styles
 from graph.faults import is_storage_full
 from service.jobs.errors import LeaseLostError, StorageFullError
-from service.jobs.models import JobRequest
+from service.jobs.kinds.generate import GenerateJobRequest
 from service.jobs.owner import DataDirInUseError, DataDirOwner, new_owner_id, owner_is_gone
 from service.jobs.store import JobStore
 from tests.service.api_support import TEST_STYLE, api_client, slow_role_models, wait_for_status
@@ -30,7 +30,7 @@ def _sample(sample_id: str) -> Sample:
 def test_a_lease_is_claimed_once_and_writes_check_it(tmp_path: Path) -> None:
     store = JobStore(tmp_path)
     first, second = new_owner_id(), new_owner_id()
-    store.create_job("job1", JobRequest(style="gentle", n=2), GENTLE, owner=first, lease_s=30)
+    store.create_job("job1", GenerateJobRequest(style="gentle", n=2), GENTLE, owner=first, lease_s=30)
     assert store.claim_job("job1", second, 30) == first  # held and alive: refused, the holder named
     assert store.claim_job("job1", first, 30) is None  # the holder may renew
     store.add_sample("job1", _sample("a"), owner=first)
@@ -54,7 +54,7 @@ def test_a_lease_whose_holder_on_this_host_exited_is_free_at_once(tmp_path: Path
     dead = f"{host}:{2**22 + 12345}:deadbeef"  # no such pid
     assert owner_is_gone(dead) and not owner_is_gone(new_owner_id()) and not owner_is_gone("elsewhere:1:x")
     store = JobStore(tmp_path)
-    store.create_job("job1", JobRequest(style="gentle", n=2), GENTLE, owner=dead, lease_s=3600)
+    store.create_job("job1", GenerateJobRequest(style="gentle", n=2), GENTLE, owner=dead, lease_s=3600)
     assert store.claim_job("job1", new_owner_id(), 30) is None
     store.close()
 
@@ -82,9 +82,9 @@ def test_storage_full_is_recognised_through_wrappers() -> None:
 def test_writes_below_the_reserve_are_refused_but_a_jobs_end_is_stored(tmp_path: Path) -> None:
     store = JobStore(tmp_path, reserve_bytes=2**62)  # more than any disk has free
     with pytest.raises(StorageFullError, match="free some space"):
-        store.create_job("job1", JobRequest(style="gentle", n=2), GENTLE)
+        store.create_job("job1", GenerateJobRequest(style="gentle", n=2), GENTLE)
     store.reserve_bytes = 0
-    store.create_job("job1", JobRequest(style="gentle", n=2), GENTLE, owner="me", lease_s=30)
+    store.create_job("job1", GenerateJobRequest(style="gentle", n=2), GENTLE, owner="me", lease_s=30)
     store.reserve_bytes = 2**62
     with pytest.raises(StorageFullError):
         store.add_sample("job1", _sample("a"), owner="me")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from pydantic import Field
@@ -77,20 +76,16 @@ class ExactIndex(KeyIndex):
     def admit(self, ids: Sequence[str], keys: np.ndarray) -> list[Decision]:
         """Drop rows whose key was kept before (in an earlier batch or earlier in this one)."""
         earlier = self.runs.lookup(keys)
-        decisions: list[Decision] = []
-        first_in_batch: dict[Any, int] = {}
-        new_keys, new_ids = [], []
-        for index, (sample_id, key) in enumerate(zip(ids, keys.tolist(), strict=True)):
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        first_of = first[inverse.reshape(-1)]  # per row, the batch's first row with its key
+        decisions: list[Decision] = [KEEP] * len(ids)
+        for index in np.flatnonzero((earlier >= 0) | (first_of != np.arange(len(ids)))).tolist():
             if earlier[index] >= 0:
-                decisions.append(Drop("exact_duplicate", _DETAIL, self.kept_ids[earlier[index]]))
-            elif key in first_in_batch:
-                decisions.append(Drop("exact_duplicate", _DETAIL, ids[first_in_batch[key]]))
+                decisions[index] = Drop("exact_duplicate", _DETAIL, self.kept_ids[earlier[index]])
             else:
-                first_in_batch[key] = index
-                new_keys.append(key)
-                new_ids.append(sample_id)
-                decisions.append(KEEP)
-        rows = np.arange(len(self.kept_ids), len(self.kept_ids) + len(new_ids), dtype=np.int64)
-        self.runs.add(np.array(new_keys, dtype=np.uint64), rows)
-        self.kept_ids.extend(new_ids)
+                decisions[index] = Drop("exact_duplicate", _DETAIL, ids[first_of[index]])
+        new = np.flatnonzero((earlier < 0) & (first_of == np.arange(len(ids))))
+        rows = np.arange(len(self.kept_ids), len(self.kept_ids) + len(new), dtype=np.int64)
+        self.runs.add(keys[new], rows)
+        self.kept_ids.extend([ids[i] for i in new.tolist()])
         return decisions

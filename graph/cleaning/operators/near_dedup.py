@@ -103,16 +103,25 @@ class NearIndex(KeyIndex):
         return max(0.0, (agree - 1 / 256) / (1 - 1 / 256))
 
     def admit(self, ids: Sequence[str], keys: np.ndarray) -> list[Decision]:
-        """Drop rows similar to a kept row (earlier batch or earlier in this batch); keep and index the rest."""
+        """Drop rows similar to a kept row (earlier batch or earlier in this batch); keep and index the rest.
+
+        Only rows that share a band hash with a kept row of an earlier batch, or with another row
+        of this batch, can be duplicates: the others (most rows) are kept without a Python step each.
+        """
         params = self.params
         band_count = params.bands
         hashes = keys[:, : 4 * band_count].copy().view(np.uint32)
         sketches = keys[:, 4 * band_count :]
         earlier = np.stack([self.bands[b].lookup(hashes[:, b]) for b in range(band_count)], axis=1)
-        decisions: list[Decision] = []
+        shared = np.zeros(len(ids), dtype=bool)
+        for b in range(band_count):
+            _, inverse, counts = np.unique(hashes[:, b], return_inverse=True, return_counts=True)
+            shared |= counts[inverse] > 1
+        suspects = np.flatnonzero(shared | (earlier >= 0).any(axis=1)).tolist()
+        decisions: list[Decision] = [KEEP] * len(ids)
+        dropped: set[int] = set()
         batch_buckets: list[dict[int, int]] = [{} for _ in range(band_count)]
-        kept_local: list[int] = []
-        for index in range(len(ids)):
+        for index in suspects:
             row_hashes = hashes[index].tolist()
             candidates = {int(row) for row in earlier[index] if row >= 0}
             local = {batch_buckets[b][h] for b, h in enumerate(row_hashes) if h in batch_buckets[b]}
@@ -126,12 +135,12 @@ class NearIndex(KeyIndex):
                 if similar > best:
                     best, best_id = similar, ids[other]
             if best_id is not None and best >= params.threshold:
-                decisions.append(Drop("near_duplicate", f"estimated Jaccard {best:.2f} with a kept row", best_id))
+                decisions[index] = Drop("near_duplicate", f"estimated Jaccard {best:.2f} with a kept row", best_id)
+                dropped.add(index)
                 continue
             for b, h in enumerate(row_hashes):
                 batch_buckets[b].setdefault(h, index)
-            kept_local.append(index)
-            decisions.append(KEEP)
+        kept_local = [index for index in range(len(ids)) if index not in dropped]
         rows = np.arange(len(self.kept_ids), len(self.kept_ids) + len(kept_local), dtype=np.int64)
         for b in range(band_count):
             self.bands[b].add(hashes[kept_local, b], rows)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request, Response, status
 from service.http.deps import Authenticated, JobId, ManagerDep
 from service.http.errors import responses
 from service.http.schemas import JobCreate, JobList, JobResponse
-from service.jobs.models import JobRequest
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Authenticated])
 
@@ -18,16 +17,18 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Authenticated
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobResponse,
-    responses=responses(401, 413, 422, 429, 503, 507),
+    responses=responses(401, 404, 413, 422, 429, 503, 507),
     summary="Start a dataset job",
 )
 async def create_job(body: JobCreate, manager: ManagerDep, response: Response) -> JobResponse:
     """Start a job that makes n accepted samples; follow it with the returned links.
 
+    ``kind: clean`` cleans a version (``source``) into a new version of ``into`` with a chain of
+    operators (``ops`` or ``recipe``); 404 when the source data set or version does not exist.
     422 when n exceeds the server's max, or the style or judge prompt is unknown; 429 when the
     server already runs its maximum of concurrent jobs; 507 when the data directory's disk is full.
     """
-    record = await manager.start(JobRequest.model_validate(body.model_dump()))
+    record = await manager.start(body)
     response.headers["Location"] = f"/v1/jobs/{record.id}"
     return JobResponse.of(record)
 

@@ -14,18 +14,16 @@ then register both here: add the object to ``KINDS`` and the model to ``JobReque
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter
+from pydantic import Discriminator, Tag, TypeAdapter
 
 from service.jobs.kinds.base import JobKind, JobRequestBase, JobRun, RunContext
+from service.jobs.kinds.clean import CLEAN, CleanJobRequest
 from service.jobs.kinds.generate import GENERATE, GenerateJobRequest
 
-JobRequest = GenerateJobRequest
-KINDS: dict[str, JobKind[Any]] = {GENERATE.name: GENERATE}
+KINDS: dict[str, JobKind[Any]] = {GENERATE.name: GENERATE, CLEAN.name: CLEAN}
 DEFAULT_KIND = GENERATE.name
-
-_adapter: TypeAdapter[JobRequest] = TypeAdapter(JobRequest)
 
 
 def request_kind(value: Any) -> str:
@@ -33,6 +31,15 @@ def request_kind(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("kind", DEFAULT_KIND))
     return str(getattr(value, "kind", DEFAULT_KIND))
+
+
+JobRequest = Annotated[
+    Annotated[GenerateJobRequest, Tag("generate")] | Annotated[CleanJobRequest, Tag("clean")],
+    Discriminator(request_kind),
+]
+"""The one job request type: its ``kind`` says which model (no ``kind``: ``generate``)."""
+
+_adapter: TypeAdapter[JobRequest] = TypeAdapter(JobRequest)
 
 
 def parse_request(data: str | bytes) -> JobRequest:
@@ -45,4 +52,15 @@ def kind_of(request: JobRequestBase) -> JobKind[Any]:
     return KINDS[request_kind(request)]
 
 
-__all__ = ["KINDS", "JobKind", "JobRequest", "JobRequestBase", "JobRun", "RunContext", "kind_of", "parse_request"]
+__all__ = [
+    "KINDS",
+    "CleanJobRequest",
+    "GenerateJobRequest",
+    "JobKind",
+    "JobRequest",
+    "JobRequestBase",
+    "JobRun",
+    "RunContext",
+    "kind_of",
+    "parse_request",
+]
