@@ -6,7 +6,8 @@ time. The cache removes the repeats; a worker thread embeds, in one call to the 
 all waiting callers asked for meanwhile. A caller waits only for the batch that holds its texts
 (an earlier design let the first caller embed for everyone, which kept it waiting for strangers'
 texts whenever requests kept arriving). A local model gets one worker; a remote one as many as
-its ``parallel_calls``.
+its ``parallel_calls``. With a ``disk`` call cache, vectors embedded by earlier jobs or runs of
+the data directory are read from it instead of being embedded again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from agents.call_cache import CallCache, call_key
 from agents.embeddings import Embedder
 
 DEFAULT_MAX_ITEMS = 20_000
@@ -42,14 +44,16 @@ class CachingEmbedder:
     (benchmarks print it).
     """
 
-    def __init__(self, inner: Embedder, max_items: int = DEFAULT_MAX_ITEMS) -> None:
+    def __init__(self, inner: Embedder, max_items: int = DEFAULT_MAX_ITEMS, disk: CallCache | None = None) -> None:
         """Keep the wrapped embedder; name and dimension are the inner one's."""
         if max_items < 1:
             raise ValueError("max_items must be at least 1")
         self.inner, self.max_items = inner, max_items
         self.name, self.dim = inner.name, inner.dim
+        self.disk = disk
         self.hits = 0
         self.misses = 0
+        self.disk_hits = 0
         self.batches = 0
         self.busy_s = 0.0
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -71,8 +75,15 @@ class CachingEmbedder:
             missing = list(dict.fromkeys(text for text in items if text not in found))
             self.hits += len(items) - len(missing)
             self.misses += len(missing)
+        if missing and self.disk is not None:
+            stored = self._from_disk(missing)
+            found.update(stored)
+            missing = [text for text in missing if text not in stored]
         if missing:
-            found.update(self._embed_batched(missing))
+            fresh = self._embed_batched(missing)
+            found.update(fresh)
+            if self.disk is not None:
+                self.disk.put_many("embedding", {self._key(text): fresh[text].tobytes() for text in missing})
         with self._lock:
             for text in dict.fromkeys(items):
                 self._cache[text] = found[text]
@@ -80,6 +91,22 @@ class CachingEmbedder:
             while len(self._cache) > self.max_items:
                 self._cache.popitem(last=False)
         return np.stack([found[text] for text in items]).astype(np.float32)
+
+    def _key(self, text: str) -> str:
+        return call_key(kind="embedding", embedder=self.name, text=text)
+
+    def _from_disk(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Vectors of ``texts`` stored by earlier jobs (rows of the wrong size are ignored)."""
+        assert self.disk is not None
+        keys = {self._key(text): text for text in texts}
+        found = {}
+        for key, value in self.disk.get_many(list(keys)).items():
+            vector = np.frombuffer(value, dtype=np.float32)
+            if vector.shape == (self.dim,):
+                found[keys[key]] = vector.copy()
+        with self._lock:
+            self.disk_hits += len(found)
+        return found
 
     def _embed_batched(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Hand ``texts`` to the worker thread and wait for their vectors."""

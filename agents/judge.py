@@ -1,59 +1,87 @@
-"""The judge role: score a dialogue against a rubric, 1-5 per criterion, with reasons and feedback."""
+"""The judge role: score a dialogue against a rubric, 1-5 per criterion, with reasons and feedback.
+
+One call scores the criteria that share a judge prompt; :mod:`agents.judge_plan` runs one call
+per prompt when the rubric's criteria name different prompts, and merges the verdicts. Each call
+asks for log-probabilities too, so the verdict carries the sampled and the probability-weighted
+score of every criterion (when the endpoint returns them) from the same call.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, Field, create_model
 
-from agents.prompting import PromptTemplate
-from agents.rendering import format_dialogue, format_rubric
+from agents.answers import GroundedCriterionScore, JudgeAnswer, judge_schema
+from agents.knowledge.passage import Passage
+from agents.prompting import PromptError, PromptTemplate
+from agents.rendering import format_dialogue, format_rubric, reference_block
 from agents.schemas import TokenUsage, Turn, Verdict
 from agents.structured import ask_structured
 from agents.styles import Criterion
+from agents.weighted import TOP_LOGPROBS, weighted_scores
 
 JUDGE_TEMPERATURE = 0.0
-JUDGE_MAX_TOKENS = 600
+JUDGE_MAX_TOKENS = 900
+Scoring = Literal["sampled", "weighted"]
 
 
-def answer_schema(criteria: list[str]) -> type[BaseModel]:
-    """Build the judge's JSON schema: exactly one score per named criterion, reason first."""
-    return _answer_schema(tuple(criteria))
+@dataclass(frozen=True)
+class JudgeOptions:
+    """How the judge is called and which score decides.
+
+    Attributes:
+        scoring: ``sampled`` (the score the model wrote) or ``weighted`` (the expectation over the
+            score tokens' probabilities, rounded, decides pass/fail; sampled when an answer has no
+            logprobs).
+        logprobs: Ask for log-probabilities (weighted scores are then recorded either way).
+        temperature: Sampling temperature of the judge call.
+        seed: Sampling seed (self-consistency draws differ by seed), None for the server's.
+    """
+
+    scoring: Scoring = "sampled"
+    logprobs: bool = True
+    temperature: float = JUDGE_TEMPERATURE
+    seed: int | None = None
 
 
-@lru_cache(maxsize=128)
-def _answer_schema(names: tuple[str, ...]) -> type[BaseModel]:
-    """Build (once per rubric) the pydantic model behind :func:`answer_schema`."""
-    score_model = create_model(
-        "CriterionScore",
-        criterion=(Literal[names], ...),  # type: ignore[arg-type]
-        reason=(str, Field(max_length=400)),
-        score=(int, Field(ge=1, le=5)),
-    )
-    return create_model(
-        "JudgeAnswer",
-        scores=(list[score_model], Field(min_length=len(names), max_length=len(names))),
-        feedback=(str, Field(max_length=800)),
-    )
+def passes(criterion: Criterion, sampled: int, weighted: float | None, scoring: Scoring) -> bool:
+    """Tell whether a criterion passes: a weighted score passes when it rounds to the threshold."""
+    if scoring == "weighted" and weighted is not None:
+        return weighted >= criterion.threshold - 0.5
+    return sampled >= criterion.threshold
 
 
-def to_verdict(answer: BaseModel, rubric: list[Criterion], prompt_name: str, raw: str) -> Verdict:
-    """Check a parsed answer against the rubric thresholds."""
-    scores: dict[str, int] = {}
-    reasons: dict[str, str] = {}
-    for item in answer.scores:  # type: ignore[attr-defined]
-        scores[item.criterion] = item.score
-        reasons[item.criterion] = item.reason
-    missing = [criterion.name for criterion in rubric if criterion.name not in scores]
-    if missing:
-        return failed_verdict(prompt_name, raw, f"judge did not score: {', '.join(missing)}")
-    failing = [criterion.name for criterion in rubric if scores[criterion.name] < criterion.threshold]
+def to_verdict(
+    answer: JudgeAnswer,
+    rubric: list[Criterion],
+    prompt_name: str,
+    raw: str,
+    weighted: dict[str, float] | None = None,
+    scoring: Scoring = "sampled",
+) -> Verdict:
+    """Check a parsed answer (one judgement per criterion, by construction) against the thresholds."""
+    judgements = answer.judgements()
+    weighted = weighted or {}
+    scores = {criterion.name: judgements[criterion.name].score for criterion in rubric}
+    claims = [
+        claim.strip()
+        for judgement in judgements.values()
+        if isinstance(judgement, GroundedCriterionScore)
+        for claim in judgement.unsupported_claims
+        if claim.strip()
+    ]
+    used: Scoring = "weighted" if scoring == "weighted" and all(c.name in weighted for c in rubric) else "sampled"
+    failing = [c.name for c in rubric if not passes(c, scores[c.name], weighted.get(c.name), used)]
     return Verdict(
         scores=scores,
-        reasons=reasons,
-        feedback=answer.feedback,  # type: ignore[attr-defined]
+        weighted={name: weighted[name] for name in scores if name in weighted},
+        scoring=used,
+        reasons={name: judgements[name].reason for name in scores},
+        unsupported_claims=claims,
+        feedback=answer.feedback_text(),
         passed=not failing,
         failing=failing,
         prompt_name=prompt_name,
@@ -72,28 +100,62 @@ async def judge_dialogue(
     rubric: list[Criterion],
     turns: list[Turn],
     persona: str,
+    *,
+    passages: Sequence[Passage] = (),
+    grounded: frozenset[str] = frozenset(),
+    options: JudgeOptions = JudgeOptions(),
 ) -> tuple[Verdict, TokenUsage]:
-    """Score one dialogue; an unparseable answer becomes a failed verdict with its raw text."""
-    messages = template.render(
-        persona=persona,
-        rubric=format_rubric(rubric),
-        dialogue=format_dialogue(turns),
-        criteria=", ".join(criterion.name for criterion in rubric),
+    """Score one dialogue in one call; an unparseable answer becomes a failed verdict with its raw text.
+
+    Args:
+        model: The judge's chat model.
+        template: The judge prompt.
+        rubric: The criteria this call scores.
+        turns: The dialogue.
+        persona: The persona the assistant should speak in.
+        passages: Reference passages (a grounded sample's retrieved passages).
+        grounded: Criteria judged against the passages (they quote unsupported claims).
+        options: Scoring, logprobs, temperature, seed.
+
+    Raises:
+        PromptError: passages were given to a prompt without a ``$reference`` slot.
+    """
+    names = [criterion.name for criterion in rubric]
+    grounded = frozenset(grounded & set(names)) if passages else frozenset()
+    values: dict[str, object] = {
+        "persona": persona,
+        "rubric": format_rubric(rubric, grounded),
+        "dialogue": format_dialogue(turns),
+        "criteria": ", ".join(names),
+    }
+    if "reference" in template.variables:
+        values["reference"] = reference_block(passages)
+    elif passages:
+        raise PromptError(f"judge prompt {template.name} has no $reference slot for the knowledge passages")
+    reply = await ask_structured(
+        model,
+        template.render(**values),
+        judge_schema(names, grounded),
+        temperature=options.temperature,
+        max_tokens=JUDGE_MAX_TOKENS,
+        top_logprobs=TOP_LOGPROBS if options.logprobs else None,
+        seed=options.seed,
     )
-    schema = answer_schema([criterion.name for criterion in rubric])
-    reply = await ask_structured(model, messages, schema, temperature=JUDGE_TEMPERATURE, max_tokens=JUDGE_MAX_TOKENS)
     if reply.parsed is None:
         return failed_verdict(template.name, reply.raw, reply.error or "unparseable answer"), reply.usage
-    return to_verdict(reply.parsed, rubric, template.name, reply.raw), reply.usage
+    weighted = weighted_scores(reply.raw, reply.logprobs, names)
+    return to_verdict(reply.parsed, rubric, template.name, reply.raw, weighted, options.scoring), reply.usage
 
 
 def problems_from_verdict(verdict: Verdict, rubric: list[Criterion]) -> list[str]:
-    """List what the rewriter must fix: each failing criterion with its reason, then the feedback."""
+    """List what the rewriter must fix: each failing criterion with its reason, quoted claims, feedback."""
     thresholds = {criterion.name: criterion.threshold for criterion in rubric}
     problems = [
         f"{name} scored {verdict.scores[name]}/5 (needs {thresholds[name]}): {verdict.reasons.get(name, '')}".strip()
         for name in verdict.failing
     ]
+    problems += [f"not supported by the passages: '{claim}' (remove it or state what a passage says)"
+                 for claim in verdict.unsupported_claims]  # fmt: skip
     if verdict.error:
         problems.append(f"the judge could not read the sample: {verdict.error}")
     if verdict.feedback:

@@ -2,15 +2,16 @@
 
 Every role talks to an OpenAI-compatible endpoint through ``langchain_openai.ChatOpenAI``: the
 embedded llama.cpp server by default, or any provider (OpenAI, GLM, DeepSeek, vLLM, Ollama) set
-by a base URL, a key and model names. Retries are the openai client's own; concurrency is bounded
-per endpoint by :class:`BoundedChatModel`; an optional rate limit is langchain-core's
-``InMemoryRateLimiter``.
+by a base URL, a key and model names. Retries are the openai client's own; when each call may
+start is decided per endpoint by one :class:`~agents.admission.Admission` (AIMD concurrency,
+the provider's rate-limit headers, optional RPM/TPM buckets), which sees every HTTP answer,
+retries included, through an httpx event hook.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import json
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -22,9 +23,12 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_openai import ChatOpenAI
 from pydantic import ConfigDict, PrivateAttr, SecretStr
+
+from agents.admission import Admission, Ticket, current_ticket, estimate_tokens
+from agents.call_cache import CACHE_HIT, CallCache, call_key
+from agents.call_scope import current_scope
 
 DEFAULT_MODEL = "default"
 LOCAL_API_KEY = "sk-local"
@@ -36,9 +40,11 @@ class LLMUnreachableError(RuntimeError):
 
 @dataclass(frozen=True, repr=False)
 class LLMConfig:
-    """How to reach the LLM and which model each role uses.
+    """How to reach the LLM, which model each role uses, and the limits of the endpoint.
 
-    ``base_url`` None means the embedded server. The API key is never shown by ``repr``/``str``.
+    ``base_url`` None means the embedded server. ``max_concurrency`` None means no cap beyond the
+    jobs' own concurrency (the admission still halves it on 429s). The API key is never shown by
+    ``repr``/``str``.
     """
 
     base_url: str | None = None
@@ -48,8 +54,9 @@ class LLMConfig:
     rewriter_model: str = DEFAULT_MODEL
     timeout_s: float = 120.0
     max_retries: int = 5
-    max_concurrency: int = 8
-    requests_per_second: float | None = None
+    max_concurrency: int | None = None
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
 
     def __repr__(self) -> str:
         shown = [
@@ -63,47 +70,38 @@ class LLMConfig:
 
 @dataclass
 class RoleModels:
-    """The chat model of each role, and the model name behind each (for lineage)."""
+    """The chat model of each role, the model name behind each (for lineage) and their admission."""
 
     generator: BaseChatModel
     judge: BaseChatModel
     rewriter: BaseChatModel
     topics: BaseChatModel
     names: dict[str, str] = field(default_factory=dict)
+    admission: Admission | None = None
 
 
-class ConcurrencyLimit:
-    """At most ``limit`` calls in flight, shared by every model that holds this object.
+def _message_text(messages: list[BaseMessage]) -> str:
+    return "\n".join(str(message.content) for message in messages)
 
-    An ``asyncio.Semaphore`` belongs to one event loop, so one is kept per running loop (tests
-    and CLI commands may run several loops in turn); sync calls share a thread semaphore.
-    """
 
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError(f"max_concurrency must be at least 1, got {limit}")
-        self.limit = limit
-        self.thread_semaphore = threading.BoundedSemaphore(limit)
-        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._lock = threading.Lock()
+def _to_cache(message: AIMessage) -> bytes:
+    usage = dict(message.usage_metadata or {})
+    finish = (message.response_metadata or {}).get("finish_reason")
+    return json.dumps({"content": message.content, "usage": usage, "finish_reason": finish}).encode()
 
-    def semaphore(self) -> asyncio.Semaphore:
-        """Return the semaphore of the running event loop."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            found = self._per_loop.get(loop)
-            if found is None:
-                found = self._per_loop[loop] = asyncio.Semaphore(self.limit)
-            return found
+
+def _from_cache(value: bytes) -> AIMessage:
+    stored = json.loads(value)
+    metadata = {CACHE_HIT: True, "finish_reason": stored.get("finish_reason"), "cached_usage": stored.get("usage")}
+    return AIMessage(content=stored["content"], response_metadata=metadata)
 
 
 class BoundedChatModel(BaseChatModel):
-    """Wrap a chat model so that calls beyond the shared limit wait for a free slot.
+    """Wrap a chat model so that each call waits for its admission (see :mod:`agents.admission`).
 
     ``.bind(...)`` options reach the inner model unchanged, and the inner model's ``AIMessage``
-    (content, ``usage_metadata``, response metadata) is returned as is.
+    (content, ``usage_metadata``, response metadata) is returned as is. The call's ticket is in
+    :data:`~agents.admission.current_ticket` while it runs, for the HTTP hook.
 
     An async HTTP client must not outlive its event loop (a pooled connection from a closed loop
     fails with "Event loop is closed"), and langchain-openai caches one per base URL for the whole
@@ -114,8 +112,10 @@ class BoundedChatModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     inner: BaseChatModel
-    limit: ConcurrencyLimit
+    admission: Admission
     async_inner_factory: Callable[[], BaseChatModel] | None = None
+    call_cache: CallCache | None = None
+    endpoint: str = ""
     _per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BaseChatModel] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
@@ -126,7 +126,7 @@ class BoundedChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"inner": self.inner._identifying_params, "max_concurrency": self.limit.limit}
+        return {"inner": self.inner._identifying_params, "max_concurrency": self.admission.ceiling}
 
     @staticmethod
     def _result(message: BaseMessage) -> ChatResult:
@@ -143,6 +143,40 @@ class BoundedChatModel(BaseChatModel):
             model = self._per_loop[loop] = self.async_inner_factory()
         return model
 
+    def _estimate(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> int:
+        """Prompt tokens (estimated) plus the completion expected (at most ``max_tokens``)."""
+        expected = self.admission.expected_output
+        if kwargs.get("max_tokens"):
+            expected = min(expected, float(kwargs["max_tokens"]))
+        return estimate_tokens(_message_text(messages)) + int(expected)
+
+    def _settle(self, ticket: Ticket, message: BaseMessage | None) -> None:
+        """Release the ticket, correcting the token charge from the reported usage."""
+        usage = getattr(message, "usage_metadata", None) if message is not None else None
+        if usage:
+            self.admission.note_output(int(usage.get("output_tokens", 0)))
+        self.admission.release(ticket, int(usage["total_tokens"]) if usage else None)
+
+    def _cache_key(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> str | None:
+        """The call's cache key, or None when it is not cached (no cache, or outside a sample's scope).
+
+        Keyed by endpoint, model, messages, every parameter (response format, temperature, max
+        tokens, stop) and the sample's seed and call number, so sampling stays varied across
+        samples and identical across reruns.
+        """
+        scope = current_scope.get()
+        if self.call_cache is None or scope is None:
+            return None
+        return call_key(
+            kind="chat",
+            endpoint=self.endpoint,
+            model=getattr(self.inner, "model_name", None) or self.inner._llm_type,
+            messages=[[message.type, message.content] for message in messages],
+            params={**kwargs, "stop": stop},
+            seed=scope.seed,
+            call=scope.next_call(),
+        )
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -150,8 +184,15 @@ class BoundedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with self.limit.thread_semaphore:
-            return self._result(self.inner.invoke(messages, stop=stop, **kwargs))
+        ticket = self.admission.acquire_blocking(self._estimate(messages, kwargs))
+        token = current_ticket.set(ticket)
+        message: BaseMessage | None = None
+        try:
+            message = self.inner.invoke(messages, stop=stop, **kwargs)
+            return self._result(message)
+        finally:
+            current_ticket.reset(token)
+            self._settle(ticket, message)
 
     async def _agenerate(
         self,
@@ -160,16 +201,57 @@ class BoundedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        async with self.limit.semaphore():
-            inner = self._async_inner()
-            return self._result(await inner.ainvoke(messages, stop=stop, **kwargs))
+        key = self._cache_key(messages, stop, kwargs)
+        if key is not None and self.call_cache is not None:
+            stored = await asyncio.to_thread(self.call_cache.get, key)
+            if stored is not None:
+                return self._result(_from_cache(stored))
+        ticket = await self.admission.acquire(self._estimate(messages, kwargs))
+        token = current_ticket.set(ticket)
+        message: BaseMessage | None = None
+        try:
+            message = await self._async_inner().ainvoke(messages, stop=stop, **kwargs)
+            result = self._result(message)
+        finally:
+            current_ticket.reset(token)
+            self._settle(ticket, message)
+        if key is not None and self.call_cache is not None and isinstance(message, AIMessage):
+            await asyncio.to_thread(self.call_cache.put, key, "chat", _to_cache(message))
+        return result
+
+
+def _http_clients(config: LLMConfig, admission: Admission | None) -> dict[str, Any]:
+    """HTTP clients whose hooks show every answer (retries included) to the admission, and hold retries.
+
+    The request hook runs before every attempt the openai client sends: the first was admitted
+    already; a retry waits for the admission's pause and buckets (the client still decides whether
+    and how often to retry).
+    """
+    if admission is None:
+        return {"http_async_client": openai.DefaultAsyncHttpxClient(timeout=config.timeout_s)}
+
+    async def on_async_request(request: httpx.Request) -> None:
+        await admission.before_attempt(current_ticket.get())
+
+    async def on_async_response(response: httpx.Response) -> None:
+        admission.observe(response.status_code, response.headers, current_ticket.get())
+
+    def on_response(response: httpx.Response) -> None:
+        admission.observe(response.status_code, response.headers, current_ticket.get())
+
+    return {
+        "http_async_client": openai.DefaultAsyncHttpxClient(
+            timeout=config.timeout_s, event_hooks={"request": [on_async_request], "response": [on_async_response]}
+        ),
+        "http_client": openai.DefaultHttpxClient(timeout=config.timeout_s, event_hooks={"response": [on_response]}),
+    }
 
 
 def chat_openai(
     config: LLMConfig,
     base_url: str,
     model: str,
-    rate_limiter: InMemoryRateLimiter | None = None,
+    admission: Admission | None = None,
     *,
     own_async_client: bool = False,
 ) -> ChatOpenAI:
@@ -182,53 +264,58 @@ def chat_openai(
     one of at most 120 s, and otherwise backs off exponentially from 0.5 s to 8 s with up to 25 %
     jitter. A second retry layer on top would multiply the attempts, so there is none.
 
-    ``own_async_client`` gives the model a fresh async HTTP client instead of langchain-openai's
-    process-wide cached one (see :class:`BoundedChatModel`).
+    ``own_async_client`` gives the model fresh HTTP clients instead of langchain-openai's
+    process-wide cached one (see :class:`BoundedChatModel`); with an ``admission`` their response
+    hook reports every answer to it.
     """
-    extra: dict[str, Any] = {}
-    if own_async_client:
-        extra["http_async_client"] = openai.DefaultAsyncHttpxClient(timeout=config.timeout_s)
+    extra = _http_clients(config, admission) if own_async_client or admission is not None else {}
     return ChatOpenAI(
         model=model,
         base_url=base_url,
         api_key=SecretStr(config.api_key or LOCAL_API_KEY),
         timeout=config.timeout_s,
         max_retries=config.max_retries,
-        rate_limiter=rate_limiter,
         **extra,
     )
 
 
-def build_role_models(config: LLMConfig, base_url: str) -> RoleModels:
+def build_role_models(
+    config: LLMConfig, base_url: str, cache: CallCache | None = None, *, cache_endpoint: str | None = None
+) -> RoleModels:
     """Build the generator, judge, rewriter and topics models on one endpoint.
 
-    All roles share one concurrency limit (``config.max_concurrency`` calls in flight) and, when
-    ``config.requests_per_second`` is set, one rate limiter. The topics brainstorm uses the
-    generator's model.
+    All roles share one :class:`~agents.admission.Admission` (``config.max_concurrency`` calls in
+    flight at most, None: no cap; RPM/TPM buckets when set). The topics brainstorm uses the
+    generator's model. With a ``cache``, calls made inside a sample's scope are served from it
+    when the same call was answered before (see :meth:`BoundedChatModel._cache_key`).
 
     Args:
         config: Model names, key, timeouts and limits.
         base_url: The endpoint to call (``config.base_url``, or the embedded server's URL).
+        cache: The data directory's call cache (None: no caching).
+        cache_endpoint: How the endpoint is named in cache keys (default ``base_url``; the embedded
+            server, on a new port each start, is named by its model).
     """
-    limit = ConcurrencyLimit(config.max_concurrency)
-    rate_limiter = (
-        InMemoryRateLimiter(requests_per_second=config.requests_per_second, check_every_n_seconds=0.05)
-        if config.requests_per_second
-        else None
-    )
+    admission = Admission(config.max_concurrency, rpm=config.requests_per_minute, tpm=config.tokens_per_minute)
     names = {
         "generator": config.generator_model,
         "judge": config.judge_model,
         "rewriter": config.rewriter_model,
         "topics": config.generator_model,
     }
-    clients = {model: chat_openai(config, base_url, model, rate_limiter) for model in set(names.values())}
+    clients = {model: chat_openai(config, base_url, model, admission) for model in set(names.values())}
 
     def per_loop(model: str) -> Callable[[], BaseChatModel]:
-        return lambda: chat_openai(config, base_url, model, rate_limiter, own_async_client=True)
+        return lambda: chat_openai(config, base_url, model, admission, own_async_client=True)
 
     bounded = {
-        role: BoundedChatModel(inner=clients[model], limit=limit, async_inner_factory=per_loop(model))
+        role: BoundedChatModel(
+            inner=clients[model],
+            admission=admission,
+            async_inner_factory=per_loop(model),
+            call_cache=cache,
+            endpoint=cache_endpoint or base_url,
+        )
         for role, model in names.items()
     }
     return RoleModels(
@@ -237,6 +324,7 @@ def build_role_models(config: LLMConfig, base_url: str) -> RoleModels:
         rewriter=bounded["rewriter"],
         topics=bounded["topics"],
         names=names,
+        admission=admission,
     )
 
 

@@ -21,6 +21,8 @@ from agents.paths import JUDGE_PROMPTS_DIR, PROMPTS_DIR
 # The judge prompt the engine uses unless told otherwise: the winner on the development set with
 # the embedded model (evals/RESULTS.md: anchored, Spearman 0.62 vs 0.25 for the plain rubric).
 DEFAULT_JUDGE_PROMPT = "anchored"
+# The measured winner per criterion, where it differs from DEFAULT_JUDGE_PROMPT (evals/RESULTS.md).
+DEFAULT_CRITERION_PROMPTS: dict[str, str] = {}
 
 _SECTION = re.compile(r"^### (system|user)\s*$", re.MULTILINE)
 
@@ -87,6 +89,11 @@ def load_prompt(path: Path) -> PromptTemplate:
 def role_prompt(role: str) -> PromptTemplate:
     """Load a role's prompt from ``prompts/<role>.md`` (generator, rewriter, topics)."""
     return load_prompt(PROMPTS_DIR / f"{role}.md")
+
+
+def default_prompt_for(criterion: str) -> str:
+    """Return the judge prompt a criterion uses when its rubric entry names none."""
+    return DEFAULT_CRITERION_PROMPTS.get(criterion, DEFAULT_JUDGE_PROMPT)
 
 
 def judge_prompt_names() -> list[str]:

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from functools import lru_cache
+
+from agents.knowledge.passage import Passage
+from agents.paths import CRITERION_NOTES_DIR
 from agents.schemas import Turn
 from agents.styles import Criterion, StylePack
+
+GROUNDED_NOTE = "grounded"
+REFERENCE_HEADER = "Reference passages (the only facts the assistant may state):"
+GROUNDING_RULE = (
+    "- Ground every reply in the reference passages: state only the rules, fees, numbers, deadlines and steps "
+    'that a passage says, and before each reply list in "cited" the ids of the passages it uses.'
+)
 
 LANGUAGE_NAMES = {"zh": "Simplified Chinese", "en": "English"}
 
@@ -22,9 +34,40 @@ def format_examples(pack: StylePack) -> str:
     return "\n\n".join(blocks)
 
 
-def format_rubric(rubric: list[Criterion]) -> str:
-    """Render rubric criteria as a bullet list with pass thresholds."""
-    return "\n".join(f"- {criterion.name}: {criterion.description}" for criterion in rubric)
+@lru_cache(maxsize=64)
+def criterion_note(name: str) -> str:
+    """Return the anchored notes shipped for a criterion (``prompts/judge/criteria/<name>.md``), or ""."""
+    path = CRITERION_NOTES_DIR / f"{name}.md"
+    return path.read_text(encoding="utf-8").rstrip() if path.is_file() else ""
+
+
+def format_rubric(rubric: list[Criterion], grounded: Collection[str] = ()) -> str:
+    """Render rubric criteria as a bullet list, each with its shipped notes (failure anchors).
+
+    Args:
+        rubric: The criteria to render.
+        grounded: Criteria judged against reference passages: they get the grounding note.
+    """
+    blocks = []
+    for criterion in rubric:
+        notes = [criterion_note(criterion.name), criterion_note(GROUNDED_NOTE) if criterion.name in grounded else ""]
+        blocks.append("\n".join([f"- {criterion.name}: {criterion.description}", *(note for note in notes if note)]))
+    return "\n".join(blocks)
+
+
+def format_passages(passages: Sequence[Passage]) -> str:
+    """Render reference passages as ``[id] text`` lines, or "" when there are none."""
+    return "\n".join(f"[{passage.id}] {' '.join(passage.text.split())}" for passage in passages)
+
+
+def reference_block(passages: Sequence[Passage]) -> str:
+    """Render the reference section of a prompt: a header and the passages, or "" without passages."""
+    return f"{REFERENCE_HEADER}\n{format_passages(passages)}\n\n" if passages else ""
+
+
+def grounding_variables(passages: Sequence[Passage]) -> dict[str, object]:
+    """Return the prompt variables of a drafting role for a grounded (or ungrounded) sample."""
+    return {"passages": reference_block(passages), "grounding_rule": GROUNDING_RULE if passages else ""}
 
 
 def marker_rule(pack: StylePack) -> str:

@@ -23,35 +23,19 @@ class Turn(BaseModel):
     content: str
 
 
-class Dialogue(BaseModel):
-    """What the generator and the rewriter must answer: the turns of one sample.
+class Verdict(BaseModel):
+    """A judge answer checked against the rubric thresholds.
 
-    This is also the JSON schema sent to the model as ``response_format``.
+    ``scores`` are the sampled 1-5 scores; ``weighted`` the probability-weighted ones from the
+    same call, when the endpoint returned log-probabilities. ``scoring`` says which decided
+    ``passed`` (a weighted score passes when it rounds to the threshold or above).
     """
 
-    turns: list[Turn] = Field(min_length=2, max_length=12)
-
-
-class CriterionScore(BaseModel):
-    """One rubric criterion scored by the judge."""
-
-    criterion: str
-    score: int = Field(ge=1, le=5)
-    reason: str = ""
-
-
-class JudgeAnswer(BaseModel):
-    """The judge's structured answer (the ``response_format`` schema of judge calls)."""
-
-    scores: list[CriterionScore]
-    feedback: str = ""
-
-
-class Verdict(BaseModel):
-    """A judge answer checked against the rubric thresholds."""
-
     scores: dict[str, int]
+    weighted: dict[str, float] = Field(default_factory=dict)
+    scoring: Literal["sampled", "weighted"] = "sampled"
     reasons: dict[str, str] = Field(default_factory=dict)
+    unsupported_claims: list[str] = Field(default_factory=list)
     feedback: str = ""
     passed: bool
     failing: list[str] = Field(default_factory=list)
@@ -66,6 +50,7 @@ class TokenUsage(BaseModel):
     calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_hits: int = Field(default=0, description="Answers served from the call cache (no call, no tokens).")
 
     @property
     def total(self) -> int:
@@ -77,17 +62,27 @@ class TokenUsage(BaseModel):
             calls=self.calls + other.calls,
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
+            cache_hits=self.cache_hits + other.cache_hits,
         )
 
 
 class Attempt(BaseModel):
-    """One version of a sample: the first draft or a rewrite, with what was found wrong."""
+    """One version of a sample: the first draft or a rewrite, with what was found wrong.
 
-    kind: Literal["generate", "rewrite"]
+    ``failure_codes`` are the machine codes of ``check_failures`` (``structure``, ``marker_missing``,
+    ``ungrounded``...); ``cited`` the knowledge passage ids its replies cite.
+
+    Cleaning adds two kinds: ``source`` (the row as it was in the parent version, kept when an
+    operator rewrote it) and ``judge`` (a verdict on the row as it stood, from the judge operator).
+    """
+
+    kind: Literal["generate", "rewrite", "source", "judge"]
     turns: list[Turn] = Field(default_factory=list)
     raw: str | None = None
     parse_error: str | None = None
     check_failures: list[str] = Field(default_factory=list)
+    failure_codes: list[str] = Field(default_factory=list)
+    cited: list[str] = Field(default_factory=list)
     verdict: Verdict | None = None
     at: datetime = Field(default_factory=utc_now)
 
@@ -103,7 +98,8 @@ class Lineage(BaseModel):
     1-based ``source_row``, with ``source_row_end`` when several rows made one dialogue, such as
     a chat log), or ``cleaned`` / ``augmented`` / ``edited`` (``operator`` with its ``params``,
     and the ``parent_id`` and ``parent_version`` (``name@N``) it was made from). Every field has a
-    default, so samples stored before these fields existed still load (as ``generated``).
+    default, so samples stored before these fields existed still load (as ``generated``). A
+    grounded sample names its ``knowledge`` set and the ids of the ``passages`` its replies cite.
     """
 
     origin: Origin = "generated"
@@ -121,6 +117,8 @@ class Lineage(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     parent_id: str | None = None
     parent_version: str | None = None
+    knowledge: str | None = None
+    passages: list[str] = Field(default_factory=list)
     started_at: datetime = Field(default_factory=utc_now)
     finished_at: datetime | None = None
 

@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from pydantic import BaseModel, ValidationError
 
+from agents.call_cache import CACHE_HIT
 from agents.schemas import TokenUsage
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
@@ -29,6 +30,7 @@ class StructuredReply(Generic[SchemaT]):
     raw: str
     usage: TokenUsage
     error: str | None = None
+    logprobs: list[dict[str, Any]] | None = None
 
 
 @lru_cache(maxsize=256)
@@ -41,7 +43,12 @@ def response_format(schema: type[BaseModel]) -> dict[str, Any]:
 
 
 def usage_of(message: BaseMessage) -> TokenUsage:
-    """Read token usage from a model answer (zero when the model does not report it)."""
+    """Read token usage from a model answer (zero when the model does not report it).
+
+    An answer served from the call cache counts as a cache hit: no call, no tokens.
+    """
+    if (getattr(message, "response_metadata", None) or {}).get(CACHE_HIT):
+        return TokenUsage(cache_hits=1)
     metadata = getattr(message, "usage_metadata", None) or {}
     return TokenUsage(
         calls=1,
@@ -75,13 +82,31 @@ async def ask_structured(
     *,
     temperature: float | None = None,
     max_tokens: int | None = None,
+    top_logprobs: int | None = None,
+    seed: int | None = None,
 ) -> StructuredReply[SchemaT]:
-    """Call the model once with a JSON-schema response format and validate the answer."""
+    """Call the model once with a JSON-schema response format and validate the answer.
+
+    Args:
+        model: The chat model.
+        messages: The rendered prompt.
+        schema: The answer's pydantic model (sent as ``response_format``).
+        temperature: Sampling temperature (the model's default when None).
+        max_tokens: Output token limit.
+        top_logprobs: Ask for the log-probabilities of each generated token and this many
+            alternatives (``reply.logprobs``; None when the endpoint returns none).
+        seed: Sampling seed, for draws that must differ (self-consistency) or repeat.
+    """
     options: dict[str, Any] = {"response_format": response_format(schema)}
     if temperature is not None:
         options["temperature"] = temperature
     if max_tokens is not None:
         options["max_tokens"] = max_tokens
+    if top_logprobs:
+        options["logprobs"] = True
+        options["top_logprobs"] = top_logprobs
+    if seed is not None:
+        options["seed"] = seed
     try:
         answer = await model.bind(**options).ainvoke(messages)
     except openai.LengthFinishReasonError as exc:  # cut at max_tokens: a failed answer, not a crash
@@ -97,4 +122,11 @@ async def ask_structured(
         raise TypeError(f"chat model returned {type(answer).__name__}, expected AIMessage")
     raw = text_of(answer)
     parsed, error = parse_json_reply(raw, schema)
-    return StructuredReply(parsed=parsed, raw=raw, usage=usage_of(answer), error=error)
+    return StructuredReply(parsed=parsed, raw=raw, usage=usage_of(answer), error=error, logprobs=logprobs_of(answer))
+
+
+def logprobs_of(message: AIMessage) -> list[dict[str, Any]] | None:
+    """Return the answer's per-token log-probabilities (OpenAI ``logprobs.content``), if any."""
+    found = (message.response_metadata or {}).get("logprobs")
+    content = found.get("content") if isinstance(found, dict) else None
+    return list(content) if isinstance(content, list) and content else None

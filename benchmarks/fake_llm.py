@@ -12,6 +12,7 @@ import itertools
 import json
 import random
 import re
+from typing import Any
 
 ZH_WORDS = (
     "猫 狗 考试 加班 旅行 搬家 雨天 失眠 面试 减肥 生日 同学 老板 地铁 咖啡 电影 游戏 跑步 做饭 花园 "
@@ -87,27 +88,62 @@ def _user_turn(topic: str, chinese: bool, rng: random.Random) -> str:
     return template.format(opening=rng.choice(EN_OPENINGS), topic=topic, feeling=rng.choice(EN_FEELINGS), extra=extra)
 
 
-def _dialogue(prompt: str) -> str:
+def _count(schema: dict[str, Any], prompt: str) -> int:
+    """How many exchanges the draft schema fixes (else what the prompt asks for, else 1)."""
+    exchanges = schema.get("properties", {}).get("exchanges", {})
+    if "minItems" in exchanges:
+        return int(exchanges["minItems"])
+    return int(_find(r"exactly (\d+) exchange", prompt, "1"))
+
+
+def _passage_ids(schema: dict[str, Any]) -> list[str]:
+    """The passage ids a grounded draft schema lets a reply cite ([] for an ungrounded one)."""
+    for definition in schema.get("$defs", {}).values():
+        cited = definition.get("properties", {}).get("cited")
+        if cited:
+            return list(cited.get("items", {}).get("enum", []))
+    return []
+
+
+def _dialogue(prompt: str, schema: dict[str, Any]) -> str:
     chinese = "Simplified Chinese" in prompt
     rng = _rng(prompt)
     topic = _find(r"Topic of the new sample: (.+)", prompt) or _find(r"User: (.+)", prompt, "今天的事")
     markers = _find(r"must contain at least one of: (.+?)\.", prompt)
     marker = markers.split(" / ")[0] + " " if markers else ""
-    user = _user_turn(topic, chinese, rng)
-    turns = [{"role": "user", "content": user}, {"role": "assistant", "content": _reply(topic, chinese, marker)}]
-    return json.dumps({"turns": turns}, ensure_ascii=False)
+    ids = _passage_ids(schema)
+    exchanges = []
+    for index in range(_count(schema, prompt)):
+        exchange: dict[str, Any] = {"user": _user_turn(topic if index == 0 else f"{topic} {index}", chinese, rng)}
+        if ids:
+            exchange["cited"] = ids[:1]
+        exchange["assistant"] = _reply(topic, chinese, marker)
+        exchanges.append(exchange)
+    return json.dumps({"exchanges": exchanges}, ensure_ascii=False)
 
 
-def _verdict(prompt: str) -> str:
+def _verdict(prompt: str, schema: dict[str, Any]) -> str:
     criteria = [name.strip() for name in _find(r"Score the criteria: (.+)", prompt).split(",") if name.strip()]
-    scores = [{"criterion": name, "reason": "fits the rubric", "score": 5} for name in criteria]
-    return json.dumps({"scores": scores, "feedback": ""})
+    properties = schema.get("properties", {})
+    answer: dict[str, Any] = {}
+    for name in criteria:
+        grounded = "Grounded" in str(properties.get(name, {}).get("$ref", ""))
+        answer[name] = {**({"unsupported_claims": []} if grounded else {}), "reason": "fits the rubric", "score": 5}
+    answer["feedback"] = ""
+    return json.dumps(answer, ensure_ascii=False)
 
 
-def fake_answer(prompt: str, schema_name: str) -> str:
-    """Answer a rendered dialogforge prompt in the JSON shape of ``schema_name``."""
-    if schema_name == "TopicBatch":
+def fake_answer(prompt: str, schema: str | dict[str, Any]) -> str:
+    """Answer a rendered dialogforge prompt in the JSON shape the schema asks for.
+
+    Args:
+        prompt: The rendered prompt text.
+        schema: The ``response_format.json_schema`` object (``{"name", "schema"}``), or just its name.
+    """
+    name = schema if isinstance(schema, str) else str(schema.get("name", ""))
+    body = {} if isinstance(schema, str) else dict(schema.get("schema") or {})
+    if name == "TopicBatch":
         return _topics(prompt)
-    if schema_name == "JudgeAnswer":
-        return _verdict(prompt)
-    return _dialogue(prompt)
+    if name == "JudgeAnswer":
+        return _verdict(prompt, body)
+    return _dialogue(prompt, body)

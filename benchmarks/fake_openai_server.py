@@ -4,7 +4,16 @@ Used by the pipeline-overhead benchmark (latency near a hosted model's, 1 s) and
 that need a real HTTP LLM endpoint in another process. Answers come from
 :func:`benchmarks.fake_llm.fake_answer`; usage is reported as characters / 4. ``/v1/embeddings``
 answers hashed character-bigram vectors (similar text, similar vector; not semantic) after its own
-latency. With ``--api-key`` every call must carry that bearer token (else HTTP 401).
+latency. With ``--api-key`` every call must carry that bearer token (else HTTP 401). With
+``--mechanical`` every structured answer is an arbitrary instance of the requested schema
+(:mod:`benchmarks.schema_filler`), like a server that enforces schemas for a model that ignores the
+prompt: what dialogforge makes of such answers shows whether its schemas admit malformed ones.
+
+Like a hosted provider it can also enforce a requests-per-minute limit (``--rpm``: a bucket of
+10 s worth, 429 with ``Retry-After`` when empty, ``x-ratelimit-*`` headers on every answer) and
+answer with heavy-tailed latency (``--tail lognormal``: median ``--latency``, p99 6x the median).
+``/health`` reports calls, refusals, the most in flight at once and how many requests repeated an
+earlier one byte for byte.
 
 Run: ``python -m benchmarks.fake_openai_server --port 8099 --latency 1.0``.
 """
@@ -13,6 +22,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
+import math
+import random
 import time
 import uuid
 from typing import Any
@@ -25,6 +38,7 @@ from starlette.routing import Route
 
 from benchmarks.fake_llm import fake_answer
 from benchmarks.hashed_embedder import HashedBigramEmbedder
+from benchmarks.schema_filler import fill
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -34,10 +48,55 @@ def _text(message: dict[str, Any]) -> str:
     return str(content)
 
 
-def build_app(latency_s: float = 1.0, embedding_latency_s: float = 0.1, api_key: str | None = None) -> Starlette:
+TAIL_SIGMA = math.log(6.0) / 2.326  # lognormal: p99 = 6 x median
+
+
+class RequestLimit:
+    """A provider-like RPM limit: a bucket of 10 s worth, refilled continuously."""
+
+    def __init__(self, rpm: float) -> None:
+        self.rpm, self.capacity = rpm, max(1.0, rpm / 6.0)
+        self.level, self.updated = self.capacity, time.monotonic()
+
+    def take(self) -> float:
+        """Take one request; return 0 when allowed, else the seconds until one is back."""
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self.updated) * self.rpm / 60.0)
+        self.updated = now
+        if self.level >= 1.0:
+            self.level -= 1.0
+            return 0.0
+        return (1.0 - self.level) * 60.0 / self.rpm
+
+    def headers(self) -> dict[str, str]:
+        """The x-ratelimit-* headers OpenAI sends (reset: time until the bucket is full again)."""
+        reset = (self.capacity - self.level) * 60.0 / self.rpm
+        return {
+            "x-ratelimit-limit-requests": str(int(self.rpm)),
+            "x-ratelimit-remaining-requests": str(int(self.level)),
+            "x-ratelimit-reset-requests": f"{reset:.3f}s",
+        }
+
+
+def build_app(
+    latency_s: float = 1.0,
+    embedding_latency_s: float = 0.1,
+    api_key: str | None = None,
+    *,
+    rpm: float | None = None,
+    tail: str = "fixed",
+    mechanical: bool = False,
+) -> Starlette:
     """Build the app: ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``, ``GET /health``."""
     stats = {"calls": 0, "in_flight": 0, "max_in_flight": 0, "embedding_calls": 0, "embedded_texts": 0}
+    stats.update({"throttled": 0, "repeated": 0})
+    seen: set[str] = set()
     embedder = HashedBigramEmbedder()
+    limit = RequestLimit(rpm) if rpm else None
+    rng = random.Random(17)
+
+    def latency() -> float:
+        return latency_s * math.exp(TAIL_SIGMA * rng.gauss(0.0, 1.0)) if tail == "lognormal" else latency_s
 
     def refused(request: Request) -> JSONResponse | None:
         if api_key is None or request.headers.get("authorization") == f"Bearer {api_key}":
@@ -61,17 +120,28 @@ def build_app(latency_s: float = 1.0, embedding_latency_s: float = 0.1, api_key:
     async def completions(request: Request) -> JSONResponse:
         if (refusal := refused(request)) is not None:
             return refusal
+        raw = await request.body()
         body = await request.json()
+        if limit is not None and (wait := limit.take()) > 0:
+            stats["throttled"] += 1
+            error = {"error": {"message": "rate limit reached for requests", "type": "requests"}}
+            return JSONResponse(error, 429, headers={**limit.headers(), "retry-after": f"{wait:.3f}"})
+        digest = hashlib.sha256(raw).hexdigest()
+        stats["repeated"] += digest in seen
+        seen.add(digest)
         stats["calls"] += 1
         stats["in_flight"] += 1
         stats["max_in_flight"] = max(stats["max_in_flight"], stats["in_flight"])
         try:
-            await asyncio.sleep(latency_s)
+            await asyncio.sleep(latency())
         finally:
             stats["in_flight"] -= 1
         prompt = "\n".join(_text(message) for message in body.get("messages", []))
-        schema = (body.get("response_format") or {}).get("json_schema", {}).get("name", "")
-        answer = fake_answer(prompt, schema)
+        schema = (body.get("response_format") or {}).get("json_schema", {})
+        if mechanical and schema.get("schema"):
+            answer = json.dumps(fill(schema["schema"], random.Random(stats["calls"])), ensure_ascii=False)
+        else:
+            answer = fake_answer(prompt, schema)
         usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(answer) // 4}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         return JSONResponse(
@@ -82,7 +152,8 @@ def build_app(latency_s: float = 1.0, embedding_latency_s: float = 0.1, api_key:
                 "model": body.get("model", "fake"),
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
                 "usage": usage,
-            }
+            },
+            headers=limit.headers() if limit is not None else None,
         )
 
     async def models(request: Request) -> JSONResponse:
@@ -110,8 +181,13 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0, help="seconds per chat call")
     parser.add_argument("--embedding-latency", type=float, default=0.1, help="seconds per embeddings call")
     parser.add_argument("--api-key", default=None, help="require this bearer token")
+    parser.add_argument("--rpm", type=float, default=None, help="enforce this many requests a minute (429 above)")
+    parser.add_argument("--tail", choices=["fixed", "lognormal"], default="fixed", help="chat latency distribution")
+    parser.add_argument("--mechanical", action="store_true", help="answer arbitrary instances of each schema")
     args = parser.parse_args()
-    app = build_app(args.latency, args.embedding_latency, args.api_key)
+    app = build_app(
+        args.latency, args.embedding_latency, args.api_key, rpm=args.rpm, tail=args.tail, mechanical=args.mechanical
+    )
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

@@ -38,11 +38,20 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None, time
 
 
 @contextlib.contextmanager
-def fake_llm_server(latency_s: float, embedding_latency_s: float = 0.1, api_key: str | None = None) -> Iterator[str]:
+def fake_llm_server(
+    latency_s: float,
+    embedding_latency_s: float = 0.1,
+    api_key: str | None = None,
+    *,
+    rpm: float | None = None,
+    tail: str = "fixed",
+    mechanical: bool = False,
+) -> Iterator[str]:
     """Run benchmarks.fake_openai_server in a subprocess; yield its base URL (ending in /v1)."""
     port = free_port()
     command = [sys.executable, "-m", "benchmarks.fake_openai_server", "--port", str(port), "--latency", str(latency_s)]
     command += ["--embedding-latency", str(embedding_latency_s)] + (["--api-key", api_key] if api_key else [])
+    command += (["--rpm", str(rpm)] if rpm else []) + ["--tail", tail] + (["--mechanical"] if mechanical else [])
     process = subprocess.Popen(command, cwd=REPO)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health", process)

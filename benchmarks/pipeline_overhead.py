@@ -10,6 +10,10 @@ for a near-free hashed-bigram embedder, to show the cost of everything but the e
 ``--embedder remote`` embeds through the fake server's ``/v1/embeddings`` (the same hashed vectors
 after ``--embedding-latency`` s a call), the set-up of a user with a hosted LLM and hosted
 embeddings (``DIALOGFORGE_EMBEDDER=openai:<model>``). ``--profile`` adds a cProfile of the main thread.
+``--tail lognormal`` makes the fake's latency heavy-tailed (median ``--latency``, p99 6x the median);
+the ideal then uses the mean latency. With e5, the e5-bound ideal is printed too: the texts/s the
+bare model reaches here (measured after the job on texts of the job) divided by the texts embedded
+per accepted sample.
 
 Run: ``python -m benchmarks.pipeline_overhead --concurrency 32 --n 320 --latency 1.0``.
 """
@@ -20,7 +24,10 @@ import argparse
 import asyncio
 import cProfile
 import io
+import math
+import os
 import pstats
+import random
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +37,7 @@ from pathlib import Path
 from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder
 from agents.styles import StylePack, resolve_style
+from benchmarks.fake_openai_server import TAIL_SIGMA
 from benchmarks.hashed_embedder import HashedBigramEmbedder
 from benchmarks.loopback import fake_llm_server
 from graph.progress import JobEvent, JobSummary
@@ -88,6 +96,37 @@ def print_embedding_share(embedder: Embedder, elapsed: float) -> None:
     )
 
 
+def print_lockstep_penalty(concurrency: int, rounds: int = 2000) -> None:
+    """Print how much slower lockstep batches of ``concurrency`` calls would be under the same tail.
+
+    A tool that sends a batch and waits for all of it waits for the slowest call of each batch;
+    per-sample scheduling starts the next call as soon as one ends. Simulated with the fake's own
+    distribution (same sigma), so it is a model of lockstep, not a measurement of a peer.
+    """
+    rng = random.Random(17)
+    draws = [[math.exp(TAIL_SIGMA * rng.gauss(0.0, 1.0)) for _ in range(concurrency)] for _ in range(rounds)]
+    mean_call = sum(sum(batch) for batch in draws) / (rounds * concurrency)
+    mean_slowest = sum(max(batch) for batch in draws) / rounds
+    print(
+        f"lockstep batches of {concurrency} under this tail would wait {mean_slowest / mean_call:.2f}x the mean call "
+        f"per round: at most {mean_call / mean_slowest:.2f} of the ideal (simulated, same distribution)"
+    )
+
+
+def print_e5_bound(embedder: CachingEmbedder, accepted: int, measured: float, steady: float) -> None:
+    """Print the e5-bound ideal: the bare model's texts/s here over the texts embedded per accepted sample."""
+    texts = [f"e5 speed probe {i}: 今天加班到很晚，心情有点低落，想找人聊聊 {i * 7919}" for i in range(200)]
+    started = time.perf_counter()
+    embedder.inner.embed(texts)
+    rate = len(texts) / (time.perf_counter() - started)
+    per_accepted = (embedder.misses - embedder.disk_hits) / max(accepted, 1)
+    bound = rate / per_accepted
+    print(
+        f"e5-bound ideal: {rate:.0f} texts/s (bare model, now) / {per_accepted:.2f} texts per accepted = "
+        f"{bound:.2f} accepted/s; whole job {measured / bound:.3f} of it, steady state {steady / bound:.3f}"
+    )
+
+
 def main() -> None:
     """Measure and print the ratio to the ideal, and where the rest of the time goes."""
     parser = argparse.ArgumentParser(description="pipeline overhead against a fixed-latency fake LLM")
@@ -100,10 +139,11 @@ def main() -> None:
     )
     parser.add_argument("--embedding-latency", type=float, default=0.1, help="seconds per remote embeddings call")
     parser.add_argument("--profile", action="store_true", help="print the top functions by own time")
+    parser.add_argument("--tail", choices=["fixed", "lognormal"], default="fixed", help="LLM latency distribution")
     args = parser.parse_args()
 
     clock = AcceptClock()
-    with fake_llm_server(args.latency, args.embedding_latency) as base_url:
+    with fake_llm_server(args.latency, args.embedding_latency, tail=args.tail) as base_url:
         settings = Settings(
             llm_base_url=base_url,
             data_dir=Path(tempfile.mkdtemp(prefix="df-bench-")),
@@ -127,12 +167,13 @@ def main() -> None:
             engine.stop()
 
     calls_per_accepted = summary.llm_calls / max(summary.accepted, 1)
-    ideal = args.concurrency / (calls_per_accepted * args.latency)
+    mean_latency = args.latency * (math.exp(TAIL_SIGMA**2 / 2) if args.tail == "lognormal" else 1.0)
+    ideal = args.concurrency / (calls_per_accepted * mean_latency)
     measured, steady = summary.accepted / elapsed, clock.steady_rate()
     remote = f" ({args.embedding_latency:.2f} s a call)" if args.embedder == "remote" else ""
     print(
-        f"style {args.style}, n {args.n}, concurrency {args.concurrency}, LLM latency {args.latency:.2f} s, "
-        f"embedder {args.embedder}{remote}"
+        f"style {args.style}, n {args.n}, concurrency {args.concurrency}, LLM latency {args.latency:.2f} s "
+        f"({args.tail}, mean {mean_latency:.2f} s), embedder {args.embedder}{remote}; load {os.getloadavg()[0]:.2f}"
     )
     print(f"accepted {summary.accepted}, rejected {summary.rejected} {summary.rejected_by_reason}")
     print(f"LLM calls per accepted sample: {calls_per_accepted:.2f}")
@@ -140,6 +181,10 @@ def main() -> None:
     print(f"whole job:    {measured:.2f} accepted/s  (wall {elapsed:.1f} s)  ratio {measured / ideal:.3f}")
     print(f"steady state: {steady:.2f} accepted/s  (middle half of the job)    ratio {steady / ideal:.3f}")
     print_embedding_share(engine.embedder, elapsed)
+    if args.tail == "lognormal":
+        print_lockstep_penalty(args.concurrency)
+    if args.embedder == "e5":
+        print_e5_bound(engine.embedder, summary.accepted, measured, steady)
     if profiler:
         stream = io.StringIO()
         pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(15)

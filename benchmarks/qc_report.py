@@ -89,8 +89,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--embedder", default=os.environ.get("DIALOGFORGE_EMBEDDER", "e5"))
     parser.add_argument("--sample", type=int, default=5_000)
-    parser.add_argument("--map-sample", type=int, default=600)
+    parser.add_argument("--map-sample", type=int, default=500)
     args = parser.parse_args()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as dialogforge report does
     with tempfile.TemporaryDirectory() as folder:
         store = DatasetStore(Path(folder))
         setup = time.perf_counter()
@@ -108,6 +109,9 @@ def main() -> None:
         size = html.stat().st_size
     phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.phases.items())
     print(f"embedder {embedder.name} loaded in {loaded:.1f} s; {phases}; plots + HTML {render_s:.1f} s")
+    embedded = report.versions[0].map_sampled
+    if report.phases.get("embed"):
+        print(f"embedding: {embedded} texts at {embedded / report.phases['embed']:.0f} texts/s ({embedder.name})")
     print(f"total {total:.1f} s for {args.rows} rows ({args.rows / total:,.0f} rows/s); report.html {size:,} bytes")
     print(f"load average (1, 5, 15 min): {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
 

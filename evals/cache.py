@@ -13,6 +13,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from types import TracebackType
 
+from agents.schemas import Verdict
 from evals.judges import Judgement
 
 _SCHEMA = """
@@ -28,8 +29,16 @@ CREATE TABLE IF NOT EXISTS judgements (
     input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL,
     seconds REAL NOT NULL,
+    weighted REAL,
     created_at TEXT NOT NULL DEFAULT (datetime('now')),
     PRIMARY KEY (version, model, item, criterion)
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+    version TEXT NOT NULL,
+    model TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    PRIMARY KEY (version, model)
 )
 """
 
@@ -59,14 +68,17 @@ class JudgementCache:
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(judgements)")}
+        if "weighted" not in columns:  # a cache written before weighted scores were kept
+            self._db.execute("ALTER TABLE judgements ADD COLUMN weighted REAL")
         self._db.commit()
 
     def get(self, key: CacheKey) -> Judgement | None:
         """Return the stored judgement for a key, or None."""
         with self._lock:
             row = self._db.execute(
-                "SELECT score, error, raw, input_tokens, output_tokens, seconds FROM judgements "
+                "SELECT score, error, raw, input_tokens, output_tokens, seconds, weighted FROM judgements "
                 "WHERE version=? AND model=? AND item=? AND criterion=?",
                 astuple(key),
             ).fetchone()
@@ -77,8 +89,25 @@ class JudgementCache:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO judgements (version, model, item, criterion, judge, score, error, "
-                "raw, input_tokens, output_tokens, seconds) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "raw, input_tokens, output_tokens, seconds, weighted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*astuple(key), judge_name, *astuple(judgement)),
+            )
+            self._db.commit()
+
+    def get_verdict(self, version: str, model: str) -> Verdict | None:
+        """Return a stored whole-sample verdict (see evals/verdicts.py), or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT verdict FROM verdicts WHERE version=? AND model=?", (version, model)
+            ).fetchone()
+        return Verdict.model_validate_json(row[0]) if row else None
+
+    def put_verdict(self, version: str, model: str, verdict: Verdict) -> None:
+        """Store one whole-sample verdict and commit at once."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO verdicts (version, model, verdict) VALUES (?,?,?)",
+                (version, model, verdict.model_dump_json()),
             )
             self._db.commit()
 

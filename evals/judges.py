@@ -8,18 +8,25 @@ cached as if they were the judge's answer.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import statistics
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from langchain_core.language_models import BaseChatModel
 
-from agents.judge import judge_dialogue
+from agents.answers import judge_schema
+from agents.judge import JudgeOptions, judge_dialogue
 from agents.prompting import PromptTemplate
+from agents.rendering import criterion_note
 from agents.schemas import Turn
+from agents.structured import response_format
 from agents.styles import Criterion
 
 JUDGE_LOW, JUDGE_HIGH = 1, 5
+SC_TEMPERATURE = 0.7
 DEFAULT_PERSONA = (
     "A supportive chatbot that talks with people about how they feel and guides them through "
     "short wellbeing exercises. It should sound warm, attentive and caring."
@@ -51,6 +58,7 @@ class Judgement:
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0
+    weighted: float | None = None  # the probability-weighted score of the same call, when logprobs came back
 
 
 class Judge(Protocol):
@@ -86,7 +94,12 @@ class LLMJudge:
     """A judge prompt on one chat model, through the engine's own ``judge_dialogue``."""
 
     def __init__(
-        self, template: PromptTemplate, chat_model: BaseChatModel, model_name: str, persona: str = DEFAULT_PERSONA
+        self,
+        template: PromptTemplate,
+        chat_model: BaseChatModel,
+        model_name: str,
+        persona: str = DEFAULT_PERSONA,
+        samples: int = 1,
     ) -> None:
         """Wrap a prompt template and a chat model.
 
@@ -95,27 +108,47 @@ class LLMJudge:
             chat_model: The model to call.
             model_name: The model's name, for the leaderboard and the cache key.
             persona: The persona text the prompt is rendered with.
+            samples: Self-consistency: with k > 1, k draws at temperature 0.7 (seeds 0..k-1), the
+                median score (and the mean weighted score) is the judgement. k calls per item.
         """
         self.template = template
         self.chat_model = chat_model
         self.model = model_name
         self.persona = persona
-        self.name = template.name
-        self.version = template.digest
+        self.samples = samples
+        self.name = template.name if samples == 1 else f"{template.name}+sc{samples}"
+        self.version = template.digest  # with the criterion text and answer schema: see judge()
+
+    def version_for(self, criterion: Criterion) -> str:
+        """Return what identifies this judge's answers for a criterion: prompt, criterion text, notes, schema."""
+        schema = json.dumps(response_format(judge_schema([criterion.name])), sort_keys=True)
+        parts = (self.template.digest, criterion.description, criterion_note(criterion.name), schema)
+        suffix = "" if self.samples == 1 else f"|sc{self.samples}@{SC_TEMPERATURE}"
+        return hashlib.sha256(("\x1f".join(parts) + suffix).encode()).hexdigest()[:12]
 
     async def judge(self, text: str, context: str, criterion: Criterion) -> Judgement:
         """Score one response with the judge prompt; an unparseable answer has no score."""
         start = time.perf_counter()
-        verdict, usage = await judge_dialogue(
-            self.chat_model, self.template, [criterion], eval_turns(text, context), self.persona
-        )
+        if self.samples == 1:
+            options = [JudgeOptions()]
+        else:
+            options = [JudgeOptions(temperature=SC_TEMPERATURE, seed=seed) for seed in range(self.samples)]
+        answers = [
+            await judge_dialogue(
+                self.chat_model, self.template, [criterion], eval_turns(text, context), self.persona, options=option
+            )
+            for option in options
+        ]
         seconds = time.perf_counter() - start
-        score = verdict.scores.get(criterion.name)
+        scores = [v.scores[criterion.name] for v, _ in answers if criterion.name in v.scores]
+        weighted = [v.weighted[criterion.name] for v, _ in answers if criterion.name in v.weighted]
+        first = answers[0][0]
         return Judgement(
-            score=float(score) if score is not None else None,
-            error=verdict.error if score is None else None,
-            raw=verdict.raw or "",
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
+            score=float(statistics.median(scores)) if scores else None,
+            error=None if scores else first.error,
+            raw="\n".join(v.raw or "" for v, _ in answers),
+            input_tokens=sum(u.input_tokens for _, u in answers),
+            output_tokens=sum(u.output_tokens for _, u in answers),
             seconds=seconds,
+            weighted=float(statistics.fmean(weighted)) if weighted and len(weighted) == len(answers) else None,
         )

@@ -1,8 +1,9 @@
 """Agreement metrics between a judge and human labels, with bootstrap intervals.
 
 Correlations come from ``scipy.stats`` (Spearman rho, Kendall tau-b), kappa from
-``sklearn.metrics.cohen_kappa_score(weights="quadratic")``, intervals from
-``scipy.stats.bootstrap`` (percentile method, seeded).
+``sklearn.metrics.cohen_kappa_score(weights="quadratic")``. Intervals are seeded percentile
+bootstraps over items; resamples where a metric is undefined are counted and left out (scipy's
+``bootstrap`` would turn the whole interval into nan).
 
 Scale mapping (for kappa and the accuracies): a judge score on its scale (1-5) is rescaled
 linearly onto the human scale and rounded half up, e.g. 1-5 onto 0-2 gives
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -103,26 +105,40 @@ def all_pairs_agreement(human: np.ndarray, judge: np.ndarray, *, with_ties: bool
     )
 
 
+@dataclass(frozen=True)
+class Interval:
+    """A 95% percentile bootstrap interval and how many resamples had no value (e.g. constant scores)."""
+
+    low: float
+    high: float
+    undefined: int = 0
+    resamples: int = 0
+
+
 def bootstrap_interval(
     metric: Metric, human: np.ndarray, judge: np.ndarray, *, resamples: int = 1000, seed: int = 0
-) -> tuple[float, float]:
-    """Return a 95% percentile bootstrap interval of ``metric`` over items (paired resampling)."""
-    if len(human) < 3:
-        return float("nan"), float("nan")
+) -> Interval:
+    """Return a 95% percentile bootstrap interval of ``metric`` over items (paired resampling).
+
+    A resample whose metric is undefined (a rank correlation of a resample where every score is
+    the same, common for judges that use two or three levels) is left out and counted, rather
+    than voiding the whole interval; with no defined resample the interval is (nan, nan).
+    """
+    if len(human) < 3 or resamples <= 0:
+        return Interval(float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    values = []
     with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", stats.DegenerateDataWarning)  # nan interval says it
-        result = stats.bootstrap(
-            (human, judge),
-            metric,
-            paired=True,
-            vectorized=False,
-            n_resamples=resamples,
-            confidence_level=0.95,
-            method="percentile",
-            rng=np.random.default_rng(seed),
-        )
-    interval = result.confidence_interval
-    return float(interval.low), float(interval.high)
+        warnings.simplefilter("ignore")
+        for _ in range(resamples):
+            picked = rng.integers(0, len(human), len(human))
+            values.append(metric(human[picked], judge[picked]))
+    defined = np.asarray([value for value in values if not np.isnan(value)], dtype=float)
+    undefined = resamples - len(defined)
+    if not len(defined):
+        return Interval(float("nan"), float("nan"), undefined, resamples)
+    low, high = np.percentile(defined, [2.5, 97.5])
+    return Interval(float(low), float(high), undefined, resamples)
 
 
 def leave_one_out_medians(ratings: np.ndarray) -> list[np.ndarray]:

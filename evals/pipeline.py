@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from langchain_core.language_models import BaseChatModel
 
 from agents.prompting import judge_prompt
 from agents.styles import Criterion
+from evals.baseline import RuleBaselineJudge
 from evals.cache import JudgementCache
+from evals.combined import combined_label, cross_fitted
 from evals.datasets import LabelledSet, PairwiseSet, item_key
-from evals.judges import DEFAULT_PERSONA, Judge, LLMJudge
-from evals.runner import Response, judge_label, run_judges
+from evals.judges import DEFAULT_PERSONA, Judge, Judgement, LLMJudge
+from evals.runner import Response, judge_label, run_judges, weighted_label
 from evals.scoring import Row, human_ceiling, score_pairwise, score_pointwise
 
 Dataset = LabelledSet | PairwiseSet
@@ -29,13 +31,15 @@ class Outcome:
 
 
 def build_llm_judges(
-    prompts: Sequence[str], models: dict[str, BaseChatModel], persona: str = DEFAULT_PERSONA
+    prompts: Sequence[str], models: dict[str, BaseChatModel], persona: str = DEFAULT_PERSONA, samples: int = 1
 ) -> list[Judge]:
-    """Make one LLM judge per (prompt, model) pair."""
+    """Make one LLM judge per (prompt, model) pair (and its self-consistent variant when ``samples`` > 1)."""
+    counts = [1] if samples <= 1 else [1, samples]
     return [
-        LLMJudge(judge_prompt(prompt, allow_path=True), chat_model, name, persona)
+        LLMJudge(judge_prompt(prompt, allow_path=True), chat_model, name, persona, samples=k)
         for name, chat_model in models.items()
         for prompt in prompts
+        for k in counts
     ]
 
 
@@ -53,6 +57,18 @@ def responses_of(dataset: Dataset) -> list[Response]:
         found.append(Response(item_key(item.text_a, item.context), item.text_a, item.context))
         found.append(Response(item_key(item.text_b, item.context), item.text_b, item.context))
     return found
+
+
+def score_variants(label: str, found: dict[str, Judgement]) -> dict[str, dict[str, Judgement]]:
+    """Return the judgements to score under each name: the sampled scores, and the weighted ones.
+
+    The weighted scores come from the same calls, when the endpoint returned logprobs: no extra
+    call (G-Eval's weighting of one answer).
+    """
+    variants = {label: found}
+    if any(judgement.weighted is not None for judgement in found.values()):
+        variants[weighted_label(label)] = {key: replace(j, score=j.weighted) for key, j in found.items()}
+    return variants
 
 
 async def evaluate(
@@ -85,11 +101,19 @@ async def evaluate(
         if isinstance(dataset, LabelledSet):
             ceiling = human_ceiling(dataset)
             rows.extend([ceiling] if ceiling else [])
+        baseline = next((judge_label(j) for j in judges if isinstance(j, RuleBaselineJudge)), None)
         for judge in judges:
             label = judge_label(judge)
-            found = run.judgements[label]
-            if isinstance(dataset, LabelledSet):
-                rows.append(score_pointwise(dataset, label, found, bootstrap=bootstrap, seed=seed))
-            else:
-                rows.append(score_pairwise(dataset, label, found, pair_keys(dataset), bootstrap=bootstrap, seed=seed))
+            variants = score_variants(label, run.judgements[label])
+            if isinstance(dataset, LabelledSet) and baseline and isinstance(judge, LLMJudge) and judge.samples == 1:
+                for name, found in list(variants.items()):
+                    mixed = cross_fitted(dataset, found, run.judgements[baseline], seed=seed)
+                    if mixed:
+                        variants[combined_label(name, baseline)] = mixed
+            for name, found in variants.items():
+                if isinstance(dataset, LabelledSet):
+                    rows.append(score_pointwise(dataset, name, found, bootstrap=bootstrap, seed=seed))
+                else:
+                    keys = pair_keys(dataset)
+                    rows.append(score_pairwise(dataset, name, found, keys, bootstrap=bootstrap, seed=seed))
     return Outcome(rows, run.cached, run.called, run.errors)

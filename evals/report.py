@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -32,8 +33,38 @@ def _cell(estimate: Estimate | None) -> str:
     if estimate is None or math.isnan(estimate.value):
         return "–"
     if math.isnan(estimate.low):
-        return f"{estimate.value:.3f}"
-    return f"{estimate.value:.3f} [{estimate.low:.2f}, {estimate.high:.2f}]"
+        return f"{estimate.value:.3f}" + (" (no interval: every resample constant)" if estimate.undefined else "")
+    mark = "*" if estimate.undefined else ""
+    return f"{estimate.value:.3f} [{estimate.low:.2f}, {estimate.high:.2f}]{mark}"
+
+
+def score_use_line(row: Row) -> str:
+    """Describe a judge's score use, e.g. ``1:25 4:28 5:8`` (a constant judge shows one level)."""
+    return " ".join(f"{level}:{count}" for level, count in row.score_use.items() if count) or "–"
+
+
+def notes(rows: Sequence[Row]) -> list[str]:
+    """Footnotes: resamples with no value, and every judge's score use (why a metric may be missing)."""
+    lines = []
+    undefined = [
+        f"{row.judge} ({row.dataset}) {name}: {est.undefined} of {est.resamples}"
+        for row in rows
+        for name, est in row.metrics.items()
+        if est.undefined
+    ]
+    if undefined:
+        lines += ["", "\\* resamples left out of the interval because the metric was undefined there "
+                  "(constant scores in the resample): " + "; ".join(undefined)]  # fmt: skip
+    judged = [row for row in sort_rows(rows) if row.score_use]
+    if judged:
+        lines += ["", "Score use (judge scores 1-5, weighted ones rounded) and length bias (Spearman of the "
+                  "score with the reply's length; the ceiling row gives the humans' own):", ""]  # fmt: skip
+        lines += ["| data set | judge | score use | length corr |", "|---|---|---|---|"]
+        ceilings = {row.dataset: row for row in rows if row.judge == "human ceiling"}
+        for row in [*ceilings.values(), *judged]:
+            use = "–" if row.judge == "human ceiling" else score_use_line(row)
+            lines.append(f"| {row.dataset} | {row.judge} | {use} | {_number(row.length_corr, 2)} |")
+    return lines
 
 
 def _number(value: float, digits: int) -> str:
@@ -77,7 +108,7 @@ def write_json(rows: Sequence[Row], path: Path, meta: dict[str, object]) -> None
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=True), encoding="utf-8")
 
 
-def write_chart(rows: Sequence[Row], path: Path, metric: str = CHART_METRIC) -> None:
+def write_chart(rows: Sequence[Row], path: Path, metric: str = CHART_METRIC, criterion: str = "empathy") -> None:
     """Draw one horizontal bar panel per data set: the metric with its interval, the ceiling as a band."""
     datasets = sorted({row.dataset for row in rows})
     judges = [row for row in sort_rows(rows, metric) if row.judge != "human ceiling"]
@@ -95,7 +126,8 @@ def write_chart(rows: Sequence[Row], path: Path, metric: str = CHART_METRIC) -> 
         axis.barh(positions, [v.value for v in values], xerr=errors, color=colours, capsize=4, height=0.6, zorder=2)
         for position, value in zip(positions, values, strict=True):
             if math.isnan(value.value):
-                axis.text(0.015, position, "n/a (constant scores)", va="center", fontsize=9, color="#777")
+                use = score_use_line(mine[position])
+                axis.text(0.015, position, f"n/a (constant scores: {use})", va="center", fontsize=9, color="#777")
                 continue
             upper = value.high if not math.isnan(value.high) else value.value
             axis.text(max(upper, 0) + 0.03, position, f"{value.value:.2f}", va="center", fontsize=9)
@@ -112,9 +144,9 @@ def write_chart(rows: Sequence[Row], path: Path, metric: str = CHART_METRIC) -> 
         axis.set_xlim(min([0.0, *(v.low for v in values if not math.isnan(v.low))]) - 0.02, 1.0)
         axis.axvline(0, color="black", linewidth=0.8)
         axis.set_xlabel(f"{HEADERS.get(metric, metric)} vs human label (95% bootstrap CI)")
-        axis.set_title(dataset)
+        axis.set_title(textwrap.fill(dataset, 42), fontsize=10)
         axis.grid(axis="x", alpha=0.3)
-    figure.suptitle("Judge agreement with human empathy ratings", fontsize=11)
+    figure.suptitle(f"Judge agreement with human {criterion} ratings", fontsize=11)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -137,8 +169,9 @@ def write_report(rows: Sequence[Row], out_dir: Path, meta: dict[str, object]) ->
         "the humans ranked differently (judge tie = 1/2), pair acc (ties) a 3-way match over all pairs. "
         "Brackets: 95% percentile bootstrap intervals over items. Human ceiling: each annotator vs the "
         "median of the other two, averaged over annotators.",
+        *notes(rows),
     ]
     paths["md"].write_text("\n".join(body) + "\n", encoding="utf-8")
     write_json(rows, paths["json"], meta)
-    write_chart(rows, paths["png"])
+    write_chart(rows, paths["png"], criterion=str(meta.get("criterion") or "empathy"))
     return paths

@@ -30,6 +30,18 @@ def judge_label(judge: Judge) -> str:
     return f"{judge.name} @ {judge.model}"
 
 
+def weighted_label(label: str) -> str:
+    """Return the leaderboard name of a judge's probability-weighted scores: ``prompt+weighted @ model``."""
+    name, _, model = label.partition(" @ ")
+    return f"{name}+weighted @ {model}"
+
+
+def judge_version(judge: Judge, criterion: Criterion) -> str:
+    """Return the cache version of a judge's answers for a criterion (its own rule when it has one)."""
+    version_for = getattr(judge, "version_for", None)
+    return str(version_for(criterion)) if callable(version_for) else judge.version
+
+
 @dataclass
 class RunResult:
     """Judgements by judge label and response key, and what the run cost."""
@@ -76,7 +88,7 @@ async def run_judges(
     todo: list[tuple[Judge, Response, CacheKey]] = []
     for response in unique_responses(responses):  # item-major: every judge advances evenly
         for judge in judges:
-            key = CacheKey(judge.version, judge.model, response.key, criterion.name)
+            key = CacheKey(judge_version(judge, criterion), judge.model, response.key, criterion.name)
             hit = cache.get(key)
             if hit is None:
                 todo.append((judge, response, key))

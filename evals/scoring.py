@@ -24,6 +24,8 @@ class Estimate:
     value: float
     low: float = float("nan")
     high: float = float("nan")
+    undefined: int = 0
+    resamples: int = 0
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Row:
     tokens_per_judgement: float
     seconds_per_judgement: float
     metrics: dict[str, Estimate] = field(default_factory=dict)
+    score_use: dict[str, int] = field(default_factory=dict)
+    length_corr: float = float("nan")
 
 
 def _cost(judgements: list[Judgement]) -> tuple[float, float, float]:
@@ -54,8 +58,8 @@ def _estimate(metric: metrics.Metric, human: np.ndarray, judge: np.ndarray, boot
         value = metric(human, judge)
     if bootstrap <= 0 or np.isnan(value):
         return Estimate(value)
-    low, high = metrics.bootstrap_interval(metric, human, judge, resamples=bootstrap, seed=seed)
-    return Estimate(value, low, high)
+    interval = metrics.bootstrap_interval(metric, human, judge, resamples=bootstrap, seed=seed)
+    return Estimate(value, interval.low, interval.high, interval.undefined, interval.resamples)
 
 
 def pointwise_metric_functions(
@@ -95,7 +99,15 @@ def score_pointwise(
     scores = np.array([j.score for _, j in usable], dtype=float)
     for name, metric in pointwise_metric_functions(dataset.scale, JUDGE_SCALE).items():
         row.metrics[name] = _estimate(metric, human, scores, bootstrap, seed)
+    row.score_use = score_use(scores)
+    row.length_corr = metrics.spearman(np.array([len(item.text) for item, _ in usable], dtype=float), scores)
     return row
+
+
+def score_use(scores: np.ndarray) -> dict[str, int]:
+    """Count how often each level 1-5 was used (continuous scores rounded half up)."""
+    levels = metrics.round_half_up(np.clip(scores, JUDGE_LOW, JUDGE_HIGH)).astype(int)
+    return {str(level): int(np.sum(levels == level)) for level in range(JUDGE_LOW, JUDGE_HIGH + 1)}
 
 
 def human_ceiling(dataset: LabelledSet) -> Row | None:
@@ -118,6 +130,8 @@ def human_ceiling(dataset: LabelledSet) -> Row | None:
                 per_annotator[name].append(metric(reference if rank_metric else rounded, ratings[:, column]))
     row = Row(dataset.name, "human ceiling", len(dataset.items), len(dataset.items), 0.0, 0.0, 0.0)
     row.metrics = {name: Estimate(float(np.nanmean(values))) for name, values in per_annotator.items()}
+    lengths = np.array([len(item.text) for item in dataset.items], dtype=float)
+    row.length_corr = metrics.spearman(lengths, np.array([item.label for item in dataset.items], dtype=float))
     return row
 
 

@@ -49,6 +49,27 @@ def build_graph(deps: LoopDeps, checkpointer: Any | None = None) -> Any:
     return builder.compile(checkpointer=checkpointer)
 
 
+def build_repair_graph(deps: LoopDeps, checkpointer: Any | None = None) -> Any:
+    """Build the loop for an existing sample that failed a check: rewrite -> check -> judge -> accept.
+
+    The same nodes and routers as :func:`build_graph`, entered at ``rewrite``: invoke it with the
+    sample's ``turns``, the ``problems`` to fix and its ``attempts`` so far (cleaning's
+    ``refusals:rewrite`` sends a refusing reply through it).
+    """
+    nodes = SampleNodes(deps)
+    limit = deps.config.max_rewrites
+    builder = StateGraph(SampleState)
+    for name in ("rewrite", "check", "judge", "accept", "reject"):
+        builder.add_node(name, getattr(nodes, name))
+    builder.add_edge(START, "rewrite")
+    builder.add_conditional_edges("rewrite", partial(routing.after_draft, max_rewrites=limit), DRAFT_ROUTES)
+    builder.add_conditional_edges("check", partial(routing.after_check, max_rewrites=limit), CHECK_ROUTES)
+    builder.add_conditional_edges("judge", partial(routing.after_judge, max_rewrites=limit), JUDGE_ROUTES)
+    builder.add_edge("accept", END)
+    builder.add_edge("reject", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
 def recursion_limit(deps: LoopDeps) -> int:
     """Return a LangGraph step limit that the bounded loop can never reach legitimately."""
     return 8 + 4 * (deps.config.max_rewrites + 1)

@@ -6,17 +6,23 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agents.answers import DraftAnswer
+from agents.call_cache import CallCache
 from agents.checks import CheckFailure, check_exemplar_similarity, check_near_duplicate, run_text_checks
 from agents.embeddings import Embedder
 from agents.generator import generate_dialogue
-from agents.judge import judge_dialogue, problems_from_verdict
+from agents.grounding import check_grounding
+from agents.judge import problems_from_verdict
+from agents.judge_plan import JudgePlan, judge_sample
 from agents.llm import RoleModels
-from agents.prompting import PromptTemplate
+from agents.pricing import PriceTable
 from agents.rewriter import rewrite_dialogue
-from agents.schemas import Attempt, Dialogue, Turn
+from agents.schemas import Attempt, Turn
 from agents.structured import StructuredReply
 from agents.styles import StylePack
+from graph.knowledge import Grounding
 from graph.memory import TopicMemory
+from graph.replay import PlanJournal
 from graph.state import LoopConfig, SampleState
 from graph.topic_planner import TopicPlanner
 
@@ -32,10 +38,15 @@ class LoopDeps:
     memory: TopicMemory
     embedder: Embedder
     planner: TopicPlanner
-    judge_template: PromptTemplate
+    judge_plan: JudgePlan
     config: LoopConfig = field(default_factory=LoopConfig)
     job_id: str | None = None
     accept_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    seed: int | None = None  # the job's seed (None: derived from the job id)
+    cache: CallCache | None = None  # the data directory's call cache
+    journal: PlanJournal | None = None  # set by the runner when there is a cache
+    prices: PriceTable | None = None  # for the cost in progress and summary
+    grounding: Grounding | None = None
 
 
 def user_text(turns: list[Turn]) -> str:
@@ -49,11 +60,12 @@ def _with_last(attempts: list[Attempt], **changes: Any) -> list[Attempt]:
 
 
 def _draft_update(
-    state: SampleState, reply: StructuredReply[Dialogue], kind: Literal["generate", "rewrite"], role: str
+    state: SampleState, reply: StructuredReply[DraftAnswer], kind: Literal["generate", "rewrite"], role: str
 ) -> Update:
     """Record a new draft (from the generator or the rewriter) as an attempt."""
-    turns = reply.parsed.turns if reply.parsed else []
-    attempt = Attempt(kind=kind, turns=turns, raw=reply.raw, parse_error=reply.error)
+    turns = reply.parsed.turns() if reply.parsed else []
+    cited = list(dict.fromkeys(pid for ids in reply.parsed.citations() for pid in ids)) if reply.parsed else []
+    attempt = Attempt(kind=kind, turns=turns, raw=reply.raw, parse_error=reply.error, cited=cited)
     update: Update = {
         "attempts": [*state.get("attempts", []), attempt],
         "usage": {role: reply.usage},
@@ -67,6 +79,8 @@ def _draft_update(
         update["turns"] = state.get("turns", [])
     else:
         update["turns"] = turns
+        update["cited"] = cited
+        update["citations"] = reply.parsed.citations()
     return update
 
 
@@ -78,16 +92,41 @@ class SampleNodes:
         self.deps = deps
 
     async def plan_topic(self, state: SampleState) -> Update:
-        """Pick the least covered topic (unless one was given) and the accepted samples nearest it."""
-        topic = state.get("topic") or await self.deps.planner.next_topic(state["sample_id"])
-        neighbors = await self.deps.memory.anearest(topic, self.deps.config.avoid_neighbors)
-        return {"topic": topic, "avoid": [neighbor.text for neighbor in neighbors]}
+        """Pick the least covered topic (unless one was given) and the accepted samples nearest it.
+
+        Sample number ``k`` of a resumed job, or of a rerun under the same seed, replays the plan
+        recorded for ``k`` while its topic is free, so its calls are the ones already answered.
+        A grounded job then retrieves the passages of the topic (never recorded: they follow from it).
+        """
+        deps, ordinal, given = self.deps, state.get("ordinal"), state.get("topic")
+        journal = deps.journal if ordinal is not None and not given else None
+        update: Update | None = None
+        if journal is not None and ordinal is not None:
+            plan = await journal.replay(ordinal)
+            if plan is not None and await deps.planner.take(state["sample_id"], plan["topic"]):
+                update = {"topic": plan["topic"], "avoid": list(plan["avoid"])}
+        if update is None:
+            topic = given or await deps.planner.next_topic(state["sample_id"])
+            neighbors = await deps.memory.anearest(topic, deps.config.avoid_neighbors)
+            update = {"topic": topic, "avoid": [neighbor.text for neighbor in neighbors]}
+            if journal is not None and ordinal is not None:
+                await journal.record(ordinal, dict(update))
+        grounding = deps.grounding
+        if grounding is not None:  # the passages this sample is written from, cited and judged against
+            hits = await grounding.index.asearch(update["topic"], grounding.top_k)
+            update["passages"] = [hit.passage for hit in hits]
+        return update
 
     async def generate(self, state: SampleState) -> Update:
         """Write the first draft."""
         deps = self.deps
         reply = await generate_dialogue(
-            deps.models.generator, deps.pack, state["topic"], state.get("avoid", []), deps.config.exchanges
+            deps.models.generator,
+            deps.pack,
+            state["topic"],
+            state.get("avoid", []),
+            deps.config.exchanges,
+            passages=state.get("passages", []),
         )
         return _draft_update(state, reply, "generate", "generator")
 
@@ -100,6 +139,8 @@ class SampleNodes:
         deps, turns = self.deps, state["turns"]
         config = deps.config
         failures = run_text_checks(deps.pack, turns)
+        if deps.grounding is not None and deps.grounding.required and not failures:
+            failures = check_grounding(turns, state.get("citations", []), state.get("passages", []))
         early_exemplar = None
         if not failures:
             if config.check_exemplar_similarity and config.prefetch_reply_embeddings:
@@ -111,8 +152,9 @@ class SampleNodes:
             similar = await (early_exemplar or self._exemplar_check(turns))
             failures = [similar] if similar else []
         reasons = [failure.reason for failure in failures]
+        codes = [failure.code for failure in failures]
         return {
-            "attempts": _with_last(state["attempts"], check_failures=reasons),
+            "attempts": _with_last(state["attempts"], check_failures=reasons, failure_codes=codes),
             "problems": reasons,
             "failure_code": failures[0].code if failures else None,
         }
@@ -127,8 +169,14 @@ class SampleNodes:
     async def judge(self, state: SampleState) -> Update:
         """Score the sample with the LLM judge and the style's rubric."""
         deps = self.deps
-        verdict, usage = await judge_dialogue(
-            deps.models.judge, deps.judge_template, deps.pack.rubric, state["turns"], deps.pack.system_prompt
+        verdict, usage = await judge_sample(
+            deps.models.judge,
+            deps.judge_plan,
+            deps.pack.rubric,
+            state["turns"],
+            deps.pack.system_prompt,
+            passages=state.get("passages", []),
+            grounded=deps.config.grounded_criteria,
         )
         problems = [] if verdict.passed else problems_from_verdict(verdict, deps.pack.rubric)
         code = None if verdict.passed else ("judge_parse" if verdict.error else "judge:" + ",".join(verdict.failing))
@@ -143,7 +191,14 @@ class SampleNodes:
     async def rewrite(self, state: SampleState) -> Update:
         """Repair the sample using the exact reasons it failed."""
         deps = self.deps
-        reply = await rewrite_dialogue(deps.models.rewriter, deps.pack, state.get("turns", []), state["problems"])
+        reply = await rewrite_dialogue(
+            deps.models.rewriter,
+            deps.pack,
+            state.get("turns", []),
+            state["problems"],
+            exchanges=deps.config.exchanges,
+            passages=state.get("passages", []),
+        )
         update = _draft_update(state, reply, "rewrite", "rewriter")
         update["rewrites"] = 1
         return update

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from agents.admission import AdmissionStats
+from agents.pricing import CostReport
 from agents.schemas import Sample, TokenUsage
 from graph.diversity import DiversityReport
+from graph.judge_stats import JudgeStats
 
-StopReason = Literal["completed", "budget_attempts", "budget_tokens", "deadline", "cancelled", "errors"]
+# "exhausted": the work source had nothing left (e.g. every row of a version was augmented).
+StopReason = Literal["completed", "budget_attempts", "budget_tokens", "deadline", "cancelled", "errors", "exhausted"]
 
 
 class Budget(BaseModel):
     """Bounds on one job: it stops starting samples when any is reached."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     max_attempts: int | None = Field(default=None, ge=1, description="Samples started (default 4 x n).")
     max_tokens: int | None = Field(default=None, ge=1, description="LLM tokens, all roles.")
@@ -33,6 +39,10 @@ class JobProgress(BaseModel):
     tokens: int = 0
     elapsed_s: float = 0.0
     rejected_by_reason: dict[str, int] = Field(default_factory=dict)
+    admission: AdmissionStats | None = Field(
+        default=None, description="The endpoint's LLM call limit now; throttled = 429/503 answers in this job."
+    )
+    cost_usd: float | None = Field(default=None, description="What the job's LLM calls cost so far (price table).")
 
     @property
     def rate_per_min(self) -> float:
@@ -52,6 +62,7 @@ class JobSummary(BaseModel):
     rejected_by_reason: dict[str, int]
     rewrites: int
     llm_calls: int
+    cache_hits: int = Field(default=0, description="LLM answers served from the call cache (not in llm_calls).")
     tokens: dict[str, TokenUsage]
     total_tokens: int
     calls_per_accepted: float | None
@@ -61,7 +72,17 @@ class JobSummary(BaseModel):
     message: str = ""
     models: dict[str, str] = Field(default_factory=dict)
     prompt_hashes: dict[str, str] = Field(default_factory=dict)
+    judge_prompt: str = Field(default="", description="The judge prompt in force (prompts/judge/<name>.md).")
+    thresholds: dict[str, int] = Field(default_factory=dict, description="The pack's pass threshold per criterion.")
     diversity: DiversityReport | None = None
+    admission: AdmissionStats | None = None
+    cost: CostReport | None = None
+    judge: JudgeStats = Field(default_factory=JudgeStats)
+    answer_failures: dict[str, int] = Field(
+        default_factory=dict,
+        description="Drafts and verdicts that failed on their shape: draft_parse (unreadable draft), structure "
+        "(roles out of order or an empty turn), judge_parse (unreadable verdict).",
+    )
 
     @property
     def complete(self) -> bool:
@@ -76,6 +97,23 @@ class JobEvent(BaseModel):
     progress: JobProgress
     sample: Sample | None = None
     summary: JobSummary | None = None
+
+
+STRUCTURE_CODES = frozenset({"structure", "empty"})
+
+
+def answer_failures(sample: Sample) -> dict[str, int]:
+    """Count a sample's attempts that failed on the answer's shape rather than its content."""
+    counts: dict[str, int] = {}
+    for attempt in sample.attempts:
+        kinds = [
+            "draft_parse" if attempt.parse_error else "",
+            "structure" if STRUCTURE_CODES & set(attempt.failure_codes) else "",
+            "judge_parse" if attempt.verdict is not None and attempt.verdict.error else "",
+        ]
+        for kind in filter(None, kinds):
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
 def reason_code(reject_reason: str | None) -> str:

@@ -6,18 +6,24 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from agents.admission import AdmissionStats
+from agents.call_scope import call_scope, derive_seed
 from agents.prompting import role_prompt
 from agents.schemas import Lineage, Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
 from graph.diversity import diversity_report
+from graph.faults import is_storage_full
+from graph.judge_stats import JudgeStats
 from graph.nodes import LoopDeps
-from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, reason_code
+from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, answer_failures, reason_code
+from graph.replay import PlanJournal
 from graph.state import SampleState, merge_usage
+from graph.work import TopicSource, WorkItem, WorkSource
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +40,17 @@ class JobRunner:
     """Run one job with bounded concurrency; emit an event per finished sample.
 
     The runner starts a sample only while ``accepted + in_flight < n``, so a job ends with exactly
-    ``n`` accepted samples unless a budget, the deadline, cancellation or repeated errors stop it.
-    Samples already made (``previous``, e.g. when a job resumes) count toward ``n``.
+    ``n`` accepted samples unless a budget, the deadline, cancellation, repeated errors or an
+    exhausted work source stop it. Each sample starts from an item of the work ``source`` (by
+    default topics from ``deps.planner``, or ``topic`` for every sample).
+
+    A resumed job passes every sample its earlier runs finished (``previous``, accepted and
+    rejected) and the time they took (``elapsed_s``): the counters start from them, so accepted
+    samples count toward ``n`` and the budgets cover the whole job.
+
+    Sample number ``k`` runs under a seed derived from the job's seed (``deps.seed``, else the job
+    id), which keys its calls in the call cache; with a cache, its plan is recorded and replayed
+    (graph/replay.py) and a resumed job skips the numbers it already finished.
     """
 
     def __init__(
@@ -46,7 +61,9 @@ class JobRunner:
         concurrency: int = 4,
         budget: Budget | None = None,
         topic: str | None = None,
+        source: WorkSource | None = None,
         previous: list[Sample] | None = None,
+        elapsed_s: float = 0.0,
         on_event: EventSink = _ignore,
     ) -> None:
         """Prepare a job; nothing runs until :meth:`run`."""
@@ -55,16 +72,25 @@ class JobRunner:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.job_id = deps.job_id or uuid.uuid4().hex[:12]
-        deps = deps if deps.job_id == self.job_id else replace(deps, job_id=self.job_id)  # memory entries need it
-        self.deps, self.n, self.concurrency, self.topic = deps, n, concurrency, topic
+        self.seed = deps.seed if deps.seed is not None else derive_seed("job", self.job_id)
+        journal = PlanJournal(deps.cache, deps.pack, self.seed, self.job_id) if deps.cache is not None else None
+        deps = replace(deps, job_id=self.job_id, journal=journal)  # memory entries need the id
+        self._finished_ordinals = journal.finished() if journal is not None else set()
+        self._next_ordinal = 0
+        self.deps, self.n, self.concurrency = deps, n, concurrency
+        self.source: WorkSource = source or TopicSource(deps.planner, topic)
         self.budget = budget or Budget()
         self.max_attempts = self.budget.max_attempts or ATTEMPTS_PER_SAMPLE * n
         self.on_event = on_event
-        deps.planner.plan_for(concurrency)
+        self.source.plan_for(concurrency)
+        deps.planner.use_seed(self.seed)
         self.graph = build_graph(deps)
         self.prompt_hashes = prompt_hashes(deps)  # fixed for the job: computed once, not per sample
-        self.accepted: list[Sample] = [s for s in previous or [] if s.status == "accepted"]
+        self.accepted: list[Sample] = []
         self.rejected_by_reason: Counter[str] = Counter()
+        self.cost_by_reason: defaultdict[str, float] = defaultdict(float)
+        self.answer_failures: Counter[str] = Counter()
+        self.judge_stats = JudgeStats()
         self.usage: dict[str, TokenUsage] = {}
         self.rewrites = 0
         self.rejected = 0
@@ -73,18 +99,38 @@ class JobRunner:
         self.consecutive_errors = 0
         self.last_error = ""
         self.stop_reason: StopReason | None = None
+        self.exhausted = False
         self._condition = asyncio.Condition()
-        self._t0 = time.monotonic()
+        self.elapsed_before = elapsed_s
+        self._t0 = time.monotonic() - elapsed_s
+        admission = deps.models.admission
+        self._throttled_before = admission.stats().throttled if admission else 0
+        self._restore(previous or [])
+
+    def _restore(self, previous: list[Sample]) -> None:
+        """Start the counters from the samples earlier runs of this job finished."""
+        for sample in previous:
+            self.started += 1
+            self._count(sample)
+        self.source.restore(previous)
 
     # ------------------------------------------------------------------ state
 
     def total_tokens(self) -> int:
         """Return every token spent so far, the topic brainstorms included."""
-        return sum(usage.total for usage in self.usage.values()) + self.deps.planner.usage.total
+        return sum(usage.total for usage in self.usage.values()) + self.source.usage.total
 
     def llm_calls(self) -> int:
         """Return every LLM call made so far."""
-        return sum(usage.calls for usage in self.usage.values()) + self.deps.planner.usage.calls
+        return sum(usage.calls for usage in self.usage.values()) + self.source.usage.calls
+
+    def admission(self) -> AdmissionStats | None:
+        """The endpoint's admission now, its 429/503 count since this job started."""
+        admission = self.deps.models.admission
+        if admission is None:
+            return None
+        stats = admission.stats()
+        return stats.model_copy(update={"throttled": stats.throttled - self._throttled_before})
 
     def progress(self) -> JobProgress:
         """Return a snapshot of the counters."""
@@ -99,7 +145,19 @@ class JobRunner:
             tokens=self.total_tokens(),
             elapsed_s=time.monotonic() - self._t0,
             rejected_by_reason=dict(self.rejected_by_reason),
+            admission=self.admission(),
+            cost_usd=self._cost(self._all_usage()) if self.deps.prices else None,
         )
+
+    def _all_usage(self) -> dict[str, TokenUsage]:
+        """Usage per role so far, the topic brainstorms included."""
+        usage = dict(self.usage)
+        if self.source.usage.calls:
+            usage["topics"] = self.source.usage
+        return usage
+
+    def _cost(self, tokens: dict[str, TokenUsage]) -> float:
+        return self.deps.prices.usage_cost(tokens, self.deps.models.names) if self.deps.prices else 0.0
 
     def _stop_check(self) -> StopReason | None:
         """Return why no further sample may start, or None."""
@@ -107,6 +165,8 @@ class JobRunner:
             return self.stop_reason
         if len(self.accepted) >= self.n:
             return "completed"
+        if self.exhausted:
+            return "exhausted"
         if self.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
             return "errors"
         if self.started >= self.max_attempts:
@@ -125,42 +185,70 @@ class JobRunner:
 
     # ------------------------------------------------------------------- work
 
-    async def _claim(self) -> bool:
-        """Wait for a free slot; return False when the job must stop starting samples."""
+    async def _claim(self) -> int | None:
+        """Wait for a free slot; return the next sample's number, or None when the job must stop."""
         async with self._condition:
             while True:
                 if self._stop_check():
-                    return False
+                    return None
                 if len(self.accepted) + self.in_flight < self.n:
                     self.in_flight += 1
                     self.started += 1
-                    return True
+                    while self._next_ordinal in self._finished_ordinals:
+                        self._next_ordinal += 1
+                    self._next_ordinal += 1
+                    return self._next_ordinal - 1
                 await self._condition.wait()
 
-    async def _run_sample(self) -> Sample:
+    async def _next_item(self, sample_id: str) -> WorkItem | None:
+        """Ask the source for the sample's work; when it has none left, give the slot back."""
+        item = await self.source.next_item(sample_id)
+        if item is None:
+            async with self._condition:
+                self.in_flight -= 1
+                self.started -= 1
+                self.exhausted = True
+                self._condition.notify_all()
+            self.source.release(sample_id, None)
+        return item
+
+    async def _run_sample(self, sample_id: str, item: WorkItem, ordinal: int) -> Sample:
         """Run one sample's graph and turn its final state into a Sample (errors become rejects)."""
-        sample_id = uuid.uuid4().hex
         started_at = utc_now()
-        initial: SampleState = {"sample_id": sample_id, "rewrites": 0, "attempts": [], "usage": {}}
-        if self.topic:
-            initial["topic"] = self.topic
+        initial: SampleState = {
+            **item.fields,
+            "sample_id": sample_id,
+            "ordinal": ordinal,
+            "rewrites": 0,
+            "attempts": [],
+            "usage": {},
+        }
         state: dict[str, Any] = dict(initial)
         try:
-            state = await self.graph.ainvoke(initial, config={"recursion_limit": recursion_limit(self.deps)})
+            with call_scope(derive_seed(self.seed, ordinal)):
+                state = await self.graph.ainvoke(initial, config={"recursion_limit": recursion_limit(self.deps)})
+            if self.deps.journal is not None:
+                await self.deps.journal.finish(ordinal)
             self.consecutive_errors = 0
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # one bad sample must never crash the job
-            self.consecutive_errors += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            logger.warning("sample %s failed: %s", sample_id, self.last_error)
-            state = {**initial, "status": "rejected", "reject_reason": f"error: {self.last_error}"}
-        finally:
-            self.deps.planner.release_for(sample_id)
-        return self._to_sample(sample_id, state, started_at)
+        except Exception as exc:  # one bad sample must never crash the job; a full disk stops it
+            if is_storage_full(exc):
+                raise
+            state = self._failed(sample_id, initial, exc)
+        return self._to_sample(sample_id, state, started_at, item.parent_id)
 
-    def _to_sample(self, sample_id: str, state: dict[str, Any], started_at: Any) -> Sample:
-        """Build the stored sample, with its lineage, from the graph's final state."""
+    def _failed(self, sample_id: str, initial: SampleState, exc: Exception) -> dict[str, Any]:
+        """Count a sample that raised and return its final state: rejected with the error."""
+        self.consecutive_errors += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        logger.warning("sample %s failed: %s", sample_id, self.last_error)
+        return {**initial, "status": "rejected", "reject_reason": f"error: {self.last_error}"}
+
+    def _to_sample(
+        self, sample_id: str, state: dict[str, Any], started_at: Any, parent_id: str | None = None
+    ) -> Sample:
+        """Build the stored sample, with its lineage, from the graph's final state (and its work item's parent)."""
         deps = self.deps
         lineage = Lineage(
             style=deps.pack.name,
@@ -170,6 +258,9 @@ class JobRunner:
             models=dict(deps.models.names),
             prompt_hashes=self.prompt_hashes,
             tokens=state.get("usage", {}),
+            parent_id=parent_id,
+            knowledge=deps.grounding.index.name if deps.grounding else None,
+            passages=list(state.get("cited", [])) if deps.grounding else [],
             started_at=started_at,
             finished_at=utc_now(),
         )
@@ -184,35 +275,74 @@ class JobRunner:
             lineage=lineage,
         )
 
+    def _count(self, sample: Sample) -> None:
+        """Add a finished sample to the counters."""
+        self.usage = merge_usage(self.usage, sample.lineage.tokens)
+        self.rewrites += sample.rewrites
+        self.answer_failures.update(answer_failures(sample))
+        self.judge_stats.add(sample)
+        if sample.status == "accepted":
+            self.accepted.append(sample)
+        else:
+            self.rejected += 1
+            self.rejected_by_reason[reason_code(sample.reject_reason)] += 1
+            self.cost_by_reason[reason_code(sample.reject_reason)] += self._cost(sample.lineage.tokens)
+
     async def _record(self, sample: Sample) -> None:
         """Count a finished sample and wake waiting workers."""
         async with self._condition:
             self.in_flight -= 1
-            self.usage = merge_usage(self.usage, sample.lineage.tokens)
-            self.rewrites += sample.rewrites
-            if sample.status == "accepted":
-                self.accepted.append(sample)
-            else:
-                self.rejected += 1
-                self.rejected_by_reason[reason_code(sample.reject_reason)] += 1
+            self._count(sample)
             self._condition.notify_all()
+
+    async def _attempt(self, ordinal: int) -> Sample | None:
+        """Run claimed sample number ``ordinal`` from its work item; None when the source had nothing left."""
+        sample_id = uuid.uuid4().hex
+        try:
+            item = await self._next_item(sample_id)
+        except asyncio.CancelledError:
+            self.source.release(sample_id, None)
+            raise
+        except Exception as exc:  # a failing source fails this sample, like a failing node
+            initial: SampleState = {"sample_id": sample_id, "attempts": [], "usage": {}}
+            failed = self._to_sample(sample_id, self._failed(sample_id, initial, exc), utc_now())
+            self.source.release(sample_id, failed)
+            return failed
+        if item is None:
+            return None
+        sample: Sample | None = None
+        try:
+            sample = await self._run_sample(sample_id, item, ordinal)
+            return sample
+        finally:
+            self.source.release(sample_id, sample)
 
     async def _worker(self) -> None:
         """Start samples until the job must stop."""
-        while await self._claim():
-            sample = await self._run_sample()
+        while (ordinal := await self._claim()) is not None:
+            sample = await self._attempt(ordinal)
+            if sample is None:
+                continue
             await self._record(sample)
             await self.on_event(JobEvent(kind="sample", progress=self.progress(), sample=sample))
 
     async def run(self) -> JobSummary:
-        """Run the job to its end and return the summary."""
-        self._t0 = time.monotonic()
+        """Run the job to its end and return the summary.
+
+        A failing event sink (e.g. the job store cannot write), or a sample that finds the disk
+        full, stops the whole job: the other samples are cancelled and the exception is raised.
+        """
+        self._t0 = time.monotonic() - self.elapsed_before
         await self.on_event(JobEvent(kind="started", progress=self.progress()))
         try:
-            await self.deps.planner.prepare()
-            await asyncio.gather(*(self._worker() for _ in range(self.concurrency)))
+            await self.source.prepare()
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self.concurrency):
+                    group.create_task(self._worker())
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
         finally:
-            await self.deps.planner.close()
+            await self.source.close()
         summary = await self.summarise()
         await self.on_event(JobEvent(kind="finished", progress=self.progress(), summary=summary))
         return summary
@@ -230,10 +360,10 @@ class JobRunner:
             except Exception as exc:  # a summary without diversity beats losing the job's samples
                 logger.warning("diversity not measured: %s: %s", type(exc).__name__, exc)
                 message = message or f"diversity not measured: {type(exc).__name__}: {exc}"
-        usage = dict(self.usage)
-        if self.deps.planner.usage.calls:
-            usage["topics"] = self.deps.planner.usage
+        usage = self._all_usage()
         count = len(self.accepted)
+        prices = self.deps.prices
+        cost = prices.report(usage, self.deps.models.names, count, self.cost_by_reason) if prices else None
         return JobSummary(
             job_id=self.job_id,
             style=self.deps.pack.name,
@@ -244,6 +374,7 @@ class JobRunner:
             rejected_by_reason=dict(self.rejected_by_reason),
             rewrites=self.rewrites,
             llm_calls=self.llm_calls(),
+            cache_hits=sum(role.cache_hits for role in usage.values()),
             tokens=usage,
             total_tokens=self.total_tokens(),
             calls_per_accepted=self.llm_calls() / count if count else None,
@@ -253,8 +384,21 @@ class JobRunner:
             message=message,
             models=dict(self.deps.models.names),
             prompt_hashes=self.prompt_hashes,
+            judge_prompt=judge_prompt_name(self.deps),
+            thresholds=self.deps.pack.thresholds,
             diversity=diversity,
+            admission=self.admission(),
+            cost=cost,
+            answer_failures=dict(self.answer_failures),
+            judge=self.judge_stats.model_copy(deep=True),
         )
+
+
+def judge_prompt_name(deps: LoopDeps) -> str:
+    """Name the judge prompt of the job: one name when every criterion uses it, else ``criterion=prompt`` pairs."""
+    plan = deps.judge_plan
+    names = {template.name for template in plan.templates.values()}
+    return names.pop() if len(names) == 1 else plan.describe()
 
 
 def prompt_hashes(deps: LoopDeps) -> dict[str, str]:
@@ -263,6 +407,6 @@ def prompt_hashes(deps: LoopDeps) -> dict[str, str]:
         "generator": role_prompt("generator").digest,
         "rewriter": role_prompt("rewriter").digest,
         "topics": role_prompt("topics").digest,
-        f"judge/{deps.judge_template.name}": deps.judge_template.digest,
+        **deps.judge_plan.digests(),
         "style": deps.pack.digest(),
     }

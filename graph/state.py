@@ -6,6 +6,7 @@ import operator
 from dataclasses import dataclass
 from typing import Annotated, Literal, TypedDict
 
+from agents.knowledge.passage import Passage
 from agents.schemas import Attempt, TokenUsage, Turn, Verdict
 
 Status = Literal["pending", "accepted", "rejected"]
@@ -23,9 +24,13 @@ class SampleState(TypedDict, total=False):
     """Everything the nodes of one sample's graph read and write."""
 
     sample_id: str
+    ordinal: int  # the sample's number in its job (the call cache's replay key)
     topic: str
     avoid: list[str]
+    passages: list[Passage]
     turns: list[Turn]
+    cited: list[str]
+    citations: list[list[str]]
     attempts: list[Attempt]
     problems: list[str]
     failure_code: str | None
@@ -48,6 +53,8 @@ class LoopConfig:
     # round trip fewer per sample for a remote embedder, at the cost of embedding the replies of
     # duplicates too (not worth it for e5, whose CPU time is the bottleneck).
     prefetch_reply_embeddings: bool = False
+    # Criteria a grounded sample's judge scores against its reference passages.
+    grounded_criteria: frozenset[str] = frozenset({"correctness"})
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_rewrites <= 10:

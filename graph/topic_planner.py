@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
 
+from agents.call_scope import CallScope, current_scope, derive_seed
 from agents.schemas import TokenUsage
 from agents.styles import StylePack
 from agents.topics import brainstorm_topics
@@ -38,27 +41,33 @@ class TopicPlanner:
         batch_size: int = 12,
         min_pool: int = 8,
         max_failed_brainstorms: int = 6,
+        extra_topics: Sequence[str] = (),
     ) -> None:
-        """Start with the pack's listed topics as the pool."""
+        """Start with the pack's listed topics (and ``extra_topics``, e.g. a knowledge set's headings) as the pool."""
         self.pack, self.memory, self.model = pack, memory, model
         self.batch_size, self.min_pool = batch_size, min_pool
         self.max_failed_brainstorms = max_failed_brainstorms
         self.usage = TokenUsage()
-        self._pool: list[str] = list(dict.fromkeys(pack.topics))
+        self._pool: list[str] = list(dict.fromkeys([*pack.topics, *extra_topics]))
         self._used: list[str] = []
         self._covered: list[str] = []  # accepted in this workspace before: the last resort
         self._reserved_by: dict[str, str] = {}
         self._failed_brainstorms = 0
         self._lock = asyncio.Lock()
         self._refills: set[asyncio.Task[None]] = set()
+        self._seed: int | None = None
+        self._brainstorms_started = 0
 
     async def _brainstorm(self) -> None:
         """Add one batch of new candidates; count failures so a broken model cannot loop forever."""
         if self.model is None or self._failed_brainstorms >= self.max_failed_brainstorms:
             return
-        topics, usage, error = await brainstorm_topics(
-            self.model, self.pack, self._covered + self._used + self._pool, self.batch_size
-        )
+        try:  # an LLM that fails after its retries (429s, 5xx) fails this brainstorm, never the job
+            topics, usage, error = await brainstorm_topics(
+                self.model, self.pack, self._covered + self._used + self._pool, self.batch_size
+            )
+        except Exception as exc:
+            topics, usage, error = [], TokenUsage(), f"{type(exc).__name__}: {exc}"
         self.usage = self.usage + usage
         fresh = [topic for topic in dict.fromkeys(topics) if topic not in self._pool and topic not in self._covered]
         try:  # a failing memory or embedder fails this brainstorm, never the job
@@ -73,6 +82,20 @@ class TopicPlanner:
             return
         self._failed_brainstorms = 0
         self._pool.extend(topic for topic in fresh if topic not in self._pool)
+
+    def use_seed(self, seed: int) -> None:
+        """Number the brainstorms under the job's seed, so their calls are cached like a sample's."""
+        self._seed = seed
+
+    def _brainstorm_context(self) -> contextvars.Context:
+        """A context of the brainstorm's own, never the scope of the sample that triggered it."""
+        context = contextvars.copy_context()
+        scope = None
+        if self._seed is not None:
+            scope = CallScope(derive_seed(self._seed, "brainstorm", self._brainstorms_started))
+        self._brainstorms_started += 1
+        context.run(current_scope.set, scope)
+        return context
 
     def plan_for(self, concurrency: int) -> None:
         """Keep enough candidates for ``concurrency`` samples in flight (two each, to choose from)."""
@@ -99,7 +122,7 @@ class TopicPlanner:
         deficit = self.min_pool - len(self._pool) - self.batch_size * len(self._refills)
         wanted = min(MAX_PARALLEL_BRAINSTORMS - len(self._refills), -(-deficit // self.batch_size))
         for _ in range(0 if exhausted else max(0, wanted)):
-            self._refills.add(asyncio.create_task(self._brainstorm()))
+            self._refills.add(asyncio.create_task(self._brainstorm(), context=self._brainstorm_context()))
 
     async def next_topic(self, sample_id: str) -> str:
         """Return (and reserve for ``sample_id``) the candidate farthest from what is covered or in flight.
@@ -121,6 +144,18 @@ class TopicPlanner:
             self._used.append(topic)
             self._reserved_by[sample_id] = topic
             return topic
+
+    async def take(self, sample_id: str, topic: str) -> bool:
+        """Reserve ``topic`` (a replayed plan's) for ``sample_id``; False if it is covered or in flight."""
+        async with self._lock:
+            if topic in self.memory.reserved() or await self.memory.aaccepted_topics_among([topic]):
+                return False
+            await self.memory.areserve(topic)
+            if topic in self._pool:
+                self._pool.remove(topic)
+            self._used.append(topic)
+            self._reserved_by[sample_id] = topic
+            return True
 
     async def close(self) -> None:
         """Stop brainstorms still running when the job ends."""

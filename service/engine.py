@@ -13,12 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from agents.call_cache import CallCache
 from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import Embedder, make_embedder
+from agents.judge import JudgeOptions, Scoring
+from agents.judge_plan import plan_for
 from agents.llm import LLMConfig, RoleModels, build_role_models
 from agents.local_llm import EmbeddedLLMServer, resolve_model_path
-from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
+from agents.pricing import PriceTable
 from agents.styles import StylePack
+from agents.weighted import judge_scoring
+from graph.knowledge import resolve_grounding
 from graph.memory import TopicMemory, open_client
 from graph.nodes import LoopDeps
 from graph.state import LoopConfig
@@ -47,6 +52,9 @@ class Engine:
     base_url: str
     server: EmbeddedLLMServer | None = None
     chroma: Any = None
+    cache: CallCache | None = None
+    prices: PriceTable = field(default_factory=PriceTable)
+    scoring: Scoring = "sampled"
     _memories: dict[tuple[str, str], TopicMemory] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,19 +69,36 @@ class Engine:
         """Start the embedded model (unless a base URL is set or models are given) and the embedder.
 
         Injected ``models`` / ``embedder`` (tests, benchmarks) replace the ones built from settings.
-        The embedder is wrapped in a bounded cache: topics and seed replies are embedded once.
+        The embedder is wrapped in a bounded cache: topics and seed replies are embedded once. With
+        ``settings.cache`` the data directory's call cache serves LLM answers and embeddings made
+        before (injected models are used as they are).
         """
         config = settings.llm_config()
+        prices = PriceTable.load(settings.prices_file)  # a bad price file fails before anything starts
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        cache = CallCache(settings.data_dir, settings.cache_max_mb * 1024 * 1024) if settings.cache else None
         # the embedder first: a wrong embedder setting fails before a 1.1 GB model is loaded
-        embedder = CachingEmbedder(embedder or make_embedder(settings.embedder, settings.embedding_endpoint()))
+        inner = embedder or make_embedder(settings.embedder, settings.embedding_endpoint())
+        cached_embedder = CachingEmbedder(inner, disk=cache)
         server = None
         if models is None:
             base_url, server = cls._endpoint(settings, config, notify)
-            models = build_role_models(config, base_url)
+            identity = f"embedded:{server.model_name}" if server is not None else base_url
+            models = build_role_models(config, base_url, cache, cache_endpoint=identity)
         else:
             base_url = config.base_url or "(injected models)"
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(settings, models, embedder, base_url, server, open_client(settings.data_dir))
+        try:
+            scoring = judge_scoring(models.judge, settings.judge_scoring, settings.judge_sampled_fallback)
+        except Exception:
+            if server is not None:
+                server.stop()
+            if cache is not None:
+                cache.close()
+            raise
+        if scoring != settings.judge_scoring:
+            notify("the judge endpoint returns no logprobs: using sampled scores (DIALOGFORGE_JUDGE_SAMPLED_FALLBACK)")
+        chroma = open_client(settings.data_dir)
+        return cls(settings, models, cached_embedder, base_url, server, chroma, cache, prices, scoring=scoring)
 
     @staticmethod
     def _endpoint(settings: Settings, config: LLMConfig, notify: Notify) -> tuple[str, EmbeddedLLMServer | None]:
@@ -117,30 +142,62 @@ class Engine:
         workspace: str,
         *,
         job_id: str | None = None,
-        judge: str = DEFAULT_JUDGE_PROMPT,
+        judge: str | None = None,
         judge_from_path: bool = False,
         config: LoopConfig | None = None,
         seed: int | None = None,
+        knowledge: str | None = None,
     ) -> LoopDeps:
-        """Wire the dependencies of one job's sample graphs."""
+        """Wire the dependencies of one job's sample graphs.
+
+        ``knowledge`` (a file, folder or indexed set's name) grounds the job; without it, the
+        pack's own ``knowledge`` does (a pack without one is not grounded).
+        """
         memory = self.memory(workspace, pack.name, seed)
+        grounding, _ = resolve_grounding(self.chroma, self.embedder, pack, knowledge)
+        criteria = frozenset(pack.knowledge.criteria) if pack.knowledge else LoopConfig().grounded_criteria
         return LoopDeps(
             pack=pack,
             models=self.models,
             memory=memory,
             embedder=self.embedder,
-            planner=TopicPlanner(pack, memory, self.models.topics),
-            judge_template=judge_prompt(judge, allow_path=judge_from_path),
+            planner=TopicPlanner(
+                pack, memory, self.models.topics, extra_topics=grounding.index.titles() if grounding else ()
+            ),
+            judge_plan=plan_for(
+                pack.rubric, judge, allow_path=judge_from_path, options=JudgeOptions(scoring=self.scoring)
+            ),
             config=replace(
                 config or LoopConfig(),
                 avoid_neighbors=self.avoid_neighbors,
                 prefetch_reply_embeddings=self.embedder.workers > 1,  # a remote embedder: save a round trip
+                grounded_criteria=criteria,
             ),
             job_id=job_id,
+            seed=seed,
+            cache=self.cache,
+            prices=self.prices,
+            grounding=grounding,
         )
+
+    def reopen_memory(self) -> None:
+        """Open a fresh Chroma client and forget the open memories (the next job reopens its own).
+
+        Chroma's client hangs on its next call after a write failed on a full disk; a new client
+        (Chroma's own system cache cleared) works. Call it only while no job runs.
+        """
+        from chromadb.api.client import SharedSystemClient
+
+        with self._lock:
+            SharedSystemClient.clear_system_cache()
+            self.chroma = open_client(self.settings.data_dir)
+            self._memories.clear()
 
     def stop(self) -> None:
         """Stop the embedded server, if this engine started one."""
         if self.server is not None:
             self.server.stop()
             self.server = None
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None

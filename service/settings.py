@@ -8,6 +8,7 @@ own fields here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,11 +36,22 @@ class Settings(BaseSettings):
     rewriter_model: str | None = None
     llm_timeout_s: float | None = Field(default=None, gt=0)
     llm_max_retries: int = Field(default=5, ge=0)
-    llm_max_concurrency: int = Field(default=8, ge=1)
-    llm_requests_per_second: float | None = Field(default=None, gt=0)
+    # Calls in flight: unset = no cap (each job's concurrency decides; 429s still halve it).
+    llm_max_concurrency: int | None = Field(default=None, ge=1)
+    llm_rpm: float | None = Field(default=None, gt=0)  # the provider's published requests per minute
+    llm_tpm: float | None = Field(default=None, gt=0)  # ... and tokens per minute
+    llm_requests_per_second: float | None = Field(default=None, gt=0)  # older spelling of llm_rpm / 60
 
     # Storage.
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".dialogforge")
+    # The call cache (data_dir/cache.db): LLM answers and embeddings, shared by the data dir's jobs.
+    cache: bool = True
+    cache_max_mb: int = Field(default=1024, ge=1)
+    # Prices per model (YAML: "model: {input: USD per 1M tokens, output: ...}") on top of the shipped ones.
+    prices_file: Path | None = None
+    # How long a job's lease lasts unrenewed (renewed every third of it). Another process takes
+    # over a job only once its lease has expired, or at once when its holder on this host exited.
+    job_lease_s: float = Field(default=30.0, ge=0.3, le=3600)
 
     # Embedded model.
     local_gguf: Path | None = None
@@ -56,6 +68,11 @@ class Settings(BaseSettings):
     # 0 on the embedded 1.5B model, which copies them (measured: benchmarks/README.md).
     avoid_neighbors: int | None = Field(default=None, ge=0, le=20)
 
+    # Judge scores: "sampled" (the digit the judge wrote) or "weighted" (the expectation over the
+    # score tokens' probabilities; needs an endpoint that returns logprobs, checked at start).
+    judge_scoring: Literal["sampled", "weighted"] = "sampled"
+    judge_sampled_fallback: bool = False  # weighted asked for, no logprobs: use sampled instead of failing
+
     # HTTP service (dialogforge serve): keys are comma-separated bearer tokens; none = loopback only.
     api_keys: SecretStr | None = None
     max_job_n: int = Field(default=10_000, ge=1)
@@ -65,6 +82,11 @@ class Settings(BaseSettings):
     sample_timeout_s: float = Field(default=300.0, gt=0)
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     max_event_subscribers: int = Field(default=256, ge=1)
+
+    # Review page (/review): show the judge's verdict once a reviewer has decided (never before);
+    # how long a review session lasts.
+    review_show_judge: bool = True
+    review_session_hours: float = Field(default=12.0, gt=0, le=24 * 7)
 
     def api_key_list(self) -> list[str]:
         """Return the configured API keys (empty when the service is open on loopback only)."""
@@ -153,11 +175,15 @@ class Settings(BaseSettings):
         Unset model names default to the embedded model's name when the embedded server is used,
         else to ``"default"``. For the embedded server, calls in flight are capped at its slot
         count (more would only queue inside llama.cpp with their timeout running) and the default
-        timeout is 600 s (a long answer on 2 busy cores takes minutes); 120 s elsewhere.
+        timeout is 600 s (a long answer on 2 busy cores takes minutes); 120 s elsewhere. An
+        endpoint has no cap unless ``llm_max_concurrency`` is set.
         """
         embedded = self.uses_embedded_llm
         fallback = EMBEDDED_MODEL_NAME if embedded else DEFAULT_MODEL
-        concurrency = min(self.llm_max_concurrency, self.local_parallel) if embedded else self.llm_max_concurrency
+        concurrency = self.llm_max_concurrency
+        if embedded:
+            concurrency = min(concurrency or self.local_parallel, self.local_parallel)
+        rpm = self.llm_rpm or (self.llm_requests_per_second * 60 if self.llm_requests_per_second else None)
         return LLMConfig(
             base_url=self.llm_base_url or None,
             api_key=_reveal(self.llm_api_key),
@@ -167,5 +193,6 @@ class Settings(BaseSettings):
             timeout_s=self.llm_timeout_s or (600.0 if embedded else 120.0),
             max_retries=self.llm_max_retries,
             max_concurrency=concurrency,
-            requests_per_second=self.llm_requests_per_second,
+            requests_per_minute=rpm,
+            tokens_per_minute=self.llm_tpm,
         )

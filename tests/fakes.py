@@ -107,8 +107,13 @@ class SlowChatModel(ScriptedChatModel):
 
 def schema_name(options: dict[str, Any]) -> str:
     """Return the JSON-schema name a structured call asked for ('' when none)."""
+    return str(json_schema(options).get("name", ""))
+
+
+def json_schema(options: dict[str, Any]) -> dict[str, Any]:
+    """Return the ``response_format.json_schema`` object of a structured call ({} when none)."""
     response_format = options.get("response_format") or {}
-    return str(response_format.get("json_schema", {}).get("name", ""))
+    return dict(response_format.get("json_schema", {}))
 
 
 def prompt_text(messages: list[BaseMessage]) -> str:
@@ -120,13 +125,14 @@ def template_responder(messages: list[BaseMessage], options: dict[str, Any]) -> 
     """Answer like benchmarks.fake_llm: valid JSON for whichever role is calling."""
     from benchmarks.fake_llm import fake_answer
 
-    return fake_answer(prompt_text(messages), schema_name(options))
+    return fake_answer(prompt_text(messages), json_schema(options))
 
 
 def fake_role_models(responder: Responder = template_responder) -> Any:
     """Build RoleModels whose four roles share one scripted fake (calls recorded on ``.generator``)."""
+    from agents.admission import Admission
     from agents.llm import RoleModels
 
     model = ScriptedChatModel(responder=responder)
     names = {"generator": "fake", "judge": "fake", "rewriter": "fake", "topics": "fake"}
-    return RoleModels(generator=model, judge=model, rewriter=model, topics=model, names=names)
+    return RoleModels(generator=model, judge=model, rewriter=model, topics=model, names=names, admission=Admission())

@@ -37,11 +37,14 @@ class DatasetLink:
     format: ExportFormat
 
 
-def link_secret(data_dir: Path, configured: str | None) -> str:
-    """Return the configured secret, else the data directory's own (created on first use, mode 0600)."""
+def link_secret(data_dir: Path, configured: str | None, file_name: str = SECRET_FILE) -> str:
+    """Return the configured secret, else the data directory's own (created on first use, mode 0600).
+
+    ``file_name`` names the file, so each use (chat links, review sessions) has its own secret.
+    """
     if configured:
         return configured
-    path = data_dir / SECRET_FILE
+    path = data_dir / file_name
     try:
         return path.read_text().strip()
     except FileNotFoundError:

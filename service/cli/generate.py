@@ -1,53 +1,66 @@
-"""``dialogforge generate``: validate the request, run one job with a progress bar, write outputs."""
+"""``dialogforge generate``: run one ``generate`` job through the job service, then export it from the store.
+
+The CLI runs the same durable path as the HTTP service: a :class:`JobManager` over the job store
+in the data directory. Every finished sample is written as it finishes, so a job killed at any
+point (even SIGKILL) loses nothing accepted; ``--resume`` (same arguments) or ``--job ID``
+continues it to exactly n. The data set and the report are written from the store at the end.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agents.llm import check_reachable
-from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt
-from agents.schemas import Sample
+from agents.prompting import judge_prompt
 from agents.styles import StylePack, resolve_style
 from graph.datasets.export import ExportFormat, write_dataset_info, write_jsonl
-from graph.datasets.report import STOP_EXPLANATIONS, write_report
-from graph.progress import Budget, JobEvent, JobSummary
-from graph.runner import JobRunner
-from graph.state import LoopConfig
+from graph.datasets.report import write_report
+from graph.knowledge import check_source
+from graph.memory import open_client
+from service.cli.errors import JobError, UsageError
+from service.cli.job_view import ProgressView, print_summary
+from service.cli.limits import limits_line
 from service.engine import Engine
+from service.jobs.errors import JobNotFoundError
+from service.jobs.kinds.base import MAX_CONCURRENCY
+from service.jobs.kinds.generate import GenerateJobRequest
+from service.jobs.manager import JobManager
+from service.jobs.models import RESUMABLE_STATUSES, JobRecord, Limits
+from service.jobs.owner import DataDirOwner
+from service.jobs.store import JobStore
+from service.jobs.styles import StyleRegistry
 from service.settings import Settings
 
 EXIT_INCOMPLETE = 3
+EXIT_INTERRUPTED = 130
 MAX_N = 100_000
 
 
-class UsageError(ValueError):
-    """The request is wrong; the message says what to fix."""
-
-
 @dataclass
-class GenerateRequest:
-    """A validated ``generate`` request."""
+class Outputs:
+    """Where the job's data set and report go."""
 
-    pack: StylePack
-    n: int
     fmt: ExportFormat
     output: Path
     report_dir: Path | None
-    concurrency: int
-    workspace: str
-    seed: int | None
-    budget: Budget
-    loop: LoopConfig
-    judge: str
+
+
+@dataclass
+class GenerateCommand:
+    """A validated ``generate`` invocation: a new request, or the id of a stored job to continue."""
+
+    outputs: Outputs
+    request: GenerateJobRequest | None = None
+    pack: StylePack | None = None
+    resume: bool = False
+    job_id: str | None = None
 
 
 def check_writable(path: Path, what: str) -> None:
@@ -63,164 +76,205 @@ def check_writable(path: Path, what: str) -> None:
         raise UsageError(f"cannot write the {what} {path}: {exc.strerror or exc}") from None
 
 
-def validate(
-    style: str,
-    n: int,
-    fmt: str,
-    output: Path,
-    report_dir: Path | None,
-    concurrency: int,
-    max_rewrites: int,
-    judge: str = DEFAULT_JUDGE_PROMPT,
-) -> tuple[StylePack, ExportFormat]:
-    """Check every option that can be checked without a model; raise UsageError on the first problem."""
-    if not 1 <= n <= MAX_N:
-        raise UsageError(f"-n must be between 1 and {MAX_N}, got {n}")
+def check_outputs(fmt: str, output: Path, report_dir: Path | None) -> Outputs:
+    """Check the format and that the outputs can be written."""
     formats = get_args(ExportFormat)
     if fmt not in formats:
         raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(formats)}")
-    if not 1 <= concurrency <= 64:
-        raise UsageError(f"--concurrency must be between 1 and 64, got {concurrency}")
-    if not 0 <= max_rewrites <= 10:
-        raise UsageError(f"--max-rewrites must be between 0 and 10, got {max_rewrites}")
-    judge_prompt(judge, allow_path=True)  # unknown judge prompt: PromptError lists the known ones
     check_writable(output, "output")
     if report_dir is not None:
         check_writable(report_dir, "report directory")
-    return resolve_style(style), fmt  # type: ignore[return-value]
+    return Outputs(fmt, output, report_dir)  # type: ignore[arg-type]
 
 
-class ProgressView:
-    """A rich progress bar fed by job events."""
-
-    def __init__(self, console: Console, target: int) -> None:
-        """Create the bar (not yet shown)."""
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("rejected {task.fields[rejected]}  rewrites {task.fields[rewrites]}"),
-            TextColumn("tokens {task.fields[tokens]}  {task.fields[rate]:.1f}/min"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        self.task = self.progress.add_task("accepted", total=target, rejected=0, rewrites=0, tokens=0, rate=0.0)
-        self.samples: list[Sample] = []
-        self.console = console
-
-    async def on_event(self, event: JobEvent) -> None:
-        """Update the bar and keep every finished sample."""
-        if event.sample is not None:
-            self.samples.append(event.sample)
-            if not self.console.is_terminal:  # no live bar in a log: one line per finished sample
-                self.console.print(sample_line(event), highlight=False, soft_wrap=True)
-        p = event.progress
-        self.progress.update(
-            self.task,
-            completed=p.accepted,
-            rejected=p.rejected,
-            rewrites=p.rewrites,
-            tokens=p.tokens,
-            rate=p.rate_per_min,
-        )
+def check_request(style: str, n: int, concurrency: int, max_rewrites: int, judge: str) -> StylePack:
+    """Check the options no model is needed for; return the style pack (name, alias or file)."""
+    if not 1 <= n <= MAX_N:
+        raise UsageError(f"-n must be between 1 and {MAX_N}, got {n}")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {concurrency}")
+    if not 0 <= max_rewrites <= 10:
+        raise UsageError(f"--max-rewrites must be between 0 and 10, got {max_rewrites}")
+    judge_prompt(judge, allow_path=True)  # unknown judge prompt: PromptError lists the known ones
+    return resolve_style(style)
 
 
-def sample_line(event: JobEvent) -> str:
-    """Describe one finished sample in a single log line."""
-    sample, p = event.sample, event.progress
-    assert sample is not None
-    outcome = "accepted" if sample.status == "accepted" else f"rejected ({sample.reject_reason})"
-    return f"[{p.accepted}/{p.target}] {outcome}: {sample.lineage.topic} (rewrites {sample.rewrites})"
-
-
-async def _run(engine: Engine, request: GenerateRequest, view: ProgressView) -> JobSummary:
-    deps = engine.loop_deps(
-        request.pack,
-        request.workspace,
-        judge=request.judge,
-        judge_from_path=True,
-        config=request.loop,
-        seed=request.seed,
+def cli_limits(settings: Settings) -> Limits:
+    """The bounds of a command-line job: one job, the CLI's own n and concurrency ranges."""
+    return Limits(
+        max_job_n=MAX_N,
+        max_job_concurrency=MAX_CONCURRENCY,
+        max_concurrent_jobs=1,
+        shutdown_grace_s=settings.shutdown_grace_s,
     )
-    runner = JobRunner(deps, request.n, concurrency=request.concurrency, budget=request.budget, on_event=view.on_event)
-    return await runner.run()
 
 
-def run_generate(request: GenerateRequest, settings: Settings, console: Console) -> int:
-    """Run the job and write the data set, dataset_info.json and the report; return the exit code."""
+class Announcer:
+    """Print the limits line first: before the engine's first message, or once it has started."""
+
+    def __init__(self, err: Console, line: str | None) -> None:
+        """Keep the line until it is printed (None: nothing to print)."""
+        self.err, self.line = err, line
+        self.done = line is None
+
+    def limits(self) -> None:
+        """Print the limits line, once."""
+        if not self.done:
+            self.err.print(self.line, highlight=False, soft_wrap=True)
+            self.done = True
+
+    def notify(self, message: str) -> None:
+        """Print one of the engine's start-up messages (after the limits line)."""
+        self.limits()
+        self.err.print(f"[dim]{message}[/dim]")
+
+
+def _job_concurrency(store: JobStore, command: GenerateCommand) -> int | None:
+    """The concurrency of the job the command runs (a stored job's own for ``--job``; None if unknown)."""
+    if command.request is not None:
+        return command.request.concurrency
+    record = store.get_job(command.job_id) if command.job_id is not None else None
+    return record.request.concurrency if record is not None else None
+
+
+def run_generate(command: GenerateCommand, settings: Settings, console: Console) -> int:
+    """Run (or continue) the job, then write the data set, dataset_info.json and the report; return the exit code."""
     err = Console(stderr=True)
-    engine = Engine.start(settings, notify=lambda message: err.print(f"[dim]{message}[/dim]"))
-    try:
-        if settings.llm_base_url and not engine.is_embedded:
-            asyncio.run(check_reachable(engine.base_url, settings.llm_config().api_key, timeout=10))
-        view = ProgressView(err, request.n)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM, like Ctrl-C, keeps what was made
-        with view.progress:
+    # one owner per data directory: refused in one line, before a model loads, if a server has it
+    with DataDirOwner(settings.data_dir, "dialogforge generate") as owner:
+        store = JobStore(settings.data_dir)
+        try:
+            knowledge = command.request.knowledge if command.request is not None else None
+            if knowledge:  # a wrong --knowledge fails here, before the model starts
+                check_source(open_client(settings.data_dir), knowledge)
+            concurrency = _job_concurrency(store, command)
+            announce = Announcer(err, limits_line(settings, concurrency) if concurrency is not None else None)
+            engine = Engine.start(settings, notify=announce.notify)  # a bad embedder setting: only its error line
+            announce.limits()
             try:
-                summary = asyncio.run(_run(engine, request, view))
-            except KeyboardInterrupt:
-                err.print("interrupted: writing what was accepted so far")
-                summary = None
-            except Exception:  # the error is reported by the caller; what was accepted is kept first
-                count = _write_dataset(view, request)
-                err.print(f"the job failed: wrote the {count} samples accepted before the error to {request.output}")
-                raise
+                if settings.llm_base_url and not engine.is_embedded:
+                    asyncio.run(check_reachable(engine.base_url, settings.llm_config().api_key, timeout=10))
+                manager = JobManager(
+                    engine,
+                    store,
+                    StyleRegistry(store),
+                    cli_limits(settings),
+                    owner_id=owner.owner_id,
+                    lease_s=settings.job_lease_s,
+                    recover=False,
+                )
+                record, signalled = asyncio.run(_run_job(manager, command, err))
+            finally:
+                engine.stop()
+            return _finish(store, record, signalled, command.outputs, console, err)
+        finally:
+            store.close()
+
+
+async def _run_job(manager: JobManager, command: GenerateCommand, err: Console) -> tuple[JobRecord, bool]:
+    """Start or continue the job, show its progress until it ends; return it and whether a signal stopped it."""
+    record = await _start_or_resume(manager, command, err)
+    view = ProgressView(err, record.progress)
+    manager.observer = view
+    signals = _GracefulStop(manager, err)
+    signals.install()
+    try:
+        with view.progress:
+            async for update in manager.subscribe(record.id):
+                view.show(update.progress)
+        await manager.shutdown()  # the job has ended: wait for its task to finish writing
     finally:
-        engine.stop()
-    count = _write_dataset(view, request)
+        signals.remove()
+    return await manager.get(record.id), signals.count > 0
+
+
+async def _start_or_resume(manager: JobManager, command: GenerateCommand, err: Console) -> JobRecord:
+    """Continue the job asked for (``--job``), the same job (``--resume``), or start a new one."""
+    if command.job_id is not None:
+        try:
+            record = await manager.resume_job(command.job_id)
+        except JobNotFoundError:
+            raise UsageError(f"no job {command.job_id!r} in {manager.store.path.parent}") from None
+        err.print(f"continuing job {record.id} ({record.progress.accepted}/{record.progress.target} accepted)")
+        return record
+    request, pack = command.request, command.pack
+    assert request is not None and pack is not None
+    store = manager.store
+    earlier = await store.run(store.latest_like, request, pack, (*RESUMABLE_STATUSES, "completed"))
+    if command.resume and earlier is not None:
+        err.print(f"continuing job {earlier.id} ({earlier.progress.accepted}/{earlier.progress.target} accepted)")
+        return await manager.resume_job(earlier.id)
+    if command.resume:
+        err.print("no earlier job with these arguments to continue: starting a new one")
+    elif earlier is not None and earlier.status in RESUMABLE_STATUSES:
+        err.print(
+            f"note: job {earlier.id} with these arguments stopped at {earlier.progress.accepted}/"
+            f"{earlier.progress.target}; add --resume to continue it instead of starting again"
+        )
+    record = await manager.start(request, pack=pack, origin="cli")
+    err.print(f"job {record.id}: if it stops, run the same command with --resume (or --job {record.id})")
+    return record
+
+
+class _GracefulStop:
+    """SIGINT/SIGTERM: the first lets samples in flight finish and keeps them; the second stops now."""
+
+    def __init__(self, manager: JobManager, err: Console) -> None:
+        self.manager, self.err, self.count = manager, err, 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal)
+
+    def remove(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+    def _on_signal(self) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.err.print("interrupted: letting the samples in flight finish (interrupt again to stop now)")
+        grace = None if self.count == 1 else 0.0
+        task = asyncio.ensure_future(self.manager.shutdown(grace))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _finish(
+    store: JobStore, record: JobRecord, signalled: bool, outputs: Outputs, console: Console, err: Console
+) -> int:
+    """Write the outputs from the store and return the exit code of the job's end."""
+    count = _write_dataset(store, record.id, outputs)
+    summary = record.summary
+    resume_hint = f"continue with the same command and --resume (or --job {record.id})"
+    if record.status in ("interrupted", "cancelled") and (signalled or summary is None):
+        console.print(f"wrote {count} accepted samples to {outputs.output} ({record.status}; {resume_hint})")
+        if not signalled:
+            raise JobError(f"job {record.id} stopped: {record.error or record.status}; {resume_hint}")
+        return EXIT_INTERRUPTED
     if summary is None:
-        console.print(f"wrote {count} accepted samples to {request.output} (interrupted)")
-        return 130
-    if request.report_dir is not None:
-        write_report(request.report_dir, summary, view.samples, _request_dict(request))
-    print_summary(console, summary, request, count)
+        err.print(f"the job failed: wrote the {count} samples accepted before the error to {outputs.output}")
+        raise JobError(record.error or f"job {record.id} {record.status}")
+    if outputs.report_dir is not None:
+        samples = store.samples(record.id, None)
+        request = {**record.request.model_dump(mode="json"), "format": outputs.fmt, "output": str(outputs.output)}
+        write_report(outputs.report_dir, summary, samples, request)
+    print_summary(console, summary, outputs.fmt, outputs.output, count, outputs.report_dir)
+    if record.version:
+        console.print(f"data set version: {record.version}", highlight=False)
+    elif record.request.into:
+        err.print(f"warning: no version of {record.request.into} was written: {record.error or 'nothing accepted'}")
     return 0 if summary.complete else EXIT_INCOMPLETE
 
 
-def _write_dataset(view: ProgressView, request: GenerateRequest) -> int:
-    """Write the accepted samples (and dataset_info.json beside them); return how many."""
-    accepted = [sample for sample in view.samples if sample.status == "accepted"]
-    count = write_jsonl(accepted, request.fmt, request.output)
-    if request.fmt != "raw":  # raw is the audit dump, not a training format
-        write_dataset_info(request.output.parent, request.output.stem, request.output.name, request.fmt)
+def _write_dataset(store: JobStore, job_id: str, outputs: Outputs) -> int:
+    """Export the job's accepted samples from the store (and dataset_info.json beside them); return how many."""
+    pages = store.iter_sample_pages(job_id, "accepted")
+    count = write_jsonl((sample for page in pages for sample in page), outputs.fmt, outputs.output)
+    if outputs.fmt != "raw":  # raw is the audit dump, not a training format
+        output = outputs.output
+        write_dataset_info(output.parent, output.stem, output.name, outputs.fmt)
     return count
-
-
-def _request_dict(request: GenerateRequest) -> dict[str, object]:
-    return {
-        "style": request.pack.name,
-        "n": request.n,
-        "format": request.fmt,
-        "output": str(request.output),
-        "concurrency": request.concurrency,
-        "workspace": request.workspace,
-        "seed": request.seed,
-        "budget": request.budget.model_dump(),
-        "max_rewrites": request.loop.max_rewrites,
-        "judge": request.judge,
-    }
-
-
-def print_summary(console: Console, summary: JobSummary, request: GenerateRequest, written: int) -> None:
-    """Print the end-of-job summary."""
-    outcome = STOP_EXPLANATIONS.get(summary.stop_reason, summary.stop_reason)
-    console.print(f"[bold]{summary.accepted}/{summary.target} accepted[/bold] ({outcome}) in {summary.wall_s:.1f} s")
-    reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(summary.rejected_by_reason.items()))
-    console.print(
-        f"rejected {summary.rejected}" + (f" ({reasons})" if reasons else "") + f", rewrites {summary.rewrites}"
-    )
-    per = f"{summary.calls_per_accepted:.1f}" if summary.calls_per_accepted else "n/a"
-    console.print(f"LLM calls {summary.llm_calls} ({per} per accepted), tokens {summary.total_tokens}")
-    if summary.diversity:
-        d = summary.diversity
-        console.print(
-            f"diversity: distinct-2 {d.distinct_2:.3f}, mean pairwise distance {d.mean_pairwise_distance:.3f}, "
-            f"near-duplicate pairs {d.near_duplicates}"
-        )
-    if summary.message:
-        console.print(f"last error: {summary.message}")
-    console.print(f"wrote {written} samples ({request.fmt}) to {request.output}")
-    if request.report_dir is not None:
-        console.print(f"report: {request.report_dir / 'report.md'}")
-    if not summary.complete:
-        print(f"warning: only {summary.accepted} of {summary.target} samples were accepted", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The ``dialogforge`` command line: styles, generate, serve and eval."""
+"""The ``dialogforge`` command line: styles, generate, datasets, clean, serve and eval."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from rich.console import Console
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.styles import StylePackError, builtin_styles
+from service.cli.cache import cache_app
+from service.cli.clean import clean
 from service.cli.datasets import DatasetCliError, datasets_app
-from service.cli.report import ReportCliError, report_command
+from service.cli.knowledge import knowledge_app
+from service.cli.report import report_command
+from service.cli.review import review_app
 from service.cli.serve import serve
 
 app = typer.Typer(
@@ -44,7 +48,9 @@ def styles() -> None:
 
 @app.command()
 def generate(
-    style: Annotated[str, typer.Option("--style", "-s", help="Style pack name, alias (温柔) or .yaml path.")],
+    style: Annotated[
+        str | None, typer.Option("--style", "-s", help="Style pack name, alias (温柔) or .yaml path.")
+    ] = None,
     n: Annotated[int, typer.Option("-n", help="How many accepted samples to make.")] = 20,
     fmt: Annotated[str, typer.Option("--format", "-f", help="alpaca | sharegpt | openai | raw")] = "sharegpt",
     output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file to write.")] = Path("out/data.jsonl"),
@@ -59,39 +65,71 @@ def generate(
     max_tokens: Annotated[int | None, typer.Option(help="Token budget for the whole job.")] = None,
     deadline: Annotated[float | None, typer.Option(help="Stop starting samples after this many seconds.")] = None,
     judge: Annotated[str, typer.Option(help="Judge prompt in prompts/judge (or a .md path).")] = DEFAULT_JUDGE_PROMPT,
+    rpm: Annotated[float | None, typer.Option(min=1, help="The provider's requests-per-minute limit.")] = None,
+    tpm: Annotated[float | None, typer.Option(min=1, help="The provider's tokens-per-minute limit.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the call cache.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the last job run with these same arguments, if any.")
+    ] = False,
+    job: Annotated[
+        str | None, typer.Option("--job", help="Continue this stored job (its own arguments; -o/-f/--report apply).")
+    ] = None,
+    into: Annotated[
+        str | None, typer.Option("--into", help="Also keep the accepted samples as a new version of this data set.")
+    ] = None,
+    knowledge: Annotated[
+        str | None, typer.Option(help="Ground the samples in a knowledge file, folder or indexed set's name.")
+    ] = None,
 ) -> None:
-    """Generate N accepted samples in a style and export them."""
+    """Generate N accepted samples in a style and export them (kept in the data directory as they finish)."""
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
-    from graph.progress import Budget
-    from graph.state import LoopConfig
-    from service.cli.generate import GenerateRequest, UsageError, run_generate, validate
+    from pydantic import ValidationError
+
+    from service.cli.errors import UsageError, describe_invalid
+    from service.cli.generate import GenerateCommand, check_outputs, check_request, run_generate
+    from service.jobs.kinds.generate import GenerateJobRequest
     from service.settings import Settings
 
     try:
-        pack, export_format = validate(style, n, fmt, output, report, concurrency, max_rewrites, judge)
-        budget = Budget(max_attempts=max_attempts, max_tokens=max_tokens, deadline_s=deadline)
+        outputs = check_outputs(fmt, output, report)
+        if job is not None:
+            command = GenerateCommand(outputs, job_id=job)
+        elif style is None:
+            raise UsageError("give --style (a pack name, alias or .yaml file), or --job ID to continue a stored job")
+        else:
+            pack = check_request(style, n, concurrency, max_rewrites, judge)
+            request = GenerateJobRequest(
+                style=pack.name,
+                n=n,
+                formats=[outputs.fmt],
+                concurrency=concurrency,
+                workspace=workspace,
+                seed=seed,
+                budget={"max_attempts": max_attempts, "max_tokens": max_tokens, "deadline_s": deadline},
+                max_rewrites=max_rewrites,
+                judge=judge,
+                into=into,
+                knowledge=knowledge,
+            )
+            command = GenerateCommand(outputs, request, pack, resume=resume)
+    except ValidationError as exc:
+        raise CliError(describe_invalid(exc)) from None
     except (UsageError, StylePackError, ValueError) as exc:
         raise CliError(_first_line(exc)) from None
-    request = GenerateRequest(
-        pack=pack,
-        n=n,
-        fmt=export_format,
-        output=output,
-        report_dir=report,
-        concurrency=concurrency,
-        workspace=workspace,
-        seed=seed,
-        budget=budget,
-        loop=LoopConfig(max_rewrites=max_rewrites),
-        judge=judge,
-    )
-    code = run_generate(request, Settings(), console)
+    settings = Settings()
+    limits = {"llm_rpm": rpm, "llm_tpm": tpm, "cache": False if no_cache else None}
+    settings = settings.model_copy(update={key: value for key, value in limits.items() if value is not None})
+    code = run_generate(command, settings, console)
     raise typer.Exit(code)
 
 
 app.command("serve")(serve)
 app.add_typer(datasets_app, name="datasets")
 app.command("report")(report_command)
+app.add_typer(cache_app)
+app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(review_app, name="review")
+app.command("clean")(clean)
 
 
 @app.command(
@@ -101,9 +139,11 @@ app.command("report")(report_command)
 )
 def eval_command(ctx: typer.Context) -> None:
     """Measure judge prompts against human labels: dialogforge eval judges --help."""
-    from evals.cli import eval_app
+    from evals.cli import make_eval_app
+    from service.cli.eval_runtime import SettingsRuntime
+    from service.settings import Settings
 
-    eval_app(args=ctx.args, prog_name="dialogforge eval")
+    make_eval_app(SettingsRuntime(Settings()))(args=ctx.args, prog_name="dialogforge eval")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -115,21 +155,33 @@ def main() -> None:
     """Run the CLI: known errors become one line on stderr and a non-zero exit, never a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from agents.embeddings import EmbedderUnavailableError
+    from agents.knowledge.readers import KnowledgeError
     from agents.llm import LLMUnreachableError
     from agents.local_llm import EmbeddedServerError, ModelAssemblyError
+    from agents.pricing import PricingError
     from agents.prompting import PromptError
+    from agents.weighted import LogprobsUnavailableError
     from graph.datasets.export import ExportError
+    from service.cli.errors import JobError, UsageError
+    from service.jobs.errors import JobServiceError
+    from service.jobs.owner import DataDirInUseError
 
     known = (
         CliError,
         DatasetCliError,
-        ReportCliError,
+        UsageError,
+        JobError,
+        JobServiceError,
+        DataDirInUseError,
         LLMUnreachableError,
         EmbedderUnavailableError,
         ModelAssemblyError,
         EmbeddedServerError,
         PromptError,
         ExportError,
+        PricingError,
+        KnowledgeError,
+        LogprobsUnavailableError,
     )
     try:
         result = app(standalone_mode=False)  # click returns a command's exit code instead of raising
@@ -138,7 +190,9 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except known as exc:
         print(f"error: {_first_line(exc)}", file=sys.stderr)
-        sys.exit(getattr(exc, "code", 1))
+        code = getattr(exc, "code", None)  # a service error's code is a name, not an exit code
+        bad_input = isinstance(exc, UsageError | KnowledgeError | LogprobsUnavailableError)
+        sys.exit(code if isinstance(code, int) else 2 if bad_input else 1)
     except Exception as exc:  # usage errors of typer's click and anything unexpected: one line, no traceback
         exit_code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(exit_code, int):

@@ -3,6 +3,7 @@
 Without API keys (``DIALOGFORGE_API_KEYS``) the server only binds a loopback address and says so;
 with keys it says how many are configured (never the keys). SIGTERM or Ctrl-C shut it down
 gracefully: no new work, in-flight samples finish (bounded), unfinished jobs resume at next start.
+The server owns its data directory while it runs: a second process on it is refused.
 """
 
 from __future__ import annotations
@@ -50,23 +51,26 @@ def serve(
 
     from agents.embeddings import make_embedder
     from service.http.app import create_app
+    from service.jobs.owner import DataDirOwner
     from service.logging_setup import configure_logging
     from service.settings import Settings
 
     settings = Settings()
     message = access_message(host, len(settings.api_key_list()))
-    # built before the server starts, so a wrong embedder setting is one line, not a startup traceback
-    embedder = make_embedder(settings.embedder, settings.embedding_endpoint())
-    configure_logging(log_level.upper())
-    typer.echo(message, err=True)
-    logger.info(message)
-    typer.echo(f"dialogforge serving on http://{host}:{port} (data in {settings.data_dir})", err=True)
-    uvicorn.run(
-        create_app(settings, embedder=embedder),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_CONNECTIONS_S,
-    )
+    # one owner per data directory: a second server (or a CLI job) on it is one line and exit 1
+    with DataDirOwner(settings.data_dir, f"dialogforge serve on port {port}") as owner:
+        # built before the server starts, so a wrong embedder setting is one line, not a startup traceback
+        embedder = make_embedder(settings.embedder, settings.embedding_endpoint())
+        configure_logging(log_level.upper())
+        typer.echo(message, err=True)
+        logger.info(message)
+        typer.echo(f"dialogforge serving on http://{host}:{port} (data in {settings.data_dir})", err=True)
+        uvicorn.run(
+            create_app(settings, embedder=embedder, owner=owner),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=GRACEFUL_CONNECTIONS_S,
+        )

@@ -1,6 +1,7 @@
 """The FastAPI app: ``create_app(settings, models=..., embedder=...)``.
 
-The lifespan builds the expensive things once: the Engine (the embedded llama.cpp model, started
+The lifespan takes the data directory (one owner per directory, unless ``dialogforge serve``
+took it already) and builds the expensive things once: the Engine (the embedded llama.cpp model, started
 once and shared by every request and job, unless a base URL is set or models are injected), the
 SQLite job store and the JobManager, which resumes unfinished jobs. On shutdown the manager stops
 taking work, lets in-flight samples finish (bounded by ``shutdown_grace_s``), persists, and marks
@@ -25,9 +26,12 @@ from service.engine import Engine
 from service.http.errors import install_error_handlers
 from service.http.metrics import ServiceMetrics
 from service.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from service.http.openapi import install_openapi
 from service.http.routers import datasets, health, job_outputs, jobs, judge, samples, styles
+from service.http.routers.review import mount_review
 from service.jobs.manager import JobManager
-from service.jobs.models import Limits
+from service.jobs.models import JobUpdate, Limits
+from service.jobs.owner import DataDirOwner
 from service.jobs.store import JobStore
 from service.jobs.styles import StyleRegistry
 from service.settings import Settings
@@ -66,14 +70,23 @@ async def _warn_if_unreachable(engine: Engine, settings: Settings) -> None:
 
 
 def create_app(
-    settings: Settings | None = None, *, models: RoleModels | None = None, embedder: Embedder | None = None
+    settings: Settings | None = None,
+    *,
+    models: RoleModels | None = None,
+    embedder: Embedder | None = None,
+    owner: DataDirOwner | None = None,
 ) -> FastAPI:
-    """Build the app; nothing expensive happens until its lifespan starts."""
+    """Build the app; nothing expensive happens until its lifespan starts.
+
+    ``owner``: the data directory's lock, already taken (``dialogforge serve`` takes it before
+    the server starts, so a second server is one line); without it the lifespan takes it.
+    """
     settings = settings or Settings()
     metrics = ServiceMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = owner or DataDirOwner(settings.data_dir, "the dialogforge HTTP service").acquire()
         engine = await asyncio.to_thread(build_engine, settings, models, embedder)
         store: JobStore | None = None
         manager: JobManager | None = None
@@ -81,8 +94,18 @@ def create_app(
             await _warn_if_unreachable(engine, settings)
             store = await asyncio.to_thread(JobStore, settings.data_dir)
             registry = await asyncio.to_thread(StyleRegistry, store)
-            manager = JobManager(engine, store, registry, limits_of(settings), observer=metrics)
+            manager = JobManager(
+                engine,
+                store,
+                registry,
+                limits_of(settings),
+                observer=metrics,
+                owner_id=own.owner_id,
+                lease_s=settings.job_lease_s,
+            )
             metrics.track_running(lambda: manager.running if manager else 0)
+            metrics.track_admission(engine.models.admission)
+            metrics.prices = engine.prices
             app.state.engine, app.state.manager = engine, manager
             resumed = await manager.resume()
             if resumed:
@@ -93,9 +116,12 @@ def create_app(
             await stop_chat(app)  # before the manager: followers must not see jobs end "interrupted"
             if manager is not None:
                 await manager.shutdown()
+                manager.styles.close()
             if store is not None:
                 store.close()
             await asyncio.to_thread(engine.stop)
+            if owner is None:
+                own.release()
 
     # FastAPIOffline serves the Swagger/ReDoc assets from the package: /docs works with no internet.
     app = FastAPIOffline(title="dialogforge", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
@@ -104,10 +130,12 @@ def create_app(
     app.state.api_keys = [key.encode() for key in settings.api_key_list()]
     app.state.injected_models = models is not None
     install_error_handlers(app)
+    install_openapi(app, stream_models=[JobUpdate])
     app.state.datasets = DatasetStore(settings.data_dir)
     for module in (health, samples, jobs, job_outputs, judge, styles, datasets):
         app.include_router(module.router)
     mount_chat(app, settings)  # each configured chat platform's events route (docs/slack.md, ...)
+    mount_review(app, settings)  # the review page (/review) and its status (/v1/reviews)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_bytes,

@@ -19,6 +19,7 @@ from service.jobs.errors import (
     JobServiceError,
     LimitExceededError,
     ShuttingDownError,
+    StorageFullError,
     StyleNotFoundError,
 )
 from service.logging_setup import request_id_var
@@ -36,6 +37,7 @@ DESCRIPTIONS = {
     ),
     429: "A limit was reached (running jobs, event readers, on-demand requests).",
     503: "The service is shutting down.",
+    507: "The data directory's disk is full: nothing new can be stored until space is freed.",
 }
 STATUS_OF: dict[type[JobServiceError], int] = {
     JobNotFoundError: 404,
@@ -44,6 +46,7 @@ STATUS_OF: dict[type[JobServiceError], int] = {
     InvalidRequestError: 422,
     LimitExceededError: 429,
     ShuttingDownError: 503,
+    StorageFullError: 507,
 }
 DATASET_STATUS = {"dataset_not_found": 404, "version_not_found": 404, "dataset_conflict": 409}
 """Data-set error codes that are not 422 (a bad name, source, format or row is 422)."""
@@ -87,7 +90,8 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 async def _service(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JobServiceError)
     status = next((code for kind, code in STATUS_OF.items() if isinstance(exc, kind)), 400)
-    headers = {"Retry-After": "5"} if status in (429, 503) else None
+    retry_after = getattr(exc, "retry_after_s", 5)
+    headers = {"Retry-After": str(retry_after)} if status in (429, 503, 507) else None
     return error_json(status, exc.code, str(exc), headers)
 
 
@@ -99,6 +103,8 @@ async def _dataset(_: Request, exc: Exception) -> JSONResponse:
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. the body is not UTF-8)
+        if isinstance(exc.__cause__, RecursionError):  # json.loads gave up on the nesting
+            return error_json(422, "invalid_request", "nesting too deep: the body's JSON nests too many levels")
         return error_json(422, "invalid_request", "the body could not be read as UTF-8 JSON; send a JSON object")
     code = _CODES.get(exc.status_code, "http_error")
     return error_json(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))

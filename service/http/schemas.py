@@ -5,13 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.schemas import TokenUsage, Turn
-from agents.styles import StylePack
+from agents.styles import MAX_STYLE_PACK_BYTES, StylePack
 from graph.progress import JobProgress, JobSummary
 from service.jobs.models import NAME_PATTERN, JobRecord, JobRequest, JobStatus
+
+
+class RequestBody(BaseModel):
+    """Base of every request body: unknown fields and non-finite numbers (NaN, Infinity) are refused (422)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ErrorResponse(BaseModel):
@@ -25,10 +31,8 @@ class ErrorResponse(BaseModel):
 # ------------------------------------------------------------------ samples
 
 
-class SampleCreate(BaseModel):
+class SampleCreate(RequestBody):
     """Make k samples now."""
-
-    model_config = ConfigDict(extra="forbid")
 
     style: str = Field(min_length=1, max_length=64, examples=["gentle"])
     k: int = Field(default=1, ge=1, le=10, description="Accepted samples wanted (at most 10).")
@@ -69,6 +73,7 @@ class JobResponse(BaseModel):
     summary: JobSummary | None
     error: str
     cancel_requested: bool
+    version: str | None = Field(default=None, description="The data set version the job wrote (`into`), name@N.")
     created_at: datetime
     updated_at: datetime
     links: JobLinks
@@ -93,6 +98,7 @@ class JobResponse(BaseModel):
             summary=record.summary,
             error=record.error,
             cancel_requested=record.cancel_requested,
+            version=record.version,
             created_at=record.created_at,
             updated_at=record.updated_at,
             links=links,
@@ -121,19 +127,19 @@ class ReportResponse(BaseModel):
 # -------------------------------------------------------------------- judge
 
 
-class JudgeItem(BaseModel):
+class TurnIn(Turn, RequestBody):
+    """One message of a dialogue sent to the judge."""
+
+
+class JudgeItem(RequestBody):
     """One dialogue to score."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    turns: list[Turn] = Field(min_length=2, max_length=12)
+    turns: list[TurnIn] = Field(min_length=2, max_length=12)
     system: str | None = Field(default=None, max_length=8000, description="Persona; defaults to the style's.")
 
 
-class JudgeRequest(BaseModel):
+class JudgeRequest(RequestBody):
     """Score your own dialogues with a style's rubric and a judge prompt."""
-
-    model_config = ConfigDict(extra="forbid")
 
     style: str = Field(min_length=1, max_length=64, description="Whose rubric to use.", examples=["gentle"])
     prompt: str = Field(default=DEFAULT_JUDGE_PROMPT, max_length=64, description="Judge prompt name (prompts/judge).")
@@ -182,13 +188,33 @@ class StyleDetail(BaseModel):
     pack: StylePack
 
 
-class StyleCreate(BaseModel):
+def _not_null(schema: dict[str, Any]) -> None:
+    """Document an optional field as "absent or a value", not null (null is refused)."""
+    options = [option for option in schema.pop("anyOf", []) if option != {"type": "null"}]
+    schema.pop("default", None)
+    if options:
+        schema.update(options[0])
+
+
+class StyleCreate(RequestBody):
     """Register a custom style pack: give it as YAML text or as a JSON object (exactly one)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["yaml"]}, {"required": ["pack"]}]})
 
-    yaml: str | None = Field(default=None, description="The pack as YAML (or JSON) text.")
-    pack: dict[str, Any] | None = Field(default=None, description="The pack as a JSON object.")
+    yaml: str | None = Field(
+        default=None,
+        max_length=MAX_STYLE_PACK_BYTES,
+        description="The pack as YAML (or JSON) text, at most 256 KiB; validated like `pack`.",
+        json_schema_extra=_not_null,
+    )
+    pack: StylePack | None = Field(default=None, description="The pack as a JSON object.", json_schema_extra=_not_null)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StyleCreate:
+        given = [field for field in ("yaml", "pack") if getattr(self, field) is not None]
+        if len(given) != 1 or len(self.model_fields_set) != 1:
+            raise ValueError("give exactly one of 'yaml' (text) or 'pack' (object)")
+        return self
 
 
 class StyleCreated(BaseModel):
@@ -202,9 +228,13 @@ class StyleCreated(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness and what the service runs on."""
+    """Liveness and what the service runs on; ``degraded`` when the store cannot take writes."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
     llm: Literal["embedded", "remote", "injected"]
     jobs_running: int
     auth: bool = Field(description="Whether API keys are required on /v1.")
+    store: Literal["writable", "not_writable"] = Field(
+        default="writable", description="Whether the data directory can take writes (not_writable: disk full)."
+    )
+    message: str = Field(default="", description="Why the status is degraded.")

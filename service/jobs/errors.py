@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from graph.faults import StorageFull
+
 
 class JobServiceError(Exception):
     """Base class: ``code`` is a stable machine name, the message is for people."""
@@ -25,6 +27,7 @@ class LimitExceededError(JobServiceError):
     """A bound was reached: too many running jobs, subscribers or on-demand requests."""
 
     code = "limit_exceeded"
+    retry_after_s: int = 5  # seconds a caller should wait before trying again
 
 
 class InvalidRequestError(JobServiceError):
@@ -43,3 +46,14 @@ class ShuttingDownError(JobServiceError):
     """The service is stopping and takes no new work."""
 
     code = "shutting_down"
+
+
+class StorageFullError(JobServiceError, StorageFull):
+    """The data directory's disk is full: nothing new can be stored until space is freed."""
+
+    code = "storage_full"
+    retry_after_s: int = 30
+
+
+class LeaseLostError(JobConflictError):
+    """Another process holds the job's lease now: this one must not run it or write for it."""

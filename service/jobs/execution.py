@@ -5,20 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Literal, Protocol
 
 from agents.schemas import Sample, TokenUsage, utc_now
 from agents.styles import StylePack
+from graph.faults import is_storage_full
 from graph.progress import JobEvent, JobProgress, JobSummary, StopReason
-from graph.runner import JobRunner
-from graph.state import LoopConfig
 from service.engine import Engine
-from service.jobs.baseline import Baseline
+from service.jobs.errors import LeaseLostError
 from service.jobs.events import EventHub
+from service.jobs.into import write_version
+from service.jobs.kinds import JobRun, RunContext, kind_of
 from service.jobs.models import JobRecord, JobStatus, JobUpdate
 from service.jobs.store import JobStore
 
 logger = logging.getLogger(__name__)
+
+RESUMES = "the job continues from what is stored once space is freed (the service resumes it by itself)"
 
 UpdateKind = Literal["snapshot", "sample", "status", "end"]
 
@@ -51,7 +55,7 @@ class NullObserver:
 
 def final_status(stop: StopReason, interrupted: bool, cancel_requested: bool) -> JobStatus:
     """Map a runner's stop reason to the job's final status."""
-    if stop == "completed":
+    if stop in ("completed", "exhausted"):
         return "completed"
     if stop == "cancelled":
         return "interrupted" if interrupted and not cancel_requested else "cancelled"
@@ -66,22 +70,36 @@ class JobExecution:
     def __init__(
         self,
         record: JobRecord,
-        pack: StylePack,
+        pack: StylePack | None,
         engine: Engine,
         store: JobStore,
         hub: EventHub,
         observer: JobObserver,
+        *,
+        owner: str | None = None,
+        on_end: Callable[[], None] = lambda: None,
+        on_storage_full: Callable[[str], None] = lambda reason: None,
     ) -> None:
-        """Keep what the run needs; nothing starts until :meth:`run`."""
+        """Keep what the run needs; nothing starts until :meth:`run`.
+
+        ``owner`` holds the job's lease: every write names it, and stops once another process
+        holds the lease. ``on_end`` is called as soon as the job shows its final status (it frees
+        the job's slot); ``on_storage_full`` when a write failed because the disk is full.
+        """
         self.record, self.pack, self.engine, self.store = record, pack, engine, store
-        self.hub, self.observer = hub, observer
-        self.runner: JobRunner | None = None
-        self.baseline = Baseline()
+        self.hub, self.observer, self.owner = hub, observer, owner
+        self.on_end, self.on_storage_full = on_end, on_storage_full
+        self.runner: JobRun | None = None
         self.cancel_requested = record.cancel_requested
         self.interrupted = False
+        self.lease_lost = False
+        self.stalled = False  # ended by a full disk (or its end could not be written): to be resumed
+        self.faulted = False  # ended without a summary (an exception, or cut short): the stored progress is the truth
+        self.stored_progress = record.progress
         self.status: JobStatus = "queued"
         self.summary: JobSummary | None = None
         self.error = ""
+        self.version: str | None = record.version  # the data set version written with ``into``
 
     @property
     def job_id(self) -> str:
@@ -90,9 +108,9 @@ class JobExecution:
 
     def progress(self) -> JobProgress:
         """Return the live progress (the stored one before the runner exists)."""
-        if self.runner is None:
-            return self.record.progress
-        return self.baseline.progress(self.runner.progress())
+        if self.runner is None or self.faulted:
+            return self.stored_progress.model_copy(update={"in_flight": 0}) if self.faulted else self.stored_progress
+        return self.runner.progress()
 
     def snapshot(self) -> JobRecord:
         """Return the job as it is now (served from memory while it runs: no database read)."""
@@ -103,9 +121,17 @@ class JobExecution:
                 "summary": self.summary,
                 "error": self.error,
                 "cancel_requested": self.cancel_requested,
+                "version": self.version,
                 "updated_at": utc_now(),
             }
         )
+
+    async def lose_lease(self, holder: str) -> None:
+        """Stop at once without writing: another process holds the job's lease now."""
+        self.lease_lost = True
+        self.error = f"another process ({holder}) runs this job now; stopped here"
+        if self.runner is not None:
+            await self.runner.cancel()
 
     async def cancel(self, *, interrupt: bool = False) -> None:
         """Stop starting samples; in-flight ones finish. ``interrupt``: shutdown, to be resumed later."""
@@ -136,67 +162,118 @@ class JobExecution:
         """Persist a finished sample with the job's progress, then tell the subscribers."""
         if event.kind != "sample" or event.sample is None:
             return
-        progress = self.baseline.progress(event.progress)
-        await self.store.run(self.store.add_sample, self.job_id, event.sample, progress)
+        await self.store.run(self.store.add_sample, self.job_id, event.sample, event.progress, self.owner)
+        self.stored_progress = event.progress
         self.observer.on_sample(event.sample)
         self.publish("sample", "running", event.sample)
 
-    async def _prepare(self) -> JobRunner:
-        """Load what the job already made and build its runner."""
-        request = self.record.request
+    async def _prepare(self) -> JobRun:
+        """Load what the job already made and build its run (it continues from those samples)."""
         previous = await self.store.run(self.store.samples, self.job_id, None)
-        self.baseline = Baseline.from_samples(previous, self.record.progress.elapsed_s if previous else 0.0)
-        deps = await asyncio.to_thread(
-            self.engine.loop_deps,
-            self.pack,
-            request.workspace,
+        context = RunContext(
             job_id=self.job_id,
-            judge=request.judge,
-            config=LoopConfig(max_rewrites=request.max_rewrites),
-            seed=request.seed,
-        )
-        return JobRunner(
-            deps,
-            request.n,
-            concurrency=request.concurrency,
-            budget=self.baseline.budget(request.budget, request.n),
-            topic=request.topic,
-            previous=[sample for sample in previous if sample.status == "accepted"],
+            request=self.record.request,
+            pack=self.pack,
+            engine=self.engine,
+            previous=previous,
+            elapsed_s=self.record.progress.elapsed_s,
             on_event=self._on_event,
+            local=self.record.origin == "cli",
         )
+        return await kind_of(self.record.request).build(context)
 
     async def run(self) -> JobStatus:
-        """Run the job to its end, persisting the final status; return it."""
+        """Run the job to its end, persisting the final status; return it. Never raises but CancelledError."""
         try:
             self.runner = await self._prepare()
             if self.cancel_requested or self.interrupted:
                 await self.runner.cancel()
-            await self.store.run(self.store.update_job, self.job_id, status="running", progress=self.progress())
+            write = partial(self.store.update_job, self.job_id, status="running", owner=self.owner)
+            await self.store.run(write, progress=self.progress())
             self.status = "running"
             self.publish("status", "running")
             summary = await self.runner.run()
         except asyncio.CancelledError:
+            self.faulted = True
             status: JobStatus = "cancelled" if self.cancel_requested else "interrupted"
             await self._finish(status, None, "stopped before its in-flight samples finished")
             raise
         except Exception as exc:  # a broken job must not take the service down
-            logger.exception("job %s failed", self.job_id)
-            await self._finish("failed", None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-            return "failed"
-        summary = self.baseline.summary(summary)
+            return await self._fault(exc)
+        if self.lease_lost:
+            return await self._fault(LeaseLostError(self.error))
         status = final_status(summary.stop_reason, self.interrupted, self.cancel_requested)
-        await self._finish(status, summary, summary.message)
+        message = summary.message
+        if self.record.request.into is not None and status != "interrupted":
+            try:
+                message = await self._write_version(summary, message)
+            except Exception as exc:  # a full disk: resumed later, and the version written then
+                return await self._fault(exc)
+        await self._finish(status, summary, message)
         return status
 
-    async def _finish(self, status: JobStatus, summary: JobSummary | None, error: str) -> None:
-        """Persist the final state (shielded from cancellation) and publish the end."""
+    async def _write_version(self, summary: JobSummary, message: str) -> str:
+        """Write the accepted samples as a version of ``into``; return the job's message (with any failure).
+
+        Raises:
+            Exception: Only a full disk (the job is then resumed, and writes the version at its end).
+        """
+        args = (self.store, self.record, summary.accepted, summary.target)
+        try:
+            version = await asyncio.to_thread(write_version, *args)
+        except Exception as exc:
+            if is_storage_full(exc):
+                raise
+            logger.error("job %s: its data set version was not written", self.job_id, exc_info=exc)
+            return "; ".join(filter(None, [message, f"the data set version was not written: {exc}"]))
+        self.version = version.ref if version else None
+        return message
+
+    async def _fault(self, exc: Exception) -> JobStatus:
+        """End the job after an exception, with a status and a reason that say what happened."""
+        self.faulted = True
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if isinstance(exc, LeaseLostError) or self.lease_lost:
+            logger.warning("job %s stopped: %s", self.job_id, self.error or exc)
+            await self._finish("interrupted", None, self.error or str(exc), write=False)
+            return "interrupted"
+        if is_storage_full(exc):
+            self.stalled = True
+            self.on_storage_full(reason)
+            await self._finish("interrupted", None, f"disk full: {str(exc).splitlines()[0]}; {RESUMES}")
+            return "interrupted"
+        logger.error("job %s failed: %s", self.job_id, reason, exc_info=exc)
+        await self._finish("failed", None, reason)
+        return "failed"
+
+    async def _finish(self, status: JobStatus, summary: JobSummary | None, error: str, *, write: bool = True) -> None:
+        """Persist the final state and give the lease up (shielded from cancellation), then publish the end.
+
+        A write that fails (a full disk) never raises: the job keeps its status in memory, is
+        marked ``stalled``, and the store still says it is unfinished, so it is resumed later.
+        """
         self.status, self.summary, self.error = status, summary, error
-        write: Callable[[], None] = lambda: self.store.update_job(  # noqa: E731
-            self.job_id, status=status, progress=self.progress(), summary=summary, error=error
-        )
-        await asyncio.shield(self.store.run(write))
+        self.on_end()
+        if write:
+            final = partial(
+                self.store.update_job, self.job_id, status=status, summary=summary, error=error, version=self.version
+            )
+            try:
+                await asyncio.shield(self.store.run(final, progress=self.progress(), owner=self.owner, release=True))
+            except asyncio.CancelledError:  # the write goes on (shielded); the readers still get the end
+                self.publish("end", status)
+                raise
+            except Exception as exc:
+                self._unwritten(exc)
         self.publish("end", status)
-        record = await self.store.run(self.store.get_job, self.job_id)
-        if record is not None:
-            self.observer.on_job_end(record)
-        logger.info("job %s ended: %s", self.job_id, status)
+        self.observer.on_job_end(self.snapshot())
+        logger.info("job %s ended: %s%s", self.job_id, status, f" ({error})" if error else "")
+
+    def _unwritten(self, exc: Exception) -> None:
+        """Note that the job's end could not be written: it stays unfinished in the store."""
+        self.stalled = True
+        if is_storage_full(exc):
+            self.on_storage_full(f"{type(exc).__name__}: {exc}")
+            if not self.error.startswith("disk full"):
+                self.error = f"disk full: the end of the job could not be stored; {RESUMES}"
+        logger.error("job %s: its end (%s) could not be stored: %s", self.job_id, self.status, exc)

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
 
-from agents.judge import judge_dialogue
-from agents.prompting import PromptTemplate
+from agents.judge_plan import JudgePlan, judge_sample
 from agents.schemas import TokenUsage, Turn, Verdict
 from agents.styles import StylePack
 
@@ -18,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 async def judge_many(
     model: BaseChatModel,
-    template: PromptTemplate,
+    plan: JudgePlan,
     pack: StylePack,
     dialogues: Sequence[tuple[list[Turn], str | None]],
 ) -> tuple[list[Verdict], TokenUsage]:
@@ -26,11 +25,11 @@ async def judge_many(
 
     async def one(turns: list[Turn], persona: str | None) -> tuple[Verdict, TokenUsage]:
         try:
-            return await judge_dialogue(model, template, pack.rubric, turns, persona or pack.system_prompt)
+            return await judge_sample(model, plan, pack.rubric, turns, persona or pack.system_prompt)
         except Exception as exc:  # one failed call must not fail the others
             logger.warning("judge call failed: %s", type(exc).__name__)
             error = f"the judge call failed ({type(exc).__name__}); try again"
-            return Verdict(scores={}, passed=False, prompt_name=template.name, error=error), TokenUsage()
+            return Verdict(scores={}, passed=False, prompt_name=plan.describe(), error=error), TokenUsage()
 
     answers = await asyncio.gather(*(one(turns, persona) for turns, persona in dialogues))
     usage = TokenUsage()

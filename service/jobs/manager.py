@@ -2,9 +2,11 @@
 
 Public API (all coroutines run on the event loop the manager was started in)::
 
-    manager = JobManager(engine, store, styles, limits, observer=None)
+    manager = JobManager(engine, store, styles, limits, observer=None, owner_id=owner.owner_id, lease_s=30)
     await manager.resume()                        # at startup: continue jobs left queued/running/interrupted
-    record = await manager.start(JobRequest(style="gentle", n=50))   # -> JobRecord (status "queued")
+    record = await manager.resume_job(job_id)     # continue one stored job (the CLI's --resume / --job)
+    record = await manager.start(GenerateJobRequest(style="gentle", n=50))   # -> JobRecord (status "queued")
+    record = await manager.start(request, pack=pack, origin="cli")   # the CLI: its own pack, paths allowed
     record = await manager.get(job_id)            # live progress while running
     page = await manager.list(offset=0, limit=20) # -> JobPage, newest first
     record = await manager.cancel(job_id)         # stop starting samples; in-flight ones finish
@@ -13,17 +15,23 @@ Public API (all coroutines run on the event loop the manager was started in)::
     async for update in manager.subscribe(job_id): ...   # JobUpdate: snapshot, sample..., end (then stops)
     batch = await manager.sample_now("gentle", k=3, topic=None, timeout=60)   # -> SampleBatch
     pack, verdicts, usage = await manager.judge("gentle", "anchored", [(turns, None)])   # user's own data
+    status = await manager.storage_status()       # can the store take writes (a full disk)?
     await manager.shutdown()                      # stop taking work, let in-flight samples finish, persist
 
 Errors (``service.jobs.errors``, each message says what to fix): ``JobNotFoundError``,
-``JobConflictError`` (e.g. cancel an ended job), ``LimitExceededError`` (too many running jobs,
-event readers or on-demand requests), ``InvalidRequestError`` (n too large, unknown judge prompt,
-k out of range), ``StyleNotFoundError``, ``ShuttingDownError``.
+``JobConflictError`` (e.g. cancel an ended job; ``LeaseLostError``: another process runs it),
+``LimitExceededError`` (too many running jobs, event readers or on-demand requests),
+``InvalidRequestError`` (n too large, unknown judge prompt, k out of range),
+``StyleNotFoundError``, ``ShuttingDownError``, ``StorageFullError`` (the disk is full).
 
-Durability: the job and every finished sample are written to SQLite as they finish. A job found
-``queued``/``running``/``interrupted`` at startup (the process was killed, or shut down) is resumed
-with its stored accepted samples passed to the runner as ``previous``, so it ends with exactly n
-accepted samples and no duplicated id.
+Every kind of job (``service.jobs.kinds``) runs the same way: admitted atomically against the
+concurrent-jobs limit, stored, then run by a :class:`JobExecution` that writes every finished
+sample as it finishes. A job found ``queued``/``running``/``interrupted`` at startup (the process
+was killed, or shut down) is resumed: its run is built from every sample stored so far, so it
+ends with exactly n accepted samples and no duplicated id. The service resumes the jobs it
+started; a command-line job waits for ``dialogforge generate --resume`` (``resume_job``). A job
+runs only while this manager holds its lease (``service.jobs.upkeep`` renews it, and resumes the
+jobs a full disk stopped once the store can be written again).
 """
 
 from __future__ import annotations
@@ -35,26 +43,29 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from functools import partial
 
-from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt, judge_prompt_names
+from agents.judge_plan import plan_for
+from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.schemas import Sample, TokenUsage, Turn, Verdict
 from agents.styles import StylePack
-from graph.runner import JobRunner
-from graph.state import LoopConfig
 from service.engine import Engine
+from service.jobs.admission import Admission, Claim, Ticket
 from service.jobs.errors import (
     InvalidRequestError,
     JobConflictError,
     JobNotFoundError,
-    LimitExceededError,
     ShuttingDownError,
+    StorageFullError,
 )
 from service.jobs.events import EventHub
 from service.jobs.execution import JobExecution, JobObserver, NullObserver
 from service.jobs.judging import judge_many
+from service.jobs.kinds import JobRun, kind_of
+from service.jobs.kinds.generate import check_judge
 from service.jobs.models import (
-    ACTIVE_STATUSES,
     RESUMABLE_STATUSES,
+    JobOrigin,
     JobPage,
     JobRecord,
     JobRequest,
@@ -62,14 +73,20 @@ from service.jobs.models import (
     Limits,
     SampleBatch,
 )
-from service.jobs.ondemand import run_on_demand
+from service.jobs.ondemand import OnDemand
+from service.jobs.owner import new_owner_id
+from service.jobs.storage import StorageMonitor, StorageStatus
 from service.jobs.store import JobStore
 from service.jobs.styles import StyleRegistry
+from service.jobs.upkeep import Upkeep
 
 logger = logging.getLogger(__name__)
 
 MAX_PAGE = 100
 MAX_JUDGE_ITEMS = 20
+JOBS_POOL = "jobs"
+JOBS_REFUSAL = "{held} jobs are running (max {limit}); wait for one to end or cancel one"
+DEFAULT_LEASE_S = 30.0
 
 
 class JobManager:
@@ -82,56 +99,113 @@ class JobManager:
         styles: StyleRegistry,
         limits: Limits | None = None,
         observer: JobObserver | None = None,
+        *,
+        owner_id: str | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        recover: bool = True,
     ) -> None:
-        """Keep the shared engine and store; nothing runs until :meth:`start` or :meth:`resume`."""
+        """Keep the shared engine and store; nothing runs until :meth:`start` or :meth:`resume`.
+
+        ``owner_id`` (the data directory owner's) is written into the lease of every job this
+        manager runs; ``lease_s`` is how long a lease lasts unrenewed; ``recover``: resume jobs
+        a full disk stopped once it can be written again (the service; the CLI exits instead).
+        """
         self.engine, self.store, self.styles = engine, store, styles
         self.limits = limits or Limits()
         self.observer: JobObserver = observer or NullObserver()
         self.hub = EventHub(self.limits.event_queue_size, self.limits.max_event_subscribers)
+        self.admission = Admission()
+        self.owner_id, self.lease_s = owner_id or new_owner_id(), lease_s
+        self.storage = StorageMonitor(store)
+        self.upkeep = Upkeep(self, recover=recover)
         self._running: dict[str, tuple[JobExecution, asyncio.Task[object]]] = {}
-        self._on_demand: set[asyncio.Task[SampleBatch]] = set()
+        self.stalled: dict[str, JobExecution] = {}  # stopped by a full disk: the upkeep resumes them
+        self.on_demand = OnDemand(
+            engine, styles, self.limits, self.admission, lambda sample: self.observer.on_sample(sample)
+        )
         self._closing = False
 
     # ----------------------------------------------------------------- jobs
 
-    def check_judge(self, name: str) -> None:
-        """Reject judge prompts that are not shipped (names only: never a path on the server)."""
-        known = judge_prompt_names()
-        if name not in known:
-            raise InvalidRequestError(f"unknown judge prompt {name!r}; known: {', '.join(known)}")
+    async def start(
+        self, request: JobRequest, *, pack: StylePack | None = None, origin: JobOrigin = "service"
+    ) -> JobRecord:
+        """Admit, store and start a job of any kind; return it (status ``queued``).
 
-    async def start(self, request: JobRequest) -> JobRecord:
-        """Validate and store a job, then run it in the background; return it (status ``queued``)."""
+        Args:
+            request: The job's request.
+            pack: A style pack the caller resolved itself (the CLI's ``--style file.yaml``).
+            origin: ``cli`` for the command line (judge prompt paths allowed, not resumed by a server).
+
+        Raises:
+            LimitExceededError: The concurrent-jobs limit is reached (checked and taken atomically).
+        """
         if self._closing:
             raise ShuttingDownError("the service is shutting down; start the job again after the restart")
-        if request.n > self.limits.max_job_n:
-            raise InvalidRequestError(f"n must be at most {self.limits.max_job_n} on this server, got {request.n}")
-        self.check_judge(request.judge)
-        pack = self.styles.resolve(request.style)
-        active = self.running
-        if active >= self.limits.max_concurrent_jobs:
-            raise LimitExceededError(
-                f"{active} jobs are running (max {self.limits.max_concurrent_jobs}); wait for one to end or cancel one"
-            )
-        record = await self.store.run(self.store.create_job, uuid.uuid4().hex, request, pack)
-        self._launch(record, pack)
-        logger.info("job %s started: style=%s n=%d", record.id, pack.name, request.n)
+        kind = kind_of(request)
+        snapshot = kind.admit(request, self.limits, self.styles, pack=pack, local=origin == "cli")
+        ticket = self.admission.acquire(
+            {JOBS_POOL: Claim(1, self.limits.max_concurrent_jobs)}, refusals={JOBS_POOL: JOBS_REFUSAL}
+        )
+        create = partial(self.store.create_job, owner=self.owner_id, lease_s=self.lease_s)
+        try:
+            record = await self.store.run(create, uuid.uuid4().hex, request, snapshot, origin)
+        except StorageFullError as exc:
+            ticket.release()
+            self.storage.report_full(str(exc))
+            raise
+        except BaseException:
+            ticket.release()
+            raise
+        self._launch(record, snapshot, ticket)
+        logger.info("job %s started: %s", record.id, record.request.model_dump_json(include={"kind", "style", "n"}))
         return record
 
-    def _launch(self, record: JobRecord, pack: StylePack) -> None:
-        execution = JobExecution(record, pack, self.engine, self.store, self.hub, self.observer)
+    def _launch(self, record: JobRecord, pack: StylePack | None, ticket: Ticket) -> None:
+        execution = JobExecution(
+            record,
+            pack,
+            self.engine,
+            self.store,
+            self.hub,
+            self.observer,
+            owner=self.owner_id,
+            on_end=ticket.release,
+            on_storage_full=self.storage.report_full,
+        )
         # a fresh context: the job outlives the request that started it (and its request id)
         task: asyncio.Task[object] = asyncio.create_task(
             execution.run(), name=f"job-{record.id}", context=contextvars.Context()
         )
         self._running[record.id] = (execution, task)
-        task.add_done_callback(lambda _: self._running.pop(record.id, None))
+        self.stalled.pop(record.id, None)
+        self.upkeep.start()
+        task.add_done_callback(lambda done: self._ended(execution, done, ticket))
+
+    def _ended(self, execution: JobExecution, task: asyncio.Task[object], ticket: Ticket) -> None:
+        """A job's task is done: free its slot, keep it visible if its end is not stored, log any escape."""
+        ticket.release()
+        self._running.pop(execution.job_id, None)
+        if execution.stalled:
+            self.stalled[execution.job_id] = execution
+        if not task.cancelled() and task.exception() is not None:  # JobExecution.run catches Exception
+            logger.error("job %s: its task died", execution.job_id, exc_info=task.exception())
+
+    def executions(self) -> dict[str, JobExecution]:
+        """Return the executions running in this process, by job id."""
+        return {job_id: execution for job_id, (execution, _) in self._running.items()}
+
+    async def storage_status(self) -> StorageStatus:
+        """Return whether the store can be written (free space; a probe write after a full disk)."""
+        return await self.store.run(self.storage.check)
 
     async def get(self, job_id: str) -> JobRecord:
         """Return a job; while it runs, from memory with its live progress."""
         active = self._running.get(job_id)
         if active is not None:
             return active[0].snapshot()
+        if job_id in self.stalled:  # its end may not be stored: what it is now is in memory
+            return self.stalled[job_id].snapshot()
         record = await self.store.run(self.store.get_job, job_id)
         if record is None:
             raise JobNotFoundError(f"no job with id {job_id!r}")
@@ -147,11 +221,12 @@ class JobManager:
         """Stop a job from starting samples; the ones in flight finish and are kept."""
         record = await self.get(job_id)
         active = self._running.get(job_id)
-        if active is not None and active[0].status in ACTIVE_STATUSES:  # an ended job's task may still be writing
+        if active is not None and record.active:  # an ended job's task may still be writing
             await self.store.run(self.store.update_job, job_id, cancel_requested=True)
             await active[0].cancel()
-        elif record.status == "interrupted":
+        elif active is None and record.status == "interrupted":
             await self.store.run(self.store.update_job, job_id, status="cancelled", cancel_requested=True)
+            self.stalled.pop(job_id, None)
         else:
             raise JobConflictError(f"job {job_id} already ended ({record.status}); nothing to cancel")
         return await self.get(job_id)
@@ -216,23 +291,9 @@ class JobManager:
         """Make up to k accepted samples now; on timeout return what finished and say so."""
         if self._closing:
             raise ShuttingDownError("the service is shutting down; try again after the restart")
-        if not 1 <= k <= self.limits.max_samples_k:
-            raise InvalidRequestError(f"k must be between 1 and {self.limits.max_samples_k}, got {k}")
-        self.check_judge(judge)
-        pack = self.styles.resolve(style)
-        if len(self._on_demand) >= self.limits.max_concurrent_sample_requests:
-            raise LimitExceededError(
-                f"{len(self._on_demand)} sample requests are running "
-                f"(max {self.limits.max_concurrent_sample_requests}); try again shortly"
-            )
-        deps = await asyncio.to_thread(
-            self.engine.loop_deps, pack, workspace, judge=judge, config=LoopConfig(max_rewrites=max_rewrites)
+        return await self.on_demand.sample(
+            style, k, topic, timeout, workspace=workspace, judge=judge, max_rewrites=max_rewrites
         )
-        seconds = min(timeout or self.limits.sample_timeout_s, self.limits.sample_timeout_s)
-        task = asyncio.create_task(run_on_demand(deps, k, topic, seconds, self.observer.on_sample))
-        self._on_demand.add(task)
-        task.add_done_callback(self._on_demand.discard)
-        return await task
 
     async def judge(
         self, style: str, prompt: str, dialogues: Sequence[tuple[builtins.list[Turn], str | None]]
@@ -240,37 +301,64 @@ class JobManager:
         """Score a user's own dialogues ((turns, persona or None) pairs) with a style's rubric."""
         if not 1 <= len(dialogues) <= MAX_JUDGE_ITEMS:
             raise InvalidRequestError(f"send between 1 and {MAX_JUDGE_ITEMS} dialogues, got {len(dialogues)}")
-        self.check_judge(prompt)
+        check_judge(prompt)
         pack = self.styles.resolve(style)
-        verdicts, usage = await judge_many(self.engine.models.judge, judge_prompt(prompt), pack, dialogues)
+        verdicts, usage = await judge_many(self.engine.models.judge, plan_for(pack.rubric, prompt), pack, dialogues)
         self.observer.on_usage({"judge": usage})
         return pack, verdicts, usage
 
     # ------------------------------------------------------- start and stop
 
     async def resume(self) -> builtins.list[str]:
-        """Continue every job a previous process left queued, running or interrupted; return their ids."""
+        """Continue every job this service left queued, running or interrupted; return their ids."""
         resumed = []
-        for record in await self.store.run(self.store.jobs_with_status, RESUMABLE_STATUSES):
-            if record.cancel_requested:
-                await self.store.run(self.store.update_job, record.id, status="cancelled")
-                continue
-            pack = await self.store.run(self.store.job_pack, record.id)
-            if pack is None:
-                continue
-            self._launch(record, pack)
-            resumed.append(record.id)
-            logger.info("job %s resumed (%d accepted so far)", record.id, record.progress.accepted)
+        for record in await self.store.run(self.store.jobs_with_status, RESUMABLE_STATUSES, "service"):
+            if await self.relaunch(record) is None and not record.cancel_requested:
+                resumed.append(record.id)
         return resumed
+
+    async def resume_job(self, job_id: str) -> JobRecord:
+        """Continue one unfinished job (the CLI's ``--resume``); a job that already ended is returned as is.
+
+        Raises:
+            JobNotFoundError: No job has this id.
+            JobConflictError: Another process runs the job (it holds the job's lease).
+        """
+        record = await self.get(job_id)
+        if record.status in RESUMABLE_STATUSES and job_id not in self._running:
+            holder = await self.relaunch(record)
+            if holder:
+                raise JobConflictError(f"job {job_id} is being run by another process ({holder})")
+        return await self.get(job_id)
+
+    async def relaunch(self, record: JobRecord) -> str | None:
+        """Claim a stored job's lease and run it again; return who holds the lease instead, if anyone.
+
+        A relaunched job counts against the concurrent-jobs limit but is never refused by it; a
+        job whose cancel was requested is marked cancelled instead.
+        """
+        if record.cancel_requested:
+            await self.store.run(self.store.update_job, record.id, status="cancelled")
+            return None
+        holder = await self.store.run(self.store.claim_job, record.id, self.owner_id, self.lease_s)
+        if holder is not None:
+            logger.warning("job %s not resumed here: another process holds it (%s)", record.id, holder)
+            return holder
+        pack = await self.store.run(self.store.job_pack, record.id)
+        ticket = self.admission.acquire({JOBS_POOL: Claim(1, self.limits.max_concurrent_jobs)}, force=True)
+        self._launch(record, pack, ticket)
+        logger.info("job %s resumed (%d accepted so far)", record.id, record.progress.accepted)
+        return None
 
     async def shutdown(self, grace_s: float | None = None) -> None:
         """Stop taking work; let in-flight samples finish (bounded wait); mark unfinished jobs interrupted."""
         self._closing = True
+        await self.upkeep.stop()
         grace = self.limits.shutdown_grace_s if grace_s is None else grace_s
         running = list(self._running.values())
         for execution, _ in running:
             await execution.cancel(interrupt=True)
-        tasks = [task for _, task in running] + list(self._on_demand)
+        tasks = [task for _, task in running] + list(self.on_demand.tasks)
         if not tasks:
             return
         started = time.monotonic()
@@ -288,9 +376,9 @@ class JobManager:
 
         A job that has shown its end no longer counts, even while its task finishes writing it.
         """
-        return sum(1 for execution, _ in self._running.values() if execution.status in ACTIVE_STATUSES)
+        return self.admission.held(JOBS_POOL)
 
-    def runner_of(self, job_id: str) -> JobRunner | None:
+    def runner_of(self, job_id: str) -> JobRun | None:
         """Return the live runner of a job (tests and diagnostics)."""
         active = self._running.get(job_id)
         return active[0].runner if active else None

@@ -9,45 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.schemas import Sample, TokenUsage
-from graph.datasets.export import ExportFormat
-from graph.progress import Budget, JobProgress, JobSummary
+from graph.progress import JobProgress, JobSummary
+from service.jobs.kinds import JobRequest as JobRequest  # re-exported: the one request type of every kind
+from service.jobs.kinds.base import NAME_PATTERN as NAME_PATTERN
 
 JobStatus = Literal["queued", "running", "completed", "incomplete", "cancelled", "failed", "interrupted"]
+JobOrigin = Literal["service", "cli"]
 ACTIVE_STATUSES: tuple[JobStatus, ...] = ("queued", "running")
 RESUMABLE_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "interrupted")
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-
-
-def _default_formats() -> list[ExportFormat]:
-    return ["sharegpt"]
-
-
-class JobRequest(BaseModel):
-    """What to make: a style, how many accepted samples, and the job's bounds."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    style: str = Field(min_length=1, max_length=64, description="Style pack name or alias (see GET /v1/styles).")
-    n: int = Field(ge=1, description="Accepted samples to make (at most the server's max_job_n).")
-    formats: list[ExportFormat] = Field(
-        default_factory=_default_formats,
-        min_length=1,
-        max_length=4,
-        description="Export formats offered for the data set; the first is the default of /dataset.",
-    )
-    concurrency: int = Field(default=2, ge=1, le=16, description="Samples in flight at once.")
-    workspace: str = Field(
-        default="default", pattern=NAME_PATTERN, description="Memory namespace: jobs in one avoid each other's topics."
-    )
-    budget: Budget = Field(default_factory=Budget)
-    topic: str | None = Field(default=None, max_length=200, description="Fix the topic of every sample.")
-    judge: str = Field(default=DEFAULT_JUDGE_PROMPT, max_length=64, description="Judge prompt name (prompts/judge).")
-    max_rewrites: int = Field(default=2, ge=0, le=10)
-    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
 class JobRecord(BaseModel):
@@ -60,6 +32,8 @@ class JobRecord(BaseModel):
     summary: JobSummary | None = None
     error: str = ""
     cancel_requested: bool = False
+    origin: JobOrigin = Field(default="service", description="Who started it: the service, or the command line.")
+    version: str | None = Field(default=None, description="The data set version written with `into` (name@N).")
     created_at: datetime
     updated_at: datetime
 
@@ -121,6 +95,7 @@ class Limits(BaseModel):
     """The service's bounds (from settings)."""
 
     max_job_n: int = 10_000
+    max_job_concurrency: int = 16
     max_concurrent_jobs: int = 4
     max_samples_k: int = 10
     sample_timeout_s: float = 300.0

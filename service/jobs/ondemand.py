@@ -1,4 +1,4 @@
-"""Make a few samples now (not stored as a job), bounded by a timeout."""
+"""Make a few samples now (not stored as a job), bounded by a timeout and the on-demand limit."""
 
 from __future__ import annotations
 
@@ -6,13 +6,73 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.schemas import Sample
 from graph.nodes import LoopDeps
 from graph.progress import JobEvent
 from graph.runner import JobRunner
-from service.jobs.models import SampleBatch, SampleResult
+from graph.state import LoopConfig
+from service.engine import Engine
+from service.jobs.admission import Admission, Claim
+from service.jobs.errors import InvalidRequestError
+from service.jobs.kinds.generate import check_judge
+from service.jobs.models import Limits, SampleBatch, SampleResult
+from service.jobs.styles import StyleRegistry
 
 MAX_ON_DEMAND_CONCURRENCY = 4
+SAMPLES_POOL = "sample-requests"
+SAMPLES_REFUSAL = "{held} sample requests are running (max {limit}); try again shortly"
+
+
+class OnDemand:
+    """The on-demand requests of one job manager (at most ``limits.max_concurrent_sample_requests`` at once)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        styles: StyleRegistry,
+        limits: Limits,
+        admission: Admission,
+        on_sample: Callable[[Sample], None],
+    ) -> None:
+        """Keep what a request needs."""
+        self.engine, self.styles, self.limits, self.admission = engine, styles, limits, admission
+        self.on_sample = on_sample
+        self.tasks: set[asyncio.Task[SampleBatch]] = set()
+
+    async def sample(
+        self,
+        style: str,
+        k: int,
+        topic: str | None = None,
+        timeout: float | None = None,
+        *,
+        workspace: str = "on-demand",
+        judge: str = DEFAULT_JUDGE_PROMPT,
+        max_rewrites: int = 2,
+    ) -> SampleBatch:
+        """Make up to k accepted samples now; on timeout return what finished and say so."""
+        if not 1 <= k <= self.limits.max_samples_k:
+            raise InvalidRequestError(f"k must be between 1 and {self.limits.max_samples_k}, got {k}")
+        check_judge(judge)
+        pack = self.styles.resolve(style)
+        ticket = self.admission.acquire(
+            {SAMPLES_POOL: Claim(1, self.limits.max_concurrent_sample_requests)},
+            refusals={SAMPLES_POOL: SAMPLES_REFUSAL},
+        )
+        try:
+            deps = await asyncio.to_thread(
+                self.engine.loop_deps, pack, workspace, judge=judge, config=LoopConfig(max_rewrites=max_rewrites)
+            )
+        except BaseException:
+            ticket.release()
+            raise
+        seconds = min(timeout or self.limits.sample_timeout_s, self.limits.sample_timeout_s)
+        task = asyncio.create_task(run_on_demand(deps, k, topic, seconds, self.on_sample))
+        self.tasks.add(task)
+        task.add_done_callback(lambda _: ticket.release())
+        task.add_done_callback(self.tasks.discard)
+        return await task
 
 
 def to_result(sample: Sample) -> SampleResult:

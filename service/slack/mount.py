@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from service.chatops.dispatch import ChatDispatcher
@@ -14,6 +15,23 @@ from service.slack.bot import SlackBot
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+TIMESTAMP_HEADER = "x-slack-request-timestamp"
+INVALID_REQUEST = {"error": "invalid request"}
+
+
+def timestamp_is_integer(values: list[str]) -> bool:
+    """Whether Slack's timestamp header is absent or an integer.
+
+    slack_sdk's verifier calls ``int()`` on it before checking the signature, so any other value
+    (``abc``, ``1.5``, 5,000 digits) would raise and answer 500, with an error logged for each such
+    unauthenticated request. Absent, bolt itself refuses the request (401).
+    """
+    try:
+        for value in values[:1]:  # bolt reads the first value
+            int(value)
+    except ValueError:
+        return False
+    return True
 
 
 def slack_router(bot: SlackBot) -> APIRouter:
@@ -24,6 +42,8 @@ def slack_router(bot: SlackBot) -> APIRouter:
     @router.post(EVENTS_PATH, include_in_schema=False)
     async def slack_events(request: Request) -> Response:
         """Verify, acknowledge and dispatch one Slack request (slash command or event)."""
+        if not timestamp_is_integer(request.headers.getlist(TIMESTAMP_HEADER)):
+            return JSONResponse(INVALID_REQUEST, status_code=401)  # as bolt answers a bad signature, quietly
         return await handler.handle(request)
 
     return router

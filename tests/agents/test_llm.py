@@ -9,13 +9,13 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration
 from langchain_openai import ChatOpenAI
 
+from agents.admission import Admission
+from agents.answers import draft_schema
 from agents.llm import (
     BoundedChatModel,
-    ConcurrencyLimit,
     LLMConfig,
     build_role_models,
 )
-from agents.schemas import Dialogue
 from agents.structured import ask_structured
 from service.settings import Settings
 from tests.fakes import ScriptedChatModel, SlowChatModel
@@ -43,16 +43,19 @@ def test_factory_builds_each_role_with_its_model_name() -> None:
     assert client.openai_api_base == "http://llm.example/v1"
     assert client.max_retries == 7
     assert client.rate_limiter is None
-    limits = {id(m.limit) for m in (models.generator, models.judge, models.rewriter, models.topics)}  # type: ignore[attr-defined]
-    assert len(limits) == 1
+    admissions = {id(m.admission) for m in (models.generator, models.judge, models.rewriter, models.topics)}  # type: ignore[attr-defined]
+    assert admissions == {id(models.admission)}
+    assert models.admission is not None and models.admission.ceiling is None  # no silent cap
 
 
-def test_embedded_server_gets_a_dummy_key_and_rate_limit_is_shared() -> None:
-    models = build_role_models(LLMConfig(requests_per_second=2.0), "http://127.0.0.1:1/v1")
-    generator, judge = inner_of(models.generator), inner_of(models.judge)
+def test_embedded_server_gets_a_dummy_key_and_rate_limits_are_shared() -> None:
+    models = build_role_models(LLMConfig(requests_per_minute=120, tokens_per_minute=9000), "http://127.0.0.1:1/v1")
+    generator = inner_of(models.generator)
     assert generator.openai_api_key is not None
     assert generator.openai_api_key.get_secret_value() == "sk-local"
-    assert generator.rate_limiter is not None and generator.rate_limiter is judge.rate_limiter
+    assert models.admission is not None
+    stats = models.admission.stats()
+    assert (stats.rpm, stats.tpm) == (120, 9000)
 
 
 def test_api_key_never_in_repr_or_str() -> None:
@@ -85,12 +88,16 @@ def test_settings_defaults_to_the_embedded_model_names(monkeypatch: Any) -> None
     assert remote.generator_model == "default"
     assert remote.max_concurrency == 16
     assert remote.timeout_s == 120.0
+    monkeypatch.delenv("DIALOGFORGE_LLM_MAX_CONCURRENCY")
+    monkeypatch.setenv("DIALOGFORGE_LLM_REQUESTS_PER_SECOND", "2")
+    uncapped = Settings(_env_file=None, llm_base_url="https://api.example/v1").llm_config()  # type: ignore[call-arg]
+    assert uncapped.max_concurrency is None and uncapped.requests_per_minute == 120
 
 
 async def test_concurrency_bound_really_bounds() -> None:
     fake = SlowChatModel(responder=lambda messages, options: "ok")
-    limit = ConcurrencyLimit(3)
-    a, b = BoundedChatModel(inner=fake, limit=limit), BoundedChatModel(inner=fake, limit=limit)
+    limit = Admission(3)
+    a, b = BoundedChatModel(inner=fake, admission=limit), BoundedChatModel(inner=fake, admission=limit)
     calls = [m.ainvoke([HumanMessage("hi")]) for m in (a, b) for _ in range(10)]
     answers = await asyncio.gather(*calls)
     assert len(answers) == 20
@@ -102,13 +109,13 @@ async def test_bounded_model_keeps_bind_options_and_usage() -> None:
 
     def responder(messages: list[BaseMessage], options: dict[str, Any]) -> str:
         seen.append(options)
-        return '{"turns": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}'
+        return '{"exchanges": [{"user": "hi", "assistant": "hello"}]}'
 
-    model = BoundedChatModel(inner=ScriptedChatModel(responder=responder, calls=[]), limit=ConcurrencyLimit(2))
-    reply = await ask_structured(model, [HumanMessage("write")], Dialogue, temperature=0.3, max_tokens=50)
+    model = BoundedChatModel(inner=ScriptedChatModel(responder=responder, calls=[]), admission=Admission(2))
+    reply = await ask_structured(model, [HumanMessage("write")], draft_schema(1), temperature=0.3, max_tokens=50)
     assert reply.parsed is not None and reply.error is None
     assert reply.usage.input_tokens == 10 and reply.usage.output_tokens == 10
-    assert seen[0]["response_format"]["json_schema"]["name"] == "Dialogue"
+    assert seen[0]["response_format"]["json_schema"]["name"] == "DraftAnswer"
     assert seen[0]["temperature"] == 0.3 and seen[0]["max_tokens"] == 50
     answer = model.invoke([HumanMessage("sync")])
     assert isinstance(answer, AIMessage) and answer.usage_metadata is not None
@@ -116,7 +123,7 @@ async def test_bounded_model_keeps_bind_options_and_usage() -> None:
 
 def test_limit_survives_several_event_loops() -> None:
     fake = SlowChatModel(responder=lambda messages, options: "ok")
-    model = BoundedChatModel(inner=fake, limit=ConcurrencyLimit(2))
+    model = BoundedChatModel(inner=fake, admission=Admission(2))
 
     async def burst() -> None:
         await asyncio.gather(*(model.ainvoke([HumanMessage("x")]) for _ in range(5)))
@@ -139,7 +146,7 @@ def test_each_event_loop_gets_its_own_inner_model() -> None:
         return made[-1]
 
     model = BoundedChatModel(
-        inner=ScriptedChatModel(responder=lambda m, o: "sync"), limit=ConcurrencyLimit(2), async_inner_factory=factory
+        inner=ScriptedChatModel(responder=lambda m, o: "sync"), admission=Admission(2), async_inner_factory=factory
     )
 
     async def twice() -> None:

@@ -7,6 +7,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from agents.generator import generator_messages
 from agents.judge import judge_dialogue
+from agents.knowledge.passage import Passage
 from agents.paths import JUDGE_PROMPTS_DIR, PROMPTS_DIR
 from agents.prompting import PromptError, judge_prompt, judge_prompt_names, load_prompt, parse_prompt, role_prompt
 from agents.rewriter import rewriter_messages
@@ -126,7 +127,7 @@ def test_judge_prompt_names_default_first() -> None:
 def test_judge_prompts_parse(name: str) -> None:
     template = judge_prompt(name)
     assert template.name == name
-    assert template.variables == {"persona", "rubric", "dialogue", "criteria"}
+    assert template.variables == {"persona", "rubric", "dialogue", "criteria", "reference"}
 
 
 def test_judge_prompt_by_path_only_when_allowed() -> None:
@@ -155,13 +156,23 @@ def test_generator_prompt_renders(style: str) -> None:
     assert LANGUAGE[pack.language] in rendered
     assert f"{pack.reply_bounds.min_chars}-{pack.reply_bounds.max_chars} characters" in rendered
     assert f"{pack.user_bounds.min_chars}-{pack.user_bounds.max_chars} characters" in rendered
-    assert "exactly 2 user/assistant exchange(s)" in rendered
-    assert '{"turns": [{"role": "user"' in rendered
+    assert "with exactly 2 exchange(s)" in rendered
+    assert '{"exchanges": [{"user": "...", "assistant": "..."}]}' in rendered
+    assert "Reference passages" not in rendered and '"cited"' not in rendered
     assert "$" not in rendered
     if pack.markers:
         assert "must contain at least one of: " + " / ".join(pack.markers) + "." in rendered
     else:
         assert "must contain at least one of" not in rendered
+
+
+def test_generator_prompt_with_passages_asks_for_citations() -> None:
+    passages = [Passage("points.md#2", "积分有效期为两年。", "points.md", "积分")]
+    rendered = text(generator_messages(pack_named("bank-cs"), "积分快过期了", [], passages=passages))
+    assert "Reference passages (the only facts the assistant may state):\n[points.md#2] 积分有效期为两年。" in rendered
+    assert 'before each reply list in "cited" the ids' in rendered and "$" not in rendered
+    rewrite = text(rewriter_messages(pack_named("bank-cs"), TURNS, ["x"], passages=passages))
+    assert "[points.md#2]" in rewrite and '"cited"' in rewrite
 
 
 def test_generator_prompt_without_neighbours() -> None:

@@ -67,9 +67,19 @@ def test_bootstrap_interval_contains_estimate_and_is_seeded() -> None:
     rng = np.random.default_rng(1)
     human = rng.integers(0, 3, 60).astype(float)
     judge = human * 2 + 1 + rng.normal(0, 1.2, 60)
-    low, high = metrics.bootstrap_interval(metrics.spearman, human, judge, resamples=300, seed=3)
-    assert low < metrics.spearman(human, judge) < high
-    assert (low, high) == metrics.bootstrap_interval(metrics.spearman, human, judge, resamples=300, seed=3)
+    interval = metrics.bootstrap_interval(metrics.spearman, human, judge, resamples=300, seed=3)
+    assert interval.low < metrics.spearman(human, judge) < interval.high and interval.undefined == 0
+    assert interval == metrics.bootstrap_interval(metrics.spearman, human, judge, resamples=300, seed=3)
+
+
+def test_resamples_with_constant_scores_are_counted_not_fatal() -> None:
+    human = np.array([0, 1, 2, 0, 1, 2, 2, 1, 0, 1], dtype=float)
+    judge = np.array([4, 4, 5, 4, 4, 4, 4, 4, 4, 4], dtype=float)  # one 5 among 4s: many resamples are constant
+    interval = metrics.bootstrap_interval(metrics.spearman, human, judge, resamples=400, seed=0)
+    assert 0 < interval.undefined < 400 and interval.resamples == 400
+    assert not np.isnan(interval.low) and interval.low <= interval.high
+    constant = metrics.bootstrap_interval(metrics.spearman, human, np.full(10, 4.0), resamples=50, seed=0)
+    assert np.isnan(constant.low) and constant.undefined == 50
 
 
 def test_leave_one_out_medians() -> None:

@@ -89,7 +89,7 @@ def test_new_prompt_version_is_a_cache_miss(tmp_path: Path) -> None:
 
 
 def answer(score: int) -> str:
-    return json.dumps({"scores": [{"criterion": "empathy", "reason": "r", "score": score}], "feedback": ""})
+    return json.dumps({"empathy": {"reason": "r", "score": score}, "feedback": ""})
 
 
 def test_llm_judge_renders_turns_and_reads_score() -> None:

@@ -17,6 +17,7 @@ from evals.cli import make_eval_app
 from evals.datasets import LabelledItem, LabelledSet, PairwiseItem, PairwiseSet, Scale, item_key
 from evals.judges import Judgement
 from evals.report import markdown_table, write_report
+from evals.runtime import FixedRuntime
 from evals.scoring import human_ceiling, score_pairwise, score_pointwise
 from tests.fakes import ScriptedChatModel
 
@@ -85,7 +86,7 @@ def test_report_files(tmp_path: Path) -> None:
 def responder(messages: list[BaseMessage], options: dict[str, Any]) -> str:
     text = str(messages[-1].content).lower()
     score = 5 if "sorry" in text else 3 if "thank" in text else 1
-    return json.dumps({"scores": [{"criterion": "empathy", "reason": "r", "score": score}], "feedback": ""})
+    return json.dumps({"empathy": {"reason": "r", "score": score}, "feedback": ""})
 
 
 def test_cli_with_injected_models(tmp_path: Path) -> None:
@@ -103,7 +104,7 @@ def test_cli_with_injected_models(tmp_path: Path) -> None:
         asked.append(names)
         yield {"scripted": model}
 
-    app = make_eval_app(provide)
+    app = make_eval_app(FixedRuntime(provide))
     args = [
         "judges",
         "--data",
@@ -129,10 +130,17 @@ def test_cli_with_injected_models(tmp_path: Path) -> None:
     assert again.exit_code == 0 and len(model.calls) == 24  # all cached
 
 
+@contextlib.contextmanager
+def unused_provider(names: list[str]) -> Iterator[dict[str, BaseChatModel]]:
+    raise AssertionError("no model should be built")
+    yield {}
+
+
 def test_cli_reports_mapping_errors(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("reply,score\nhi,1\n")
     result = CliRunner().invoke(
-        make_eval_app(), ["judges", "--data", str(tmp_path / "d.csv"), "--score", "score", "--prompts", "none"]
+        make_eval_app(FixedRuntime(unused_provider)),
+        ["judges", "--data", str(tmp_path / "d.csv"), "--score", "score", "--prompts", "none"],
     )
     assert result.exit_code == 2
     assert "available columns: reply, score" in result.output
@@ -152,7 +160,7 @@ def test_cli_pairwise_with_column_mapping(tmp_path: Path) -> None:
     args = ["judges", "--data", str(tmp_path / "p.csv"), "--pairwise", "--context", "ctx", "--text-a", "left",
             "--text-b", "right", "--preference", "winner", "--prompts", "rubric", "--no-baseline",
             "--out", str(tmp_path / "out"), "--bootstrap", "0"]  # fmt: skip
-    result = CliRunner().invoke(make_eval_app(provide), args)
+    result = CliRunner().invoke(make_eval_app(FixedRuntime(provide)), args)
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "out" / "leaderboard.json").read_text())
     row = data["rows"][0]

@@ -11,7 +11,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from agents.prompting import judge_prompt
+from agents.judge_plan import plan_for
 from agents.schemas import Sample
 from agents.styles import StylePack, builtin_styles
 from benchmarks.fake_llm import fake_answer
@@ -21,7 +21,7 @@ from graph.nodes import LoopDeps
 from graph.progress import JobEvent
 from graph.state import LoopConfig
 from graph.topic_planner import TopicPlanner
-from tests.fakes import FakeEmbedder, fake_role_models, prompt_text, schema_name
+from tests.fakes import FakeEmbedder, fake_role_models, json_schema, prompt_text, schema_name
 
 # The shipped threshold is calibrated for e5; the bigram FakeEmbedder needs seed 000's original 0.40.
 GENTLE = builtin_styles()["gentle"].model_copy(update={"min_exemplar_similarity": 0.40})
@@ -47,13 +47,15 @@ class Script:
     def __init__(self, **overrides: Override) -> None:
         self.overrides = overrides
         self.prompts: dict[str, list[str]] = defaultdict(list)
+        self.schemas: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
     def __call__(self, messages: list[BaseMessage], options: dict[str, Any]) -> str:
         role, prompt = role_of(messages, options), prompt_text(messages)
         self.prompts[role].append(prompt)
         override = self.overrides.get(role)
+        self.schemas[role].append(json_schema(options))
         if override is None:
-            return fake_answer(prompt, schema_name(options))
+            return fake_answer(prompt, json_schema(options))
         return override(prompt, len(self.prompts[role]))
 
     def count(self, role: str) -> int:
@@ -61,19 +63,19 @@ class Script:
 
 
 def markerless(prompt: str, call: int) -> str:
-    dialogue = json.loads(fake_answer(prompt, "Dialogue"))
-    for turn in dialogue["turns"]:
-        if turn["role"] == "assistant":
-            turn["content"] = turn["content"].replace("呢", "").replace("呀", "").replace("啦", "")
+    dialogue = json.loads(fake_answer(prompt, "DraftAnswer"))
+    for exchange in dialogue["exchanges"]:
+        exchange["assistant"] = exchange["assistant"].replace("呢", "").replace("呀", "").replace("啦", "")
     return json.dumps(dialogue, ensure_ascii=False)
 
 
 def judge_scores(reasons: dict[str, str] | None = None, feedback: str = "", **scores: int) -> Override:
     def answer(prompt: str, call: int) -> str:
         verdict = json.loads(fake_answer(prompt, "JudgeAnswer"))
-        for item in verdict["scores"]:
-            item["score"] = scores.get(item["criterion"], item["score"])
-            item["reason"] = (reasons or {}).get(item["criterion"], item["reason"])
+        for name, item in verdict.items():
+            if name != "feedback":
+                item["score"] = scores.get(name, item["score"])
+                item["reason"] = (reasons or {}).get(name, item["reason"])
         verdict["feedback"] = feedback
         return json.dumps(verdict, ensure_ascii=False)
 
@@ -86,7 +88,7 @@ def first_calls(override: Override, times: int = 1) -> Override:
     def answer(prompt: str, call: int) -> str:
         if call <= times:
             return override(prompt, call)
-        return fake_answer(prompt, "JudgeAnswer" if "Score the criteria" in prompt else "Dialogue")
+        return fake_answer(prompt, "JudgeAnswer" if "Score the criteria" in prompt else "DraftAnswer")
 
     return answer
 
@@ -100,11 +102,11 @@ def not_json(prompt: str, call: int) -> str:
 
 
 def same_dialogue(prompt: str, call: int) -> str:
-    turns = [
-        {"role": "user", "content": "最近下雨天没带伞的事让我有点烦"},
-        {"role": "assistant", "content": "听起来下雨天没带伞真的让你很费心呢，要不要和我说说现在的感受呀？(^_−)☆"},
-    ]
-    return json.dumps({"turns": turns}, ensure_ascii=False)
+    exchange = {
+        "user": "最近下雨天没带伞的事让我有点烦",
+        "assistant": "听起来下雨天没带伞真的让你很费心呢，要不要和我说说现在的感受呀？(^_−)☆",
+    }
+    return json.dumps({"exchanges": [exchange]}, ensure_ascii=False)
 
 
 # ------------------------------------------------------------------ wiring
@@ -130,7 +132,7 @@ def make_deps(
         memory=memory,
         embedder=embedder,
         planner=planner,
-        judge_template=judge_prompt(),
+        judge_plan=plan_for(pack.rubric),
         config=config or LoopConfig(),
     )
 

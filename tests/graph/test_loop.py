@@ -130,7 +130,7 @@ async def test_unparseable_draft_is_routed_like_a_failure(tmp_path: Path) -> Non
     assert state["status"] == "accepted"
     first = state["attempts"][0]
     assert first.raw == "not json" and first.turns == []
-    assert first.parse_error is not None and "Dialogue" in first.parse_error
+    assert first.parse_error is not None and "DraftAnswer" in first.parse_error
     rewriter_prompt = script.prompts["rewriter"][0]
     assert "(the previous answer could not be read)" in rewriter_prompt
     assert "the answer was not valid JSON for the sample schema" in rewriter_prompt
@@ -181,7 +181,7 @@ async def test_a_duplicate_is_rejected_before_its_replies_are_embedded(tmp_path:
     def same_user_new_reply(prompt: str, call: int) -> str:
         dialogue = json.loads(same_dialogue(prompt, call))
         if call > 1:
-            dialogue["turns"][1]["content"] = new_reply
+            dialogue["exchanges"][0]["assistant"] = new_reply
         return json.dumps(dialogue, ensure_ascii=False)
 
     recording = RecordingEmbedder()  # the checks' embedder (same vectors as the memory's FakeEmbedder)

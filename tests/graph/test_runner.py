@@ -152,6 +152,7 @@ async def test_runner_events_and_summary(tmp_path: Path) -> None:
     assert summary.diversity is not None
     assert summary.style == "gentle" and summary.workspace == "ws" and summary.target == 2
     assert summary.prompt_hashes["style"] == GENTLE.digest()
+    assert summary.judge_prompt == "anchored" and summary.thresholds == GENTLE.thresholds  # what was in force
 
 
 async def test_runner_budget_attempts(tmp_path: Path) -> None:

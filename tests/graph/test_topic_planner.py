@@ -84,3 +84,19 @@ async def test_an_embedder_failing_during_a_brainstorm_fails_the_brainstorm_not_
     assert planner._failed_brainstorms == len(planner._refills) >= 1
     assert sorted(planner._pool) == sorted(planner.pack.topics)  # nothing unembedded entered the pool
     await planner.close()  # used to re-raise the brainstorm's error and end the job without its samples
+
+
+async def test_an_llm_failing_during_a_brainstorm_fails_the_brainstorm_not_the_job(tmp_path: Path) -> None:
+    from tests.fakes import ScriptedChatModel
+
+    def refuse(messages, options):  # type: ignore[no-untyped-def]
+        raise RuntimeError("429 after the client's retries")
+
+    planner, _ = planner_on(tmp_path, ["下雨天没带伞"], brainstorms=False)
+    planner.model = ScriptedChatModel(responder=refuse)
+    planner.plan_for(4)
+    await planner.prepare()
+    await asyncio.wait(planner._refills)
+    assert all(task.exception() is None for task in planner._refills)  # no "exception never retrieved"
+    assert planner._failed_brainstorms == len(planner._refills) >= 1
+    await planner.close()

@@ -1,4 +1,4 @@
-"""The real embedded model: one structured Dialogue call through ChatOpenAI, then a clean stop."""
+"""The real embedded model: a structured draft, a judge call with logprobs, then a clean stop."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ import httpx
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from agents.answers import draft_schema
+from agents.judge import judge_dialogue
 from agents.llm import RoleModels, check_reachable
 from agents.local_llm import EmbeddedLLMServer
-from agents.schemas import Dialogue
+from agents.prompting import judge_prompt
+from agents.schemas import Turn
 from agents.structured import ask_structured
+from agents.styles import builtin_styles
 
 pytestmark = pytest.mark.embedded
 
@@ -24,11 +28,26 @@ async def test_structured_dialogue_call(embedded_server: EmbeddedLLMServer, embe
         SystemMessage("You write short training dialogues for a kind companion. Answer in JSON."),
         HumanMessage("Write a 2-turn dialogue (user, then assistant) about a rainy day. Under 30 words a turn."),
     ]
-    reply = await ask_structured(embedded_models.generator, messages, Dialogue, temperature=0.2, max_tokens=200)
+    schema = draft_schema(2)
+    reply = await ask_structured(embedded_models.generator, messages, schema, temperature=0.2, max_tokens=200)
     assert reply.error is None, reply.raw
     assert reply.parsed is not None
-    assert [turn.role for turn in reply.parsed.turns][:2] == ["user", "assistant"]
+    assert [turn.role for turn in reply.parsed.turns()] == ["user", "assistant", "user", "assistant"]
     assert reply.usage.input_tokens > 0 and reply.usage.output_tokens > 0
+
+
+async def test_one_judge_call_gives_sampled_and_weighted_scores(embedded_models: RoleModels) -> None:
+    pack = builtin_styles()["gentle"]
+    turns = [
+        Turn(role="user", content="考试没考好..."),
+        Turn(role="assistant", content="没关系的呀，要不要和我聊聊呢？"),
+    ]
+    verdict, usage = await judge_dialogue(embedded_models.judge, judge_prompt(), pack.rubric, turns, pack.system_prompt)
+    assert verdict.error is None, verdict.raw
+    assert usage.calls == 1 and set(verdict.scores) == {criterion.name for criterion in pack.rubric}
+    assert set(verdict.weighted) == set(verdict.scores)  # llama.cpp returns logprobs with the schema enforced
+    for name, weighted in verdict.weighted.items():
+        assert 1.0 <= weighted <= 5.0 and abs(weighted - verdict.scores[name]) < 2.0
 
 
 def test_models_endpoint_names_the_model(embedded_server: EmbeddedLLMServer) -> None:

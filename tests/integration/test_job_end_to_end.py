@@ -9,8 +9,8 @@ import pytest
 
 from agents.embedding_cache import CachingEmbedder
 from agents.embeddings import make_embedder
+from agents.judge_plan import plan_for
 from agents.llm import RoleModels
-from agents.prompting import judge_prompt
 from agents.styles import builtin_styles
 from benchmarks.loopback import fake_llm_server
 from graph.memory import TopicMemory
@@ -65,7 +65,7 @@ async def test_small_job_on_the_embedded_model(embedded_models: RoleModels, tmp_
         memory=memory,
         embedder=embedder,
         planner=TopicPlanner(pack, memory, embedded_models.topics),
-        judge_template=judge_prompt(),
+        judge_plan=plan_for(pack.rubric),
     )
     runner = JobRunner(deps, 2, concurrency=2, budget=Budget(max_attempts=16))
     summary = await runner.run()

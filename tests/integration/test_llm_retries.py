@@ -12,13 +12,13 @@ import pytest
 from aiohttp import web
 from langchain_core.messages import HumanMessage
 
+from agents.answers import draft_schema
 from agents.llm import LLMConfig, LLMUnreachableError, build_role_models, check_reachable
-from agents.schemas import Dialogue
 from agents.structured import ask_structured
 from benchmarks.loopback import free_port
 
 SECRET = "sk-test-secret-999"
-DIALOGUE_JSON = '{"turns": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}'
+DIALOGUE_JSON = '{"exchanges": [{"user": "hi", "assistant": "hello"}]}'
 
 
 def completion(content: str) -> dict[str, Any]:
@@ -77,7 +77,7 @@ async def test_call_succeeds_after_429_and_503_honouring_retry_after(flaky: tupl
     fake, base_url = flaky
     models = build_role_models(LLMConfig(api_key=SECRET, generator_model="fake-model", max_retries=5), base_url)
     started = time.monotonic()
-    reply = await ask_structured(models.generator, [HumanMessage("write one")], Dialogue, temperature=0.2)
+    reply = await ask_structured(models.generator, [HumanMessage("write one")], draft_schema(1), temperature=0.2)
     elapsed = time.monotonic() - started
     assert reply.parsed is not None, reply.error
     assert reply.usage.input_tokens == 12 and reply.usage.output_tokens == 8

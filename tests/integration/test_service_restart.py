@@ -18,10 +18,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from benchmarks.loopback import REPO, fake_llm_server, free_port, wait_until_up
+from benchmarks.loopback import REPO, fake_llm_server, free_port
+from tests.integration.serve_support import Server, stored_accepted
 
 N = 12
 
@@ -30,65 +30,6 @@ N = 12
 def fake_llm() -> Iterator[str]:
     with fake_llm_server(0.3) as base_url:
         yield base_url
-
-
-class Server:
-    """One ``dialogforge serve`` process on a free port."""
-
-    def __init__(self, data_dir: Path, llm_url: str, log: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "DIALOGFORGE_DATA_DIR": str(data_dir),
-            "DIALOGFORGE_LLM_BASE_URL": llm_url,
-            "DIALOGFORGE_SHUTDOWN_GRACE_S": "15",
-        }
-        env.pop("DIALOGFORGE_API_KEYS", None)
-        command = [sys.executable, "-m", "service.cli", "serve", "--port", str(self.port)]
-        self.log = log.open("ab")
-        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until_up(f"{self.base}/healthz", self.process)
-
-    def get(self, path: str, **kwargs: object) -> httpx.Response:
-        return httpx.get(f"{self.base}{path}", timeout=10, trust_env=False, **kwargs)  # type: ignore[arg-type]
-
-    def post(self, path: str, body: dict[str, object]) -> httpx.Response:
-        return httpx.post(f"{self.base}{path}", json=body, timeout=10, trust_env=False)
-
-    def stop(self, sig: signal.Signals, timeout: float = 30) -> int:
-        self.process.send_signal(sig)
-        code = self.process.wait(timeout)
-        self.log.close()
-        return code
-
-    def accepted_ids(self, job_id: str) -> list[str]:
-        lines = self.get(f"/v1/jobs/{job_id}/dataset", params={"format": "raw"}).text.splitlines()
-        return [json.loads(line)["id"] for line in lines]
-
-    def wait_accepted(self, job_id: str, at_least: int, timeout: float = 60) -> dict[str, object]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job = self.get(f"/v1/jobs/{job_id}").json()
-            if job["progress"]["accepted"] >= at_least:
-                return job  # type: ignore[no-any-return]
-            time.sleep(0.05)
-        raise AssertionError(f"job {job_id} did not reach {at_least} accepted in {timeout} s")
-
-    def wait_ended(self, job_id: str, timeout: float = 120) -> dict[str, object]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job = self.get(f"/v1/jobs/{job_id}").json()
-            if job["status"] not in ("queued", "running"):
-                return job  # type: ignore[no-any-return]
-            time.sleep(0.2)
-        raise AssertionError(f"job {job_id} did not end in {timeout} s")
-
-
-def stored_accepted(data_dir: Path, job_id: str) -> list[str]:
-    with sqlite3.connect(data_dir / "dialogforge.db") as db:
-        rows = db.execute("SELECT id FROM samples WHERE job_id = ? AND status = 'accepted'", (job_id,)).fetchall()
-    return [row[0] for row in rows]
 
 
 def test_sigkill_mid_job_then_restart_resumes_to_exactly_n(tmp_path: Path, fake_llm: str) -> None:

@@ -206,3 +206,24 @@ async def test_body_that_is_not_utf8_is_422(tmp_path: Path) -> None:
     async with api_client(tmp_path) as (client, _):
         answer = await client.post("/v1/jobs", content=b"\x17_a\xffGp", headers={"content-type": "application/json"})
         assert answer.status_code == 422 and "UTF-8 JSON" in answer.json()["message"]
+
+
+async def test_a_job_with_into_writes_a_version_and_a_cancelled_one_a_partial_version(tmp_path: Path) -> None:
+    from graph.datasets.store import DatasetStore
+
+    async with api_client(tmp_path, models=slow_role_models(0.05)) as (client, _):
+        done = (await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 3, "into": "api-set"})).json()
+        finished = await wait_for_status(client, done["id"], {"completed"})
+        assert finished["version"] == "api-set@1"
+
+        job = (await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 30, "into": "api-set"})).json()
+        while (await client.get(f"/v1/jobs/{job['id']}")).json()["progress"]["accepted"] < 2:
+            await asyncio.sleep(0.02)
+        await client.post(f"/v1/jobs/{job['id']}/cancel")
+        cancelled = await wait_for_status(client, job["id"], {"cancelled"})
+        assert cancelled["version"] == "api-set@2"
+
+        bad = await client.post("/v1/jobs", json={"style": TEST_STYLE, "n": 1, "into": "Bad Name"})
+        assert bad.status_code == 422 and "invalid data set name" in bad.json()["message"]
+    versions = DatasetStore(tmp_path).versions("api-set")
+    assert [(m.rows, m.partial) for m in versions] == [(3, False), (cancelled["summary"]["accepted"], True)]

@@ -52,7 +52,7 @@ async def test_judge_scores_a_users_own_dialogues(tmp_path: Path) -> None:
         result = answer.json()
         assert result["prompt"] == "anchored" and len(result["results"]) == 2
         first = result["results"][0]
-        assert set(first["scores"]) == {"empathy", "style", "correctness"} and first["passed"] is True
+        assert set(first["scores"]) == {"coherence", "empathy", "style", "correctness"} and first["passed"] is True
         assert first["reasons"]["empathy"] and result["tokens"]["calls"] == 2
         unknown = await client.post("/v1/judge", json={**body, "prompt": "strict"})
         assert unknown.status_code == 422 and "unknown judge prompt 'strict'" in unknown.json()["message"]
@@ -85,7 +85,7 @@ async def test_styles_list_show_and_register(tmp_path: Path) -> None:
         assert bad.status_code == 422 and "rubric.0.name" in bad.json()["message"]
         missing_field = {key: value for key, value in pack.items() if key != "examples"}
         no_examples = await client.post("/v1/styles", json={"pack": missing_field})
-        assert "examples: Field required" in no_examples.json()["message"]
+        assert "body.pack.examples: required field is missing" in no_examples.json()["message"]
         not_yaml = await client.post("/v1/styles", json={"yaml": "name: [unclosed"})
         assert not_yaml.status_code == 422 and "not valid YAML" in not_yaml.json()["message"]
         both = await client.post("/v1/styles", json={"yaml": "a: 1", "pack": pack})
@@ -93,7 +93,7 @@ async def test_styles_list_show_and_register(tmp_path: Path) -> None:
         builtin = await client.post("/v1/styles", json={"pack": {**pack, "name": "gentle"}})
         assert builtin.status_code == 409 and "shipped style" in builtin.json()["message"]
         huge = await client.post("/v1/styles", json={"yaml": "x" * 300_000})
-        assert huge.status_code == 422 and "larger than 256 KiB" in huge.json()["message"]
+        assert huge.status_code == 422 and "at most 262144 characters" in huge.json()["message"]
 
 
 async def test_registered_style_survives_a_restart(tmp_path: Path) -> None:
@@ -106,7 +106,14 @@ async def test_registered_style_survives_a_restart(tmp_path: Path) -> None:
 async def test_healthz_and_metrics(tmp_path: Path) -> None:
     async with api_client(tmp_path) as (client, _):
         health = (await client.get("/healthz")).json()
-        assert health == {"status": "ok", "llm": "injected", "jobs_running": 0, "auth": False}
+        assert health == {
+            "status": "ok",
+            "llm": "injected",
+            "jobs_running": 0,
+            "auth": False,
+            "store": "writable",
+            "message": "",
+        }
         await client.post("/v1/samples", json={"style": TEST_STYLE, "k": 2})
         await client.post("/v1/judge", json={"style": "gentle", "samples": [{"turns": DIALOGUE}]})
         text = (await client.get("/metrics")).text
@@ -117,6 +124,7 @@ async def test_healthz_and_metrics(tmp_path: Path) -> None:
         assert "dialogforge_http_request_duration_seconds_bucket" in text
         assert "dialogforge_sample_duration_seconds_count 2.0" in text
         assert "dialogforge_jobs_running 0.0" in text
+        assert "dialogforge_llm_throttled 0.0" in text and "dialogforge_llm_calls_in_flight 0.0" in text
         openapi = json.loads((await client.get("/openapi.json")).text)
         paths = {"/v1/samples", "/v1/jobs", "/v1/jobs/{job_id}/events", "/v1/judge", "/v1/styles"}
         assert paths <= set(openapi["paths"])

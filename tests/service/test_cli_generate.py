@@ -108,6 +108,7 @@ def test_generate_writes_data_dataset_info_and_report(monkeypatch, capsys, tmp_p
     data = json.loads((report / "report.json").read_text())
     assert data["summary"]["accepted"] == 4 and data["summary"]["stop_reason"] == "completed"
     assert "# dialogforge report" in (report / "report.md").read_text()
+    assert "| judge | anchored; empathy >= " in (report / "report.md").read_text()  # prompt and thresholds in force
     assert "4/4 accepted" in out
 
 
@@ -136,3 +137,114 @@ def test_a_job_that_fails_keeps_what_was_accepted(monkeypatch, capsys, tmp_path,
     assert err.strip().splitlines()[-1] == "error: RuntimeError: summary failed"
     assert "Traceback" not in err and "wrote the 3 samples accepted before the error" in err
     assert len(out_file.read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_a_bad_price_file_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path, fake_engine) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("gpt-4o: {input: lots}", encoding="utf-8")
+    monkeypatch.setenv("DIALOGFORGE_PRICES_FILE", str(prices))
+    code, _, err = run_cli(monkeypatch, capsys, "generate", "--style", "gentle", "-o", str(tmp_path / "o.jsonl"))
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith(f"error: price file {prices}: gpt-4o.input:")
+
+
+def _stored_cli_job(data_dir: Path, n: int, accepted: int) -> tuple[str, list[str]]:
+    """Store an interrupted command-line job (as a killed run leaves it) with some accepted samples."""
+    from agents.schemas import Lineage, Sample, Turn
+    from graph.progress import JobProgress
+    from service.jobs.kinds.generate import GenerateJobRequest
+    from service.jobs.store import JobStore
+
+    store = JobStore(data_dir)
+    request = GenerateJobRequest(style="cs-test", n=n, formats=["raw"], concurrency=2)
+    store.create_job("job-killed", request, PACK, origin="cli")
+    ids = []
+    for index in range(accepted):
+        turns = [Turn(role="user", content=f"earlier question {index}"), Turn(role="assistant", content="answer")]
+        sample = Sample(
+            id=f"kept-{index}", status="accepted", system="s", turns=turns, lineage=Lineage(style="cs-test", topic="t")
+        )
+        ids.append(sample.id)
+        store.add_sample("job-killed", sample, JobProgress(job_id="job-killed", target=n, accepted=len(ids)))
+    store.update_job("job-killed", status="running")
+    store.close()
+    return "job-killed", ids
+
+
+def test_resume_continues_the_stored_job_to_exactly_n(monkeypatch, capsys, tmp_path, fake_engine, pack_file) -> None:
+    job_id, kept = _stored_cli_job(tmp_path / "data", n=5, accepted=2)
+    out_file = tmp_path / "cs.jsonl"
+    args = ["generate", "--style", str(pack_file), "-n", "5", "-f", "raw", "-o", str(out_file), "--concurrency", "2"]
+    code, out, err = run_cli(monkeypatch, capsys, *args, "--resume")
+    assert code == 0, err
+    assert f"continuing job {job_id} (2/5 accepted)" in err
+    ids = [json.loads(line)["id"] for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert len(ids) == 5 == len(set(ids)) and set(kept) <= set(ids)
+    assert "5/5 accepted" in out
+
+    code, _, err = run_cli(monkeypatch, capsys, *args, "--resume")  # done: exported again, no new work
+    assert code == 0 and f"continuing job {job_id} (5/5 accepted)" in err
+    assert [json.loads(line)["id"] for line in out_file.read_text(encoding="utf-8").splitlines()] == ids
+
+
+def test_without_resume_a_new_job_starts_and_the_stopped_one_is_named(
+    monkeypatch, capsys, tmp_path, fake_engine, pack_file
+) -> None:
+    job_id, kept = _stored_cli_job(tmp_path / "data", n=3, accepted=1)
+    out_file = tmp_path / "cs.jsonl"
+    args = ["generate", "--style", str(pack_file), "-n", "3", "-f", "raw", "-o", str(out_file), "--concurrency", "2"]
+    code, _, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 0, err
+    assert f"note: job {job_id} with these arguments stopped at 1/3; add --resume" in err
+    ids = [json.loads(line)["id"] for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert len(ids) == 3 and not set(kept) & set(ids)
+
+
+def test_job_id_continues_that_job_and_an_unknown_id_is_one_line(
+    monkeypatch, capsys, tmp_path, fake_engine, pack_file
+) -> None:
+    job_id, kept = _stored_cli_job(tmp_path / "data", n=3, accepted=2)
+    out_file = tmp_path / "cs.jsonl"
+    code, _, err = run_cli(monkeypatch, capsys, "generate", "--job", job_id, "-f", "raw", "-o", str(out_file))
+    assert code == 0, err
+    ids = [json.loads(line)["id"] for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert len(ids) == 3 and set(kept) <= set(ids)
+
+    code, _, err = run_cli(monkeypatch, capsys, "generate", "--job", "nope", "-o", str(out_file))
+    assert code == 2 and err.strip().splitlines() == [f"error: no job 'nope' in {tmp_path / 'data'}"]
+
+
+def test_generate_needs_a_style_or_a_job(monkeypatch, capsys, tmp_path) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "generate", "-o", str(tmp_path / "o.jsonl"))
+    assert code == 2 and "give --style" in err
+
+
+def test_into_keeps_the_accepted_samples_as_a_new_version(
+    monkeypatch, capsys, tmp_path, fake_engine, pack_file
+) -> None:
+    from graph.datasets.store import DatasetStore
+
+    out_file = tmp_path / "cs.jsonl"
+    args = ["generate", "--style", str(pack_file), "-n", "3", "-f", "raw", "-o", str(out_file), "--into", "cs-set"]
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 0, err
+    assert "data set version: cs-set@1" in out
+    datasets = DatasetStore(tmp_path / "data")
+    manifest = datasets.resolve("cs-set")
+    exported = [json.loads(line)["id"] for line in out_file.read_text(encoding="utf-8").splitlines()]
+    stored = [sample.id for batch in datasets.iter_samples("cs-set@1") for sample in batch]
+    assert manifest.rows == 3 and sorted(stored) == sorted(exported)
+    assert manifest.operation == "generate" and not manifest.partial and manifest.key.startswith("job:")
+    assert manifest.params["style"] == "cs-test" and manifest.params["job_id"] == manifest.key.removeprefix("job:")
+
+    code, out, _ = run_cli(monkeypatch, capsys, *args, "--resume")  # the same, finished job: no second version
+    assert code == 0 and "data set version: cs-set@1" in out
+    assert [m.ref for m in datasets.versions("cs-set")] == ["cs-set@1"]
+
+
+def test_a_bad_into_name_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path) -> None:
+    code, _, err = run_cli(
+        monkeypatch, capsys, "generate", "--style", "gentle", "--into", "../x", "-o", str(tmp_path / "o")
+    )
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: --into: invalid data set name '../x'")

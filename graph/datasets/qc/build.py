@@ -13,7 +13,7 @@ from agents.embeddings import Embedder
 from agents.styles import StylePack
 from graph.datasets.qc import model as m
 from graph.datasets.qc.balance import balance_of
-from graph.datasets.qc.scan import Groups, VersionScan, scan_version
+from graph.datasets.qc.scan import Groups, SampledRow, VersionScan, scan_version
 from graph.datasets.qc.terms import is_chinese, top_terms
 from graph.datasets.qc.topics import embed_texts, near_duplicate_groups, topic_map
 from graph.datasets.store import DatasetStore, RefLike
@@ -39,7 +39,7 @@ class ReportOptions:
     """
 
     text_sample: int = 5_000
-    map_sample: int = 600
+    map_sample: int = 500
     balance_bound: float = 0.8
     near_duplicate: float | None = None
     seed: int = 0
@@ -155,23 +155,22 @@ def _version(scan: VersionScan, pack: StylePack | None, chinese: bool, options: 
 
 def _add_map(
     reports: list[m.VersionReport],
-    scans: list[VersionScan],
-    embedder: Embedder,
+    per_version: list[list[SampledRow]],
+    vectors: np.ndarray,
+    embedder_name: str,
     chinese: bool,
     pack: StylePack | None,
     options: ReportOptions,
 ) -> None:
-    """Embed every version's map sample together and add the map, near-duplicates and spread."""
-    per_version = [scan.sample[: options.map_sample] for scan in scans]
+    """Add the map, near-duplicates and spread of every version's map sample (embedded together)."""
     texts = [row.user or row.assistant for rows in per_version for row in rows]
-    vectors = embed_texts(embedder, texts)
     fitted = topic_map(vectors, texts, chinese, options.seed)
     bound = options.near_duplicate or (pack.near_duplicate_similarity if pack else DEFAULT_NEAR_DUPLICATE)
     start = 0
     for report, rows in zip(reports, per_version, strict=True):
         end = start + len(rows)
         own = fitted.clusters[start:end]
-        report.map_sampled, report.embedder = len(rows), embedder.name
+        report.map_sampled, report.embedder = len(rows), embedder_name
         report.map_points = [
             m.MapPoint(x=float(x), y=float(y), cluster=int(c))
             for (x, y), c in zip(fitted.xy[start:end], own, strict=True)
@@ -212,6 +211,7 @@ def build_reports(
     embedder: Embedder | None = None,
     pack: StylePack | None = None,
     options: ReportOptions | None = None,
+    job_rejections: dict[str, tuple[str, dict[str, int]]] | None = None,
 ) -> m.QCReport:
     """Compute the report of ``refs[0]`` (and of ``refs[1]`` beside it, for ``--against``).
 
@@ -221,6 +221,8 @@ def build_reports(
         embedder: Embeds the map sample (None: no topic map, near-duplicates or embedding spread).
         pack: The style pack whose bounds and thresholds are drawn (None: none drawn).
         options: Sample sizes and bounds.
+        job_rejections: By version ref, the id of the job that made it and that job's rejections by
+            reason (the job's rejected samples are not rows of the version; the caller reads the job store).
     """
     options = options or ReportOptions()
     clock = _Clock()
@@ -242,9 +244,15 @@ def build_reports(
     for report, scan in zip(reports, scans, strict=True):
         report.turns = _histogram(scan.turn_count_array(), turn_edges)
     if embedder is not None and options.map_sample > 0:
-        _add_map(reports, scans, embedder, chinese, pack, options)
+        per_version = [scan.sample[: options.map_sample] for scan in scans]
+        vectors = embed_texts(embedder, [row.user or row.assistant for rows in per_version for row in rows])
+        clock.lap("embed")
+        _add_map(reports, per_version, vectors, embedder.name, chinese, pack, options)
         clock.lap("map")
     for report, scan in zip(reports, scans, strict=True):
+        job_id, rejected = (job_rejections or {}).get(report.ref, (None, {}))
+        report.job_id = job_id
+        report.job_rejections = _shares(Counter(rejected), sum(rejected.values()) + report.rows)
         report.balance = balance_of(report, scan, options.balance_bound)
         report.warnings = [b.warning for b in report.balance if b.warning]
     return m.QCReport(versions=reports, seconds=round(clock.total(), 2), phases=clock.phases)

@@ -47,6 +47,11 @@ def render_plots(report: m.QCReport) -> dict[str, str]:
         found["rejects"] = plots.shares(
             "Rejected rows by reason", [(r, v.reject_reasons) for r, v in zip(refs, versions, strict=True)]
         )
+    if any(v.job_rejections for v in versions):
+        found["job_rejects"] = plots.shares(
+            "Rejected by the job that made the version (share of all it finished)",
+            [(r, v.job_rejections) for r, v in zip(refs, versions, strict=True)],
+        )
     if any(v.map_points for v in versions):
         found["map"] = plots.topic_maps([(r, v) for r, v in zip(refs, versions, strict=True)])
     return {name: _data_url(svg) for name, svg in found.items()}

@@ -116,6 +116,10 @@ class VersionReport(BaseModel):
     scored_rows: int = 0
     judge_prompts: list[Share] = Field(default_factory=list)
     reject_reasons: list[Share] = Field(default_factory=list)
+    job_rejections: list[Share] = Field(
+        default_factory=list, description="What the job that made this version rejected (not rows of the version)."
+    )
+    job_id: str | None = None
     check_failures: list[Share] = Field(default_factory=list, description="Rule-check failures found on the way.")
     exact_duplicates: list[DuplicateGroup] = Field(default_factory=list)
     exact_duplicate_rows: int = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -13,6 +13,7 @@ from graph.datasets.export import ExportFormat, iter_jsonl_lines
 from graph.datasets.report import report_data
 from service.http.deps import Authenticated, JobId, ManagerDep
 from service.http.errors import responses
+from service.http.openapi import event_stream_doc
 from service.http.schemas import ReportResponse
 from service.jobs.errors import JobConflictError
 from service.jobs.manager import JobManager
@@ -22,12 +23,11 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Authenticated
 
 SSE_PING_S = 15
 SSE_SEND_TIMEOUT_S = 30
-_EVENTS_DOC: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "A stream of `snapshot`, `status`, `sample` and finally `end` events (data: JobUpdate JSON).",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
-    }
-}
+_EVENTS_DOC = event_stream_doc(
+    "A stream of `snapshot`, `status`, `sample` and finally `end` events; each event's data is JobUpdate JSON.",
+    JobUpdate,
+    get_args(JobUpdate.model_fields["kind"].annotation),
+)
 _DATASET_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The accepted samples, one JSON record a line, in the chosen format.",

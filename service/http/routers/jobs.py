@@ -18,14 +18,14 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Authenticated
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobResponse,
-    responses=responses(401, 413, 422, 429, 503),
+    responses=responses(401, 413, 422, 429, 503, 507),
     summary="Start a dataset job",
 )
 async def create_job(body: JobCreate, manager: ManagerDep, response: Response) -> JobResponse:
     """Start a job that makes n accepted samples; follow it with the returned links.
 
     422 when n exceeds the server's max, or the style or judge prompt is unknown; 429 when the
-    server already runs its maximum of concurrent jobs.
+    server already runs its maximum of concurrent jobs; 507 when the data directory's disk is full.
     """
     record = await manager.start(JobRequest.model_validate(body.model_dump()))
     response.headers["Location"] = f"/v1/jobs/{record.id}"

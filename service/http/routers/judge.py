@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from agents.schemas import Turn
 from service.http.deps import Authenticated, ManagerDep
 from service.http.errors import responses
 from service.http.schemas import JudgeRequest, JudgeResponse, JudgeResult
@@ -17,7 +18,7 @@ async def judge(body: JudgeRequest, manager: ManagerDep) -> JudgeResponse:
 
     A judge answer that cannot be read, or a failed LLM call, gives ``passed: false`` with ``error``.
     """
-    dialogues = [(item.turns, item.system) for item in body.samples]
+    dialogues = [(list[Turn](item.turns), item.system) for item in body.samples]
     pack, verdicts, usage = await manager.judge(body.style, body.prompt, dialogues)
     results = [
         JudgeResult(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
@@ -10,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from service.http.deps import Authenticated, ManagerDep, StyleName
 from service.http.errors import responses
 from service.http.schemas import StyleCreate, StyleCreated, StyleDetail, StyleInfo
-from service.jobs.errors import InvalidRequestError, StyleNotFoundError
+from service.jobs.errors import StyleNotFoundError
 
 _REPLACED: dict[int | str, dict[str, Any]] = {
     200: {"model": StyleCreated, "description": "An earlier custom pack was replaced."}
@@ -48,20 +47,17 @@ async def get_style(name: StyleName, manager: ManagerDep) -> StyleDetail:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=StyleCreated,
-    responses={**_REPLACED, **responses(401, 409, 413, 422, 429)},
+    responses={**_REPLACED, **responses(401, 409, 413, 422, 429, 507)},
     summary="Register a custom style pack",
 )
 async def create_style(body: StyleCreate, manager: ManagerDep, response: Response) -> StyleCreated:
     """Validate and register a pack given as ``yaml`` text or a ``pack`` object; errors name the field.
 
     201 when new, 200 when it replaced a custom pack of the same name, 409 when the name or an
-    alias belongs to a shipped pack.
+    alias belongs to another pack (names and aliases share one namespace).
     """
-    if (body.yaml is None) == (body.pack is None):
-        raise InvalidRequestError("give exactly one of 'yaml' (text) or 'pack' (object)")
-    text = body.yaml if body.yaml is not None else json.dumps(body.pack, ensure_ascii=False)
-    pack = manager.styles.parse(text)
-    created = manager.styles.register(pack)
+    pack = body.pack if body.pack is not None else await manager.styles.parse(body.yaml or "")
+    created = await manager.styles.add(pack)
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/v1/styles/{pack.name}"

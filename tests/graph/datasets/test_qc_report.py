@@ -134,3 +134,16 @@ def test_words_segment_chinese_and_drop_stop_words() -> None:
     assert words("我想查询一下信用卡账单", chinese=True) == ["查询", "信用卡", "账单"]
     assert words("How do I reset the PIN of my card", chinese=False) == ["reset", "pin", "card"]
     assert top_terms(["信用卡 账单", "信用卡"], chinese=True) == [("信用卡", 2), ("账单", 1)]
+
+
+def test_a_jobs_rejections_are_shown_beside_its_version(store: DatasetStore, tmp_path: Path) -> None:
+    report = build_reports(
+        store, ["bank@1"], options=ReportOptions(map_sample=0),
+        job_rejections={"bank@1": ("job42", {"judge:empathy": 3, "near_duplicate": 1})},
+    )  # fmt: skip
+    version = report.versions[0]
+    assert version.job_id == "job42"
+    assert [(s.name, s.count) for s in version.job_rejections] == [("judge:empathy", 3), ("near_duplicate", 1)]
+    assert version.job_rejections[0].share == pytest.approx(3 / 10)  # of the 6 rows + 4 rejected the job finished
+    html = write_report(report, tmp_path / "job")[0].read_text(encoding="utf-8")
+    assert "job <code>job42</code>, 4 rejected" in html

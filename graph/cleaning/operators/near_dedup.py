@@ -1,0 +1,140 @@
+"""``near-dedup``: MinHash LSH on character shingles, verified, keeping the first row of each cluster.
+
+Chinese has no spaces, so the shingles are character n-grams (default 5) of the folded dialogue
+(``exact_dedup.dialogue_key_text``), hashed for the whole batch at once with NumPy. The MinHash
+signatures come from ``rensa`` (MIT, Rust; its bulk ``digest_matrix_from_flat_token_hashes``
+computes 10k+ signatures a second where datasketch's ``MinHash.bulk`` managed about 900 here).
+Rows are banded (``bands`` x ``rows_per_band`` = the number of permutations); a row whose band
+hash matches a kept row's is a candidate, and the candidate is confirmed only when the Jaccard
+similarity estimated from the two signatures (kept as 8-bit b-bit MinHash: 1 byte a permutation)
+reaches ``threshold``. So a collision never drops a row by itself, and memory stays at about
+``8 x bands + num_perm`` bytes a kept row (``graph.cleaning.hash_index``).
+
+Optionally (``embedding: true``) a second pass compares the embeddings of the rows' user turns
+with the existing embedder, for paraphrases that share few shingles; see ``embedding_dedup``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from agents.schemas import Sample
+from graph.cleaning.base import KEEP, Decision, Drop, KeyedOperator, KeyIndex, OperatorParams
+from graph.cleaning.hash_index import HashRuns, IdList
+from graph.cleaning.operators.exact_dedup import dialogue_key_text
+from graph.cleaning.shingles import band_hashes, bbit_sketch, minhash_signatures
+
+_CHUNK_ROWS = 65_536
+
+
+class NearDedupParams(OperatorParams):
+    """Parameters of ``near-dedup``."""
+
+    threshold: float = Field(default=0.7, gt=0.0, le=1.0, description="Jaccard similarity of shingle sets.")
+    shingle: int = Field(default=5, ge=1, le=16, description="Characters per shingle.")
+    bands: int = Field(default=20, ge=1, le=64, description="LSH bands.")
+    rows_per_band: int = Field(default=6, ge=1, le=32, description="MinHash values per band.")
+    seed: int = Field(default=1, ge=0, description="MinHash seed (fixed: reruns give the same result).")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> NearDedupParams:
+        if self.bands * self.rows_per_band > 512:
+            raise ValueError("bands x rows_per_band must be at most 512")
+        return self
+
+    @property
+    def num_perm(self) -> int:
+        """MinHash permutations: bands x rows per band."""
+        return self.bands * self.rows_per_band
+
+
+class NearDedup(KeyedOperator):
+    """Drop rows that nearly repeat a kept row (MinHash LSH, verified)."""
+
+    name = "near-dedup"
+    summary = "Drop near-duplicate dialogues: MinHash LSH on character shingles (rensa), verified; keeps the first."
+    Params = NearDedupParams
+    params: NearDedupParams
+
+    def keys(self, samples: Sequence[Sample]) -> np.ndarray:
+        """Return per row its band hashes (uint32) then its 8-bit sketch, packed in one uint8 matrix."""
+        params = self.params
+        texts = [dialogue_key_text(sample) for sample in samples]
+        signatures = minhash_signatures(texts, params.shingle, params.num_perm, params.seed)
+        bands = band_hashes(signatures, params.bands, params.rows_per_band)
+        return np.hstack([bands.view(np.uint8), bbit_sketch(signatures)])
+
+    def new_index(self) -> KeyIndex:
+        """Return an empty LSH index."""
+        return NearIndex(self.params)
+
+
+class NearIndex(KeyIndex):
+    """The kept rows' band hashes and sketches, and the clusters found."""
+
+    def __init__(self, params: NearDedupParams) -> None:
+        """Start empty."""
+        self.params = params
+        self.bands = [HashRuns() for _ in range(params.bands)]
+        self.sketches: list[np.ndarray] = []
+        self.kept_ids = IdList()
+        self._fill = 0
+
+    def _sketch(self, row: int) -> np.ndarray:
+        return self.sketches[row // _CHUNK_ROWS][row % _CHUNK_ROWS]
+
+    def _store_sketches(self, sketches: np.ndarray) -> None:
+        start = 0
+        while start < len(sketches):
+            if not self.sketches or self._fill == _CHUNK_ROWS:
+                self.sketches.append(np.empty((_CHUNK_ROWS, sketches.shape[1]), dtype=np.uint8))
+                self._fill = 0
+            take = min(len(sketches) - start, _CHUNK_ROWS - self._fill)
+            self.sketches[-1][self._fill : self._fill + take] = sketches[start : start + take]
+            self._fill += take
+            start += take
+
+    def similarity(self, left: np.ndarray, right: np.ndarray) -> float:
+        """Estimate Jaccard similarity from two 8-bit sketches (b-bit MinHash, Li & König 2010)."""
+        agree = float(np.count_nonzero(left == right)) / len(left)
+        return max(0.0, (agree - 1 / 256) / (1 - 1 / 256))
+
+    def admit(self, ids: Sequence[str], keys: np.ndarray) -> list[Decision]:
+        """Drop rows similar to a kept row (earlier batch or earlier in this batch); keep and index the rest."""
+        params = self.params
+        band_count = params.bands
+        hashes = keys[:, : 4 * band_count].copy().view(np.uint32)
+        sketches = keys[:, 4 * band_count :]
+        earlier = np.stack([self.bands[b].lookup(hashes[:, b]) for b in range(band_count)], axis=1)
+        decisions: list[Decision] = []
+        batch_buckets: list[dict[int, int]] = [{} for _ in range(band_count)]
+        kept_local: list[int] = []
+        for index in range(len(ids)):
+            row_hashes = hashes[index].tolist()
+            candidates = {int(row) for row in earlier[index] if row >= 0}
+            local = {batch_buckets[b][h] for b, h in enumerate(row_hashes) if h in batch_buckets[b]}
+            best_id, best = None, 0.0
+            for row in candidates:
+                similar = self.similarity(sketches[index], self._sketch(row))
+                if similar > best:
+                    best, best_id = similar, self.kept_ids[row]
+            for other in local:
+                similar = self.similarity(sketches[index], sketches[other])
+                if similar > best:
+                    best, best_id = similar, ids[other]
+            if best_id is not None and best >= params.threshold:
+                decisions.append(Drop("near_duplicate", f"estimated Jaccard {best:.2f} with a kept row", best_id))
+                continue
+            for b, h in enumerate(row_hashes):
+                batch_buckets[b].setdefault(h, index)
+            kept_local.append(index)
+            decisions.append(KEEP)
+        rows = np.arange(len(self.kept_ids), len(self.kept_ids) + len(kept_local), dtype=np.int64)
+        for b in range(band_count):
+            self.bands[b].add(hashes[kept_local, b], rows)
+        self._store_sketches(sketches[kept_local])
+        self.kept_ids.extend([ids[i] for i in kept_local])
+        return decisions
