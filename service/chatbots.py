@@ -67,7 +67,7 @@ async def start_chat(app: FastAPI, manager: JobManager, settings: Settings) -> N
         manager,
         styles=lambda: {pack.name: pack for pack, _ in manager.styles.all()},
         chat_jobs=chat_jobs,
-        admission=ChatAdmission(bounds_of(settings)),
+        admission=ChatAdmission(bounds_of(settings), manager.admission),  # beside the job slots
         links=links,
     )
     app.state.chat_links, app.state.chat_jobs = links, chat_jobs

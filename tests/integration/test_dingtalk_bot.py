@@ -152,3 +152,6 @@ async def test_requests_arriving_together_never_pass_the_per_user_bound(stack: S
 
     await stack.mock.wait_for(answered)
     assert await job_count(stack.app) == 2
+    held = stack.app.state.manager.admission.held  # the chat's pools sit beside the job slots
+    assert held("chat:user-jobs:dingtalk:ding-corp-1:staff-1") == 2
+    assert held("chat:user-n:dingtalk:ding-corp-1:staff-1") == 400

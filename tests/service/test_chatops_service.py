@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import stat
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from service.chatops.errors import ChatOpsError
 from service.chatops.links import DownloadLinks, InvalidLinkError, link_secret
 from service.chatops.service import ChatContext
 from service.chatops.store import ChatJob, ChatJobStore
+from service.jobs.admission import Admission
 from service.jobs.errors import LimitExceededError
 from service.jobs.kinds.generate import GenerateJobRequest
 from service.jobs.models import JobRequest
@@ -55,6 +58,35 @@ def test_a_reservation_is_counted_until_confirmed_or_released() -> None:
     admission.confirm(admission.reserve(seat), "job1")
     admission.adopt("job2", seat)  # resumed after a restart: counted even over the bound
     assert admission.running == 2
+
+
+def test_chat_bounds_are_pools_of_the_job_services_admission_taken_all_or_none() -> None:
+    shared = Admission()  # the job manager's: its concurrent-jobs pool lives beside these
+    admission = ChatAdmission(Bounds(max_jobs_per_user=5, max_n_per_channel=10), shared)
+    alice = Seat("slack:T1:alice", "slack:T1:C1", 6)
+    admission.reserve(alice)
+    with pytest.raises(ChatOpsError, match=r"this channel has 6 samples .* at most 4"):
+        admission.reserve(alice)
+    assert shared.held("chat:user-jobs:slack:T1:alice") == 1  # the refused request took no place
+    assert shared.held("chat:channel-n:slack:T1:C1") == 6
+
+
+def test_requests_from_many_threads_at_once_take_exactly_the_places_there_are() -> None:
+    admission = ChatAdmission(Bounds(max_jobs_per_user=3))
+    seat = Seat("feishu:t:ou_1", "feishu:t:oc_1", 1)
+    start = threading.Barrier(8)
+
+    def reserve() -> bool:
+        start.wait()
+        try:
+            admission.reserve(seat)
+        except ChatOpsError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        admitted = list(pool.map(lambda _: reserve(), range(8)))
+    assert admitted.count(True) == 3 and admission.running == 3
 
 
 async def test_a_refused_job_frees_its_reservation(tmp_path: Path) -> None:
