@@ -100,7 +100,7 @@ class KnowledgeSpec(BaseModel):
     ``criteria`` are judged against the passages.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[^/\\]+$")
     path: str | None = Field(default=None, min_length=1)
