@@ -108,7 +108,8 @@ def test_generate_writes_data_dataset_info_and_report(monkeypatch, capsys, tmp_p
     data = json.loads((report / "report.json").read_text())
     assert data["summary"]["accepted"] == 4 and data["summary"]["stop_reason"] == "completed"
     assert "# dialogforge report" in (report / "report.md").read_text()
-    assert "| judge | anchored; empathy >= " in (report / "report.md").read_text()  # prompt and thresholds in force
+    judge_row = next(line for line in (report / "report.md").read_text().splitlines() if line.startswith("| judge |"))
+    assert judge_row.startswith("| judge | anchored; ") and "empathy >= " in judge_row  # prompt and thresholds in force
     assert "4/4 accepted" in out
 
 
