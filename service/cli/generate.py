@@ -32,7 +32,7 @@ from service.jobs.errors import JobNotFoundError
 from service.jobs.kinds.base import MAX_CONCURRENCY
 from service.jobs.kinds.generate import MAX_BATCH_CONCURRENCY, GenerateJobRequest
 from service.jobs.manager import JobManager
-from service.jobs.models import RESUMABLE_STATUSES, JobRecord, Limits
+from service.jobs.models import RESUMABLE_STATUSES, JobRecord, JobRequest, Limits
 from service.jobs.owner import DataDirOwner
 from service.jobs.store import JobStore
 from service.jobs.styles import StyleRegistry
@@ -135,7 +135,7 @@ class Announcer:
 
 def _limits_line(settings: Settings, store: JobStore, command: GenerateCommand) -> str | None:
     """The limits line of the job the command runs (a stored job's own for ``--job``; None if unknown)."""
-    request = command.request
+    request: JobRequest | None = command.request
     if request is None and command.job_id is not None:
         record = store.get_job(command.job_id)
         request = record.request if record is not None else None
