@@ -59,7 +59,7 @@ def ray_session(address: str | None) -> Iterator[Any]:
     ray = _ray()
     started = not ray.is_initialized()
     if started and address not in (None, "auto", "local"):
-        _check_reachable(address)
+        check_reachable(address)
     if started:
         try:
             ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
@@ -74,7 +74,7 @@ def ray_session(address: str | None) -> Iterator[Any]:
             ray.shutdown()
 
 
-def _check_reachable(address: str) -> None:
+def check_reachable(address: str) -> None:
     """Fail at once, with the reason, when nothing listens at ``host:port`` (Ray would retry for minutes)."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():

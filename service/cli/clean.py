@@ -91,7 +91,11 @@ def clean(
 
     try:
         make_executor(executor, ray_address)  # checked here (one line); the job makes its own
-    except ValueError as error:
+        if executor == "ray" and ray_address not in (None, "auto", "local"):
+            from graph.cleaning.ray_stage import check_reachable
+
+            check_reachable(ray_address)  # before the job is stored: Ray itself would retry for minutes
+    except ValueError as error:  # ExecutorError is a ValueError
         raise UsageError(str(error)) from None
     placement = {"batch_rows": batch_rows, "executor": executor, "ray_address": ray_address}
     result = _run(ref, into, chain, workers, tag, style, placement)
@@ -212,7 +216,7 @@ def _print_result(result: CleanResult, report_dir: Path | None) -> None:
     else:
         _say(
             f"[bold]{manifest.ref}[/bold]: kept {report.rows_out} of {report.rows_in} rows of {report.source} "
-            f"in {report.seconds:.1f} s"
+            f"in {report.seconds:.1f} s" + (f" on {report.ray_nodes} Ray node(s)" if report.executor == "ray" else "")
         )
     dropped = report.dropped_by_code()
     if dropped:

@@ -106,7 +106,7 @@ def generate(
         elif style is None:
             raise UsageError("give --style (a pack name, alias or .yaml file), or --job ID to continue a stored job")
         else:
-            concurrency = concurrency or (min(n, MAX_BATCH_CONCURRENCY) if batch else 4)
+            concurrency = (min(n, MAX_BATCH_CONCURRENCY) if batch else 4) if concurrency is None else concurrency
             pack = check_request(style, n, concurrency, max_rewrites, judge, batch=batch)
             request = GenerateJobRequest(
                 style=pack.name,
