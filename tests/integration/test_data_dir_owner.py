@@ -88,8 +88,10 @@ def test_with_the_lock_bypassed_two_servers_never_run_one_job_twice(tmp_path: Pa
         assert done["status"] == "completed"
         assert len(resumed) == 1
         assert len(ids) == N == len(set(ids)) and set(killed_with) <= set(ids)
+        # The other server found the lease taken ("not resumed here") or, on a quiet machine, started
+        # after the job had ended; either way it ran nothing of it (the rows above are exactly N).
         other = next(s for s in servers if s not in resumed)
-        assert "not resumed here: another process holds it" in other.log_path.read_text()
+        assert f"job {job['id']} resumed" not in other.log_path.read_text()
     finally:
         for server in servers:
             server.stop(signal.SIGTERM)
