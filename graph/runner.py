@@ -13,11 +13,11 @@ from typing import Any
 
 from agents.admission import AdmissionStats
 from agents.call_scope import call_scope, derive_seed
-from agents.prompting import role_prompt
-from agents.schemas import Lineage, Sample, TokenUsage, utc_now
+from agents.schemas import Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
 from graph.diversity import diversity_report
 from graph.faults import is_storage_full
+from graph.job_lineage import judge_prompt_name, prompt_hashes, sample_from_state
 from graph.judge_stats import JudgeStats
 from graph.nodes import LoopDeps
 from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, answer_failures, reason_code
@@ -238,7 +238,9 @@ class JobRunner:
             if is_storage_full(exc):
                 raise
             state = self._failed(sample_id, initial, exc)
-        return self._to_sample(sample_id, state, started_at, item.parent_id)
+        return sample_from_state(
+            self.deps, self.job_id, self.prompt_hashes, sample_id, state, started_at, item.parent_id
+        )
 
     def _failed(self, sample_id: str, initial: SampleState, exc: Exception) -> dict[str, Any]:
         """Count a sample that raised and return its final state: rejected with the error."""
@@ -246,36 +248,6 @@ class JobRunner:
         self.last_error = f"{type(exc).__name__}: {exc}"
         logger.warning("sample %s failed: %s", sample_id, self.last_error)
         return {**initial, "status": "rejected", "reject_reason": f"error: {self.last_error}"}
-
-    def _to_sample(
-        self, sample_id: str, state: dict[str, Any], started_at: Any, parent_id: str | None = None
-    ) -> Sample:
-        """Build the stored sample, with its lineage, from the graph's final state (and its work item's parent)."""
-        deps = self.deps
-        lineage = Lineage(
-            style=deps.pack.name,
-            topic=state.get("topic", ""),
-            job_id=self.job_id,
-            workspace=deps.memory.workspace,
-            models=dict(deps.models.names),
-            prompt_hashes=self.prompt_hashes,
-            tokens=state.get("usage", {}),
-            parent_id=parent_id,
-            knowledge=deps.grounding.index.name if deps.grounding else None,
-            passages=list(state.get("cited", [])) if deps.grounding else [],
-            started_at=started_at,
-            finished_at=utc_now(),
-        )
-        status = "accepted" if state.get("status") == "accepted" else "rejected"
-        return Sample(
-            id=sample_id,
-            status=status,
-            system=deps.pack.system_prompt,
-            turns=state.get("turns", []),
-            reject_reason=state.get("reject_reason") if status == "rejected" else None,
-            attempts=state.get("attempts", []),
-            lineage=lineage,
-        )
 
     def _count(self, sample: Sample) -> None:
         """Add a finished sample to the counters."""
@@ -307,7 +279,9 @@ class JobRunner:
             raise
         except Exception as exc:  # a failing source fails this sample, like a failing node
             initial: SampleState = {"sample_id": sample_id, "attempts": [], "usage": {}}
-            failed = self._to_sample(sample_id, self._failed(sample_id, initial, exc), utc_now())
+            failed = sample_from_state(
+                self.deps, self.job_id, self.prompt_hashes, sample_id, self._failed(sample_id, initial, exc), utc_now()
+            )
             self.source.release(sample_id, failed)
             return failed
         if item is None:
@@ -400,21 +374,3 @@ class JobRunner:
             judge=self.judge_stats.model_copy(deep=True),
             batches=self.deps.batches.stats() if self.deps.batches else None,
         )
-
-
-def judge_prompt_name(deps: LoopDeps) -> str:
-    """Name the judge prompt of the job: one name when every criterion uses it, else ``criterion=prompt`` pairs."""
-    plan = deps.judge_plan
-    names = {template.name for template in plan.templates.values()}
-    return names.pop() if len(names) == 1 else plan.describe()
-
-
-def prompt_hashes(deps: LoopDeps) -> dict[str, str]:
-    """Return the content hashes of every prompt and of the style pack, for lineage."""
-    return {
-        "generator": role_prompt("generator").digest,
-        "rewriter": role_prompt("rewriter").digest,
-        "topics": role_prompt("topics").digest,
-        **deps.judge_plan.digests(),
-        "style": deps.pack.digest(),
-    }
