@@ -217,11 +217,15 @@ class Admission:
         The first attempt was admitted with its ticket. A retry takes a request from the buckets
         again and waits until fewer than ``limit`` attempts are on the wire (after a halving the
         calls still holding their slots retry a few at a time), plus, after waiting out a pause, a
-        random part of that wait: a herd of refused calls does not come back all at once.
+        random part of that wait: a herd of refused calls does not come back all at once. An
+        attempt that got no answer (a timeout, a dropped connection: no response hook ran) is
+        counted off the wire first, or a retry would wait for its own slot forever.
         """
         if ticket is None:
             return
         ticket.attempts += 1
+        with self._lock:  # a previous attempt still "on the wire" ended with no answer (timeout, reset)
+            self._answered_locked(ticket)
         waited = 0.0
         while ticket.attempts > 1:
             with self._lock:

@@ -63,6 +63,22 @@ class BatchClient:
         text = (await self._client.files.content(input_file_id)).text
         return [json.loads(line)["custom_id"] for line in text.splitlines() if line.strip()]
 
+    async def job_batches(self, job_id: str, *, since: float, max_scanned: int = 2_000) -> list[Batch]:
+        """Return the unfinished batches whose metadata names ``job_id``, newest first.
+
+        The provider lists batches newest first; the scan stops at the first one created before
+        ``since`` (unix time) or after ``max_scanned`` batches, so a long history is never read whole.
+        """
+        found: list[Batch] = []
+        scanned = 0
+        async for batch in self._client.batches.list(limit=100):
+            scanned += 1
+            if batch.created_at < since or scanned > max_scanned:
+                break
+            if (batch.metadata or {}).get("job") == job_id and batch.status not in FINAL_STATUSES:
+                found.append(batch)
+        return found
+
     async def answers(self, batch: Batch) -> list[BatchAnswer]:
         """Read the output and error files of a finished batch."""
         found: list[BatchAnswer] = []

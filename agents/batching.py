@@ -10,7 +10,9 @@ Durable across restarts: every submission is recorded in a :class:`BatchLedger` 
 ``batches`` table) with its job, stage, batch id and input file id. A resumed job (same job id)
 first *adopts* its recorded batches: it reads their custom ids back from the input files, and a
 call whose custom id (its call-cache key) is in one waits for that batch instead of being sent
-again; answers of batches that completed while nothing ran are read at once.
+again; answers of batches that completed while nothing ran are read at once. A process killed
+between ``batches.create`` and the ledger's write leaves a batch nobody recorded: the resumed job
+also lists the provider's unfinished batches whose metadata names it, and records and adopts those.
 
 Stragglers: a batch not finished ``deadline_s`` after its submission is cancelled and its calls
 are made live (:meth:`BatchDispatcher.call` returns None: the caller calls the endpoint), as are
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -34,6 +37,7 @@ from agents.batch_api import FINAL_STATUSES, MAX_REQUESTS, BatchClient
 logger = logging.getLogger(__name__)
 
 Body = dict[str, Any]
+UNRECORDED_LOOKBACK_S = 3_600.0  # how far past a batch deadline a resumed job looks for unrecorded batches
 
 
 class BatchRequestError(RuntimeError):
@@ -79,6 +83,10 @@ class BatchLedger(Protocol):
 
     def open_batches(self, job_id: str) -> list[LedgerEntry]:
         """Return the submissions of ``job_id`` whose answers may still be read (not failed/expired/cancelled)."""
+        ...
+
+    def all_batches(self, job_id: str) -> list[LedgerEntry]:
+        """Return every recorded submission of ``job_id``, closed ones included."""
         ...
 
 
@@ -189,18 +197,42 @@ class BatchDispatcher:
         """Adopt the batches this job submitted before a restart (see the module docstring)."""
         if self.ledger is None:
             return
-        for entry in await asyncio.to_thread(self.ledger.open_batches, self.job_id):
+        recorded = await asyncio.to_thread(self.ledger.open_batches, self.job_id)
+        unrecorded = await self._unrecorded_batches()
+        for entry in recorded + unrecorded:
             try:
                 ids = await self.client.custom_ids(entry.input_file_id)
             except Exception as exc:  # its input file is gone: its calls will be submitted again
                 logger.warning("cannot adopt batch %s: %s", entry.batch_id, exc)
                 continue
+            if entry in unrecorded:
+                entry = dataclasses.replace(entry, requests=len(ids))
+                await asyncio.to_thread(self.ledger.record, self.job_id, entry)
+                logger.info("adopted batch %s of job %s: submitted, never recorded", entry.batch_id, self.job_id)
             submitted = self._submitted[entry.batch_id] = _Submitted(entry)
             self._batch_of.update(dict.fromkeys(ids, entry.batch_id))
             stats = self._stage(entry.stage)
             stats.requests += len(ids)
             stats.batches += 1
             self._spawn(self._poll(submitted))
+
+    async def _unrecorded_batches(self) -> list[LedgerEntry]:
+        """Return the provider's unfinished batches of this job that the ledger lacks, oldest first."""
+        assert self.ledger is not None
+        known = {entry.batch_id for entry in await asyncio.to_thread(self.ledger.all_batches, self.job_id)}
+        since = time.time() - self.options.deadline_s - UNRECORDED_LOOKBACK_S
+        try:
+            listed = await self.client.job_batches(self.job_id, since=since)
+        except Exception as exc:  # an endpoint that cannot list batches: only the recorded ones are adopted
+            logger.info("cannot list the provider's batches of job %s: %s", self.job_id, exc)
+            return []
+        found = []
+        for batch in reversed(listed):  # oldest first, like the ledger's
+            if batch.id in known:
+                continue
+            stage = str((batch.metadata or {}).get("stage", "calls"))
+            found.append(LedgerEntry(batch.id, stage, batch.input_file_id, float(batch.created_at), 0, batch.status))
+        return found
 
     # ---------------------------------------------------------------- polling
 

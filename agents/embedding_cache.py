@@ -92,6 +92,17 @@ class CachingEmbedder:
                 self._cache.popitem(last=False)
         return np.stack([found[text] for text in items]).astype(np.float32)
 
+    def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Keep vectors another process embedded with the same model (a Ray worker's) as if embedded here."""
+        if vectors.shape != (len(texts), self.dim):
+            raise ValueError(f"expected {len(texts)} vectors of {self.dim} values, got shape {vectors.shape}")
+        with self._lock:
+            for text, vector in zip(texts, vectors, strict=True):
+                self._cache[text] = vector.astype(np.float32)
+                self._cache.move_to_end(text)
+            while len(self._cache) > self.max_items:
+                self._cache.popitem(last=False)
+
     def _key(self, text: str) -> str:
         return call_key(kind="embedding", embedder=self.name, text=text)
 

@@ -15,6 +15,7 @@ from typing import Literal
 from langchain_core.language_models import BaseChatModel
 
 from agents.answers import GroundedCriterionScore, JudgeAnswer, judge_schema
+from agents.checklist import judge_checklist
 from agents.knowledge.passage import Passage
 from agents.prompting import PromptError, PromptTemplate
 from agents.rendering import format_dialogue, format_rubric, reference_block
@@ -117,11 +118,18 @@ async def judge_dialogue(
         grounded: Criteria judged against the passages (they quote unsupported claims).
         options: Scoring, logprobs, temperature, seed.
 
+    A checklist prompt (:mod:`agents.checklist`) asks its yes/no questions instead, one call each.
+
     Raises:
-        PromptError: passages were given to a prompt without a ``$reference`` slot.
+        PromptError: passages were given to a prompt without a ``$reference`` slot (or to a
+            checklist for a grounded criterion).
     """
     names = [criterion.name for criterion in rubric]
     grounded = frozenset(grounded & set(names)) if passages else frozenset()
+    if template.checklist is not None:
+        if grounded:
+            raise PromptError(f"checklist prompt {template.name} cannot judge {sorted(grounded)} against passages")
+        return await judge_checklist(model, template, rubric, turns)
     values: dict[str, object] = {
         "persona": persona,
         "rubric": format_rubric(rubric, grounded),

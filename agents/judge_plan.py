@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
+from agents.checklist import questions_for
 from agents.judge import JudgeOptions, judge_dialogue
 from agents.knowledge.passage import Passage
 from agents.prompting import PromptTemplate, default_prompt_for, judge_prompt
@@ -55,12 +56,24 @@ def plan_for(
 ) -> JudgePlan:
     """Choose each criterion's judge prompt: ``override`` for all, else its own, else the measured default.
 
+    A checklist ``override`` applies to the criteria it has questions for; the others keep theirs.
+
     Raises:
         PromptError: a named prompt does not exist (the message lists the known ones).
     """
-    names = {criterion.name: override or criterion.prompt or default_prompt_for(criterion.name) for criterion in rubric}
+    forced = judge_prompt(override, allow_path=allow_path) if override else None
+    names: dict[str, str] = {}
+    for criterion in rubric:
+        covered = forced is not None and (forced.checklist is None or criterion.name in forced.checklist.criteria)
+        names[criterion.name] = (
+            override if covered and override else criterion.prompt or default_prompt_for(criterion.name)
+        )
     loaded = {name: judge_prompt(name, allow_path=allow_path) for name in set(names.values())}
-    return JudgePlan({criterion: loaded[name] for criterion, name in names.items()}, options or JudgeOptions())
+    for criterion_name, name in names.items():
+        checklist = loaded[name].checklist
+        if checklist is not None:
+            questions_for(checklist, criterion_name, name)
+    return JudgePlan({key: loaded[name] for key, name in names.items()}, options or JudgeOptions())
 
 
 def merge_verdicts(parts: Sequence[Verdict], rubric: Sequence[Criterion]) -> Verdict:

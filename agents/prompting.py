@@ -1,6 +1,7 @@
 """Load prompt files and render them strictly: a missing or unknown variable is an error.
 
 A prompt file is Markdown with two sections, each opened by a line ``### system`` or ``### user``.
+A checklist judge prompt also has YAML front matter (:mod:`agents.checklist_spec`).
 Variables are written ``$name`` or ``${name}`` (``string.Template``), so JSON braces in a prompt
 need no escaping. ``$$`` is a literal dollar sign.
 """
@@ -16,6 +17,7 @@ from string import Template
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from agents.checklist_spec import Checklist, split_front_matter
 from agents.paths import JUDGE_PROMPTS_DIR, PROMPTS_DIR
 
 # The judge prompt the engine uses unless told otherwise: the winner on the development set with
@@ -33,12 +35,13 @@ class PromptError(ValueError):
 
 @dataclass(frozen=True)
 class PromptTemplate:
-    """A two-part (system, user) prompt with a content hash for lineage."""
+    """A two-part (system, user) prompt with a content hash for lineage (and a checklist's questions)."""
 
     name: str
     system: Template
     user: Template
     digest: str
+    checklist: Checklist | None = None
 
     @property
     def variables(self) -> set[str]:
@@ -64,8 +67,12 @@ class PromptTemplate:
 
 
 def parse_prompt(text: str, name: str) -> PromptTemplate:
-    """Split a prompt file's text into its system and user templates."""
-    parts = _SECTION.split(text)
+    """Split a prompt file's text into its system and user templates (and a checklist's front matter)."""
+    try:
+        checklist, body = split_front_matter(text, name)
+    except ValueError as exc:
+        raise PromptError(str(exc)) from exc
+    parts = _SECTION.split(body)
     if sorted(parts[1::2]) != ["system", "user"]:
         raise PromptError(f"prompt {name} needs exactly one '### system' and one '### user' section")
     sections = {key: Template(part.strip()) for key, part in zip(parts[1::2], parts[2::2], strict=True)}
@@ -73,7 +80,7 @@ def parse_prompt(text: str, name: str) -> PromptTemplate:
         if not template.is_valid():
             raise PromptError(f"prompt {name}: stray '$' in the {key} section (write $$ for a literal dollar sign)")
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return PromptTemplate(name, sections["system"], sections["user"], digest)
+    return PromptTemplate(name, sections["system"], sections["user"], digest, checklist)
 
 
 @lru_cache(maxsize=64)

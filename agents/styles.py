@@ -91,6 +91,22 @@ class Criterion(BaseModel):
         return prompt
 
 
+COHERENCE = Criterion(
+    name="coherence",
+    description=(
+        "The turns form one coherent conversation with clear roles: each reply answers what the user just said "
+        "and remembers the earlier turns; later turns follow from earlier ones without contradicting or repeating "
+        "them."
+    ),
+    threshold=4,
+)
+
+
+def with_coherence(rubric: list[Criterion]) -> list[Criterion]:
+    """Return the rubric with a ``coherence`` criterion (for multi-turn samples), unless it has one."""
+    return rubric if any(criterion.name == COHERENCE.name for criterion in rubric) else [*rubric, COHERENCE]
+
+
 class KnowledgeSpec(BaseModel):
     """The knowledge a pack's samples are grounded in: files to index, or an indexed set by name.
 
@@ -136,6 +152,9 @@ class StylePack(BaseModel):
         "for the bundled e5: paraphrases score about 0.97, unrelated short texts 0.85-0.90.",
     )
     rubric: list[Criterion] = Field(min_length=1)
+    turns: int = Field(
+        default=1, ge=1, le=6, description="Exchanges per generated sample (generate --turns overrides it)."
+    )
     topics: list[Phrase] = Field(default_factory=list)
     topic_hint: str = Field(default="", description="What kinds of situations to brainstorm.")
     knowledge: KnowledgeSpec | None = None

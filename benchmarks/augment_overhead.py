@@ -31,6 +31,7 @@ from benchmarks.fake_llm import ZH_WORDS
 from benchmarks.loopback import fake_llm_server
 from graph.augment.loop import AugmentDeps
 from graph.augment.runner import AugmentReport, AugmentRunner
+from graph.augment.source import RowSource
 from graph.datasets.store import DatasetStore
 from service.engine import Engine
 from service.settings import Settings
@@ -52,8 +53,13 @@ def parents(count: int) -> list[Sample]:
 async def run(runner: AugmentRunner, store: DatasetStore, concurrency: int) -> tuple[AugmentReport, str]:
     """Run the operator over the version and write the children."""
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2 * concurrency))
+
+    async def keep(child: Sample) -> None:
+        if child.status == "accepted":
+            writer.add([child])
+
     with store.new_version("bench-aug", operation="augment", parents=["bench@1"]) as writer:
-        report = await runner.run(store.iter_samples("bench@1", 500), lambda child: writer.add([child]))
+        report = await runner.run(RowSource.of_version(store, "bench@1"), keep)
     return report, writer.manifest.ref
 
 

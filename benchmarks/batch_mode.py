@@ -18,23 +18,16 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
-
-import httpx
 
 from agents.styles import resolve_style
 from benchmarks.hashed_embedder import HashedBigramEmbedder
-from benchmarks.loopback import fake_llm_server
+from benchmarks.loopback import fake_llm_server, provider_health
 from graph.progress import JobSummary
 from graph.runner import JobRunner
 from service.engine import Engine
 from service.settings import Settings
 
 MODEL = "gpt-4o-mini"
-
-
-def health(base_url: str) -> dict[str, Any]:
-    return dict(httpx.get(base_url.removesuffix("/v1") + "/health", timeout=5, trust_env=False).json())
 
 
 def run_job(engine: Engine, args: argparse.Namespace, *, batch: bool) -> tuple[JobSummary, bool, float]:
@@ -90,9 +83,9 @@ def main() -> None:
         engine = Engine.start(settings, embedder=HashedBigramEmbedder())
         try:
             live, live_lineage, live_wall = run_job(engine, args, batch=False)
-            live_calls = health(base_url)["calls"]
+            live_calls = provider_health(base_url)["calls"]
             batch, batch_lineage, batch_wall = run_job(engine, args, batch=True)
-            served = health(base_url)
+            served = provider_health(base_url)
         finally:
             engine.stop()
     describe("live ", live, live_lineage, live_wall, live_calls)

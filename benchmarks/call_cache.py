@@ -18,19 +18,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-
 from agents.styles import resolve_style
 from benchmarks.hashed_embedder import HashedBigramEmbedder
-from benchmarks.loopback import fake_llm_server
+from benchmarks.loopback import fake_llm_server, provider_health
 from graph.progress import JobSummary
 from graph.runner import JobRunner
 from service.engine import Engine
 from service.settings import Settings
-
-
-def served(base_url: str) -> int:
-    return int(httpx.get(base_url.removesuffix("/v1") + "/health", timeout=5, trust_env=False).json()["calls"])
 
 
 def run_job(engine: Engine, workspace: str, args: argparse.Namespace) -> tuple[JobSummary, list[str], float]:
@@ -67,9 +61,9 @@ def main() -> None:
         engine = Engine.start(settings, embedder=embedder)
         try:
             first, first_texts, first_wall = run_job(engine, "first", args)
-            paid = served(base_url)
+            paid = int(provider_health(base_url)["calls"])
             second, second_texts, second_wall = run_job(engine, "second", args)
-            rerun_calls = served(base_url) - paid
+            rerun_calls = int(provider_health(base_url)["calls"]) - paid
         finally:
             engine.stop()
     hits = second.cache_hits

@@ -1,15 +1,15 @@
 """The cleaning benchmark: the default chain and near-dedup alone, against peers, on the planted-noise file.
 
 ``flock /tmp/df-bench.lock python -m benchmarks.cleaning --data .data/bench/clean --peer-venvs DIR``
-(write the data first with ``python -m benchmarks.cleaning_data``). The file is imported once as a
-version of a store in ``--data`` (not timed; reused by later runs); then each measurement runs in
-a fresh process and cleans that version into a new one through ``graph.cleaning.run`` (the path
-of ``dialogforge clean``: Parquet in, Parquet out, lineage, drop log). Printed per run: rows/s,
-the peak memory of the whole process tree (main + workers, sampled from /proc every 0.1 s: RSS
-and PSS summed over the processes), the peak RSS of the main process, and per planted kind the
-precision and recall of the operator meant to catch it. Peers run from their own virtual
-environments (``--peer-venvs DIR/<peer>/bin/python``) on the same JSONL file in the same run
-(``benchmarks/cleaning_peers/``).
+(write the data first with ``python -m benchmarks.cleaning_data``; ``--ours-only`` skips the
+peers). The file is imported once as a version of a store in ``--data`` (not timed; reused by
+later runs); then each measurement runs in a fresh process and cleans that version into a new one
+through ``graph.cleaning.run`` (the path of ``dialogforge clean``: Parquet in, Parquet out,
+lineage, drop log). Printed per run: rows/s, the peak memory of the whole process tree during the
+cleaning (main + workers, sampled from /proc every 0.1 s: RSS and PSS summed over the processes),
+the peak RSS of the main process, and per planted kind the precision and recall of the operator
+meant to catch it. Peers run from their own virtual environments (``--peer-venvs
+DIR/<peer>/bin/python``) on the same JSONL file in the same run (``benchmarks/cleaning_peers/``).
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.process_tree import descendants
 from graph.cleaning.registry import build_operators, parse_ops
 from graph.cleaning.run import DROPPED_FILE, clean_version
 from graph.datasets.importer import ImportOptions, import_sources
@@ -33,6 +35,7 @@ from graph.datasets.store import DatasetStore
 
 DUPLICATES = {"near_duplicate", "exact_duplicate"}
 NAME = "bench"
+CLEANED = "CLEANED"
 
 
 def planted(truth: dict[int, dict[str, Any]], kinds: set[str]) -> set[int]:
@@ -114,6 +117,7 @@ def measure(kind: str, data: Path, workers: int) -> None:
     result = asyncio.run(clean_version(store, source.ref, f"{NAME}-{kind}", chain, operators, workers=workers, key=key))
     seconds = time.perf_counter() - started
     main_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(CLEANED, flush=True)  # the parent stops measuring memory here: scoring below is not the cleaning's
     numbers = row_numbers(store, source.ref)
     drops: dict[str, set[int]] = {}
     with (store.folder(result.manifest) / DROPPED_FILE).open(encoding="utf-8") as lines:
@@ -158,22 +162,6 @@ class TreeMemory:
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
-    def _tree(self) -> list[int]:
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                children.setdefault(parent, []).append(int(entry.name))
-        tree, todo = [], [self.pid]
-        while todo:
-            pid = todo.pop()
-            tree.append(pid)
-            todo += children.get(pid, [])
-        return tree
-
     @staticmethod
     def _kb(path: str, field: str) -> int:
         try:
@@ -184,7 +172,7 @@ class TreeMemory:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            tree = self._tree()
+            tree = [self.pid, *descendants(self.pid)]
             rss = sum(self._kb(f"/proc/{pid}/status", "VmRSS:") for pid in tree)
             pss = sum(self._kb(f"/proc/{pid}/smaps_rollup", "Pss:") for pid in tree)
             self.peak_rss_mb = max(self.peak_rss_mb, rss / 1024)
@@ -198,14 +186,29 @@ class TreeMemory:
 
 
 def run_child(args: list[str]) -> dict[str, Any]:
-    """Run one measurement in a fresh process; return its last JSON line with the tree's peak RSS."""
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    memory = TreeMemory(process.pid)
-    out, err = process.communicate()
-    peaks = memory.stop()
-    if process.returncode != 0:
+    """Run one measurement in a fresh process; return its last JSON line with the tree's peak memory.
+
+    The peak is taken up to the child's ``CLEANED`` line when it prints one (ours: the scoring after
+    the cleaning builds a dict of every row id, which is the benchmark's memory, not the cleaning's).
+    """
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errors:
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, text=True)
+        memory = TreeMemory(process.pid)
+        peaks: dict[str, int] | None = None
+        lines = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.strip() == CLEANED and peaks is None:
+                peaks = memory.stop()
+            else:
+                lines.append(line)
+        process.wait()
+        peaks = peaks or memory.stop()
+        errors.seek(0)
+        err = errors.read()
+    if process.returncode != 0 or not lines:
         return {"error": (err.strip().splitlines() or ["failed"])[-1]}
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(lines[-1])
     result.update(peaks)
     return result
 
@@ -231,6 +234,7 @@ def main() -> None:
         "--peers", default="datatrove,text-dedup,data-juicer,datatrove:chain,data-juicer:chain", help="peer[:mode],..."
     )
     parser.add_argument("--peer-venvs", type=Path, default=Path(".data/bench/venvs"))
+    parser.add_argument("--ours-only", action="store_true", help="skip the peers (they take hours at 1M rows)")
     parser.add_argument("--measure", choices=["default", "near-dedup"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -243,7 +247,7 @@ def main() -> None:
         result = run_child([*base, "--measure", kind])
         print(json.dumps({f"ours:{kind}": result}, ensure_ascii=False), flush=True)
     peers_dir = Path(__file__).parent / "cleaning_peers"
-    for peer in filter(None, args.peers.split(",")):
+    for peer in filter(None, "" if args.ours_only else args.peers.split(",")):
         name, _, mode = peer.partition(":")
         python = args.peer_venvs / name / "bin" / "python"
         if not python.exists():

@@ -76,11 +76,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="rows in the file (repeatable)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workdir", type=Path, default=None, help="where to write the input files")
+    parser.add_argument("--workdir", type=Path, default=None, help="folder for the input files (created)")
     args = parser.parse_args()
     if importlib.util.find_spec("datasets") is None:
         raise SystemExit("the baseline needs HF datasets: make install-test (or pip install -e '.[compat]')")
     sizes = args.rows or [100_000, 1_000_000]
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    print("load before:", _uptime(), flush=True)
     with tempfile.TemporaryDirectory(dir=args.workdir) as folder:
         for rows in sizes:
             source = Path(folder) / f"chat-{rows}.jsonl"
@@ -105,7 +108,12 @@ def main() -> None:
                 f"peak RSS hf {max(r for _, r, _ in results['hf']):.0f} MB, "
                 f"dialogforge {max(r for _, r, _ in results['dialogforge']):.0f} MB"
             )
-    print("load:", os.getloadavg(), "cpus:", os.cpu_count())
+    print("load after:", _uptime(), "cpus:", os.cpu_count())
+
+
+def _uptime() -> str:
+    """Return the 1, 5 and 15 minute load averages, as ``uptime`` prints them."""
+    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 if __name__ == "__main__":

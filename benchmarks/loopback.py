@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -42,6 +43,11 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None, time
         process.kill()
         process.wait(10)
     raise RuntimeError(f"{url} did not come up in {timeout} s")
+
+
+def provider_health(base_url: str) -> dict[str, Any]:
+    """Return the fake provider's ``/health`` counters (calls, in flight, batches...) from its ``/v1`` URL."""
+    return dict(httpx.get(base_url.removesuffix("/v1") + "/health", timeout=5, trust_env=False).json())
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ from graph.datasets.qc.build import ReportOptions, build_reports
 from graph.datasets.qc.html import write_report
 from graph.datasets.rows import INPUT_SCHEMA
 from graph.datasets.store import DatasetStore
+from service.report_inputs import share_cores_politely
 
 ZH_TOPICS = ["信用卡账单", "积分兑换", "逾期还款", "额度调整", "转账失败", "挂失补卡", "分期手续费", "年费减免"]
 EN_TOPICS = ["card statement", "reward points", "late payment", "credit limit", "failed transfer", "lost card"]
@@ -91,7 +92,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=5_000)
     parser.add_argument("--map-sample", type=int, default=500)
     args = parser.parse_args()
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as dialogforge report does
+    share_cores_politely()  # as dialogforge report does
     with tempfile.TemporaryDirectory() as folder:
         store = DatasetStore(Path(folder))
         setup = time.perf_counter()

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agents.checklist import questions_for
 from agents.prompting import PromptError, judge_prompt, judge_prompt_names
 from evals.cache import JudgementCache
 from evals.cli_position import register_position
@@ -29,6 +30,23 @@ from evals.report import markdown_table, notes, write_report
 from evals.runtime import EndpointChoice, EvalRuntime
 
 console = Console(stderr=True)
+
+
+def prompts_for_criterion(names: list[str], criterion: str, *, explicit: bool) -> list[str]:
+    """Keep the prompts that can judge the criterion: a checklist needs questions for it.
+
+    Raises:
+        PromptError: an explicitly named checklist has no questions for the criterion.
+    """
+    kept = []
+    for name in names:
+        checklist = judge_prompt(name, allow_path=True).checklist
+        if checklist is not None and criterion not in checklist.criteria:
+            if explicit:
+                questions_for(checklist, criterion, name)
+            continue
+        kept.append(name)
+    return kept
 
 
 def _split(value: str | None) -> list[str]:
@@ -134,6 +152,7 @@ def make_eval_app(runtime: EvalRuntime) -> typer.Typer:
             if not datasets:
                 raise DatasetError("give labelled data: --data FILE or --reviews NAME@N")
             rubric_entry = make_criterion(criterion, criterion_description)
+            prompt_names = prompts_for_criterion(prompt_names, rubric_entry.name, explicit=bool(_split(prompts)))
         except (DatasetError, PromptError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None

@@ -36,6 +36,9 @@ def register_verdicts(app: typer.Typer, provider: Callable[[], ModelProvider]) -
             typer.Option(help="Judge prompts, comma-separated (default: the engine's per-criterion default)."),
         ] = None,
         models: Annotated[str | None, typer.Option(help="Model names (default: the judge role's model).")] = None,
+        criteria: Annotated[
+            str | None, typer.Option(help="Judge only these criteria of each pack's rubric, comma-separated.")
+        ] = None,
         concurrency: Annotated[int, typer.Option(help="Judge calls in flight.")] = 4,
         out: Annotated[Path, typer.Option(help="Output directory.")] = Path("eval-out/verdicts"),
         cache: Annotated[Path | None, typer.Option(help="Cache DB (default OUT/judgements.sqlite).")] = None,
@@ -45,7 +48,14 @@ def register_verdicts(app: typer.Typer, provider: Callable[[], ModelProvider]) -
             items = load_verdict_set(data)
             styles = sorted({item.style for item in items})
             names: list[str | None] = [p.strip() for p in (prompts or "").split(",") if p.strip()] or [None]
-            plans = {name: {s: plan_for(resolve_style(s).rubric, name) for s in styles} for name in names}
+            chosen = {c.strip() for c in criteria.split(",") if c.strip()} if criteria else None
+            known = {c.name for s in styles for c in resolve_style(s).rubric}
+            if chosen is not None and not chosen <= known:
+                raise ValueError(
+                    f"--criteria: {', '.join(sorted(chosen - known))} not in the rubrics ({', '.join(sorted(known))})"
+                )
+            rubrics = {s: [c for c in resolve_style(s).rubric if chosen is None or c.name in chosen] for s in styles}
+            plans = {name: {s: plan_for(rubrics[s], name) for s in styles} for name in names}
         except (DatasetError, PromptError, StylePackError, ValueError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
@@ -55,11 +65,15 @@ def register_verdicts(app: typer.Typer, provider: Callable[[], ModelProvider]) -
             for model_name, chat_model in chat_models.items():
                 for prompt_name, plan in plans.items():
                     results = asyncio.run(
-                        run_verdicts(items, chat_model, model_name, plan, store, concurrency=concurrency)
+                        run_verdicts(
+                            items, chat_model, model_name, plan, store, concurrency=concurrency, criteria=chosen
+                        )
                     )
                     label = f"{prompt_name or 'default plan'} @ {model_name}"
                     directory = out / (f"{prompt_name or 'default'}-{model_name}".replace("/", "_"))
-                    write_verdicts(results, directory, label, {"data": str(data), "prompt": prompt_name})
+                    write_verdicts(
+                        results, directory, label, {"data": str(data), "prompt": prompt_name, "criteria": criteria}
+                    )
                     sections.append(markdown(results, label))
                     totals = summary_rows(results)[-1]
                     console.print(

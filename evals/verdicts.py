@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,7 +23,7 @@ from langchain_core.language_models import BaseChatModel
 from agents.judge_plan import JudgePlan, judge_sample
 from agents.rendering import format_rubric
 from agents.schemas import Turn, Verdict
-from agents.styles import resolve_style
+from agents.styles import Criterion, resolve_style
 from evals.cache import JudgementCache
 from evals.datasets import DatasetError, read_rows, require_columns
 
@@ -75,10 +75,16 @@ def load_verdict_set(path: Path) -> list[VerdictItem]:
     return items
 
 
-def plan_version(plan: JudgePlan, item: VerdictItem) -> str:
+def item_rubric(item: VerdictItem, criteria: Collection[str] | None = None) -> list[Criterion]:
+    """Return the rubric an item is judged on: its pack's, or only the named criteria of it."""
+    rubric = resolve_style(item.style).rubric
+    return [criterion for criterion in rubric if criteria is None or criterion.name in criteria]
+
+
+def plan_version(plan: JudgePlan, item: VerdictItem, criteria: Collection[str] | None = None) -> str:
     """Return what identifies a verdict: the prompts, the rubric text as rendered, and the item."""
     pack = resolve_style(item.style)
-    parts = [plan.describe(), *plan.digests().values(), format_rubric(pack.rubric), pack.system_prompt]
+    parts = [plan.describe(), *plan.digests().values(), format_rubric(item_rubric(item, criteria)), pack.system_prompt]
     parts += [f"{turn.role}:{turn.content}" for turn in item.turns]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
@@ -91,6 +97,7 @@ async def run_verdicts(
     cache: JudgementCache,
     *,
     concurrency: int = 4,
+    criteria: Collection[str] | None = None,
 ) -> list[VerdictResult]:
     """Judge every item with its pack's rubric; cached verdicts are reused.
 
@@ -101,18 +108,20 @@ async def run_verdicts(
         plan_for_item: The judge plan of each item's style (by style name).
         cache: Where verdicts are read and written.
         concurrency: Judge calls in flight.
+        criteria: Judge only these criteria of each pack's rubric (None: the whole rubric).
     """
     semaphore = asyncio.Semaphore(max(1, concurrency))
 
     async def one(item: VerdictItem) -> VerdictResult:
         plan = plan_for_item[item.style]
-        key = plan_version(plan, item)
+        key = plan_version(plan, item, criteria)
         cached = cache.get_verdict(key, model_name)
         if cached is not None:
             return VerdictResult(item, cached)
         pack = resolve_style(item.style)
         async with semaphore:
-            verdict, _ = await judge_sample(model, plan, pack.rubric, list(item.turns), pack.system_prompt)
+            rubric = item_rubric(item, criteria)
+            verdict, _ = await judge_sample(model, plan, rubric, list(item.turns), pack.system_prompt)
         cache.put_verdict(key, model_name, verdict)
         return VerdictResult(item, verdict)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from functools import partial
 from typing import Any
 
@@ -14,6 +15,18 @@ from graph.state import SampleState
 DRAFT_ROUTES = ["check", "rewrite", "reject"]
 CHECK_ROUTES = ["judge", "rewrite", "reject"]
 JUDGE_ROUTES = ["accept", "rewrite", "reject"]
+
+
+def _add_loop(builder: StateGraph, nodes: SampleNodes, limit: int, finish: str) -> None:
+    """Add the draft -> check -> judge loop with its rewrite and reject routes, passing samples to ``finish``."""
+    for name in ("check", "judge", "rewrite", finish, "reject"):
+        builder.add_node(name, getattr(nodes, name))
+    judge_routes: dict[Hashable, str] = {"accept": finish, "rewrite": "rewrite", "reject": "reject"}
+    builder.add_conditional_edges("rewrite", partial(routing.after_draft, max_rewrites=limit), DRAFT_ROUTES)
+    builder.add_conditional_edges("check", partial(routing.after_check, max_rewrites=limit), CHECK_ROUTES)
+    builder.add_conditional_edges("judge", partial(routing.after_judge, max_rewrites=limit), judge_routes)
+    builder.add_edge(finish, END)
+    builder.add_edge("reject", END)
 
 
 def build_graph(deps: LoopDeps, checkpointer: Any | None = None) -> Any:
@@ -33,20 +46,28 @@ def build_graph(deps: LoopDeps, checkpointer: Any | None = None) -> Any:
     builder = StateGraph(SampleState)
     builder.add_node("plan_topic", nodes.plan_topic)
     builder.add_node("generate", nodes.generate)
-    builder.add_node("check", nodes.check)
-    builder.add_node("judge", nodes.judge)
-    builder.add_node("rewrite", nodes.rewrite)
-    builder.add_node("accept", nodes.accept)
-    builder.add_node("reject", nodes.reject)
+    _add_loop(builder, nodes, limit, "accept")
     builder.add_edge(START, "plan_topic")
     builder.add_edge("plan_topic", "generate")
     builder.add_conditional_edges("generate", partial(routing.after_draft, max_rewrites=limit), DRAFT_ROUTES)
-    builder.add_conditional_edges("rewrite", partial(routing.after_draft, max_rewrites=limit), DRAFT_ROUTES)
-    builder.add_conditional_edges("check", partial(routing.after_check, max_rewrites=limit), CHECK_ROUTES)
-    builder.add_conditional_edges("judge", partial(routing.after_judge, max_rewrites=limit), JUDGE_ROUTES)
-    builder.add_edge("accept", END)
-    builder.add_edge("reject", END)
     return builder.compile(checkpointer=checkpointer)
+
+
+def build_candidate_graph(deps: LoopDeps) -> Any:
+    """Build the loop a remote worker runs for a planned sample: generate -> check -> judge -> propose.
+
+    The same nodes and routers as :func:`build_graph` without the two that need the memory: the
+    caller planned the topic (``plan_topic``), and a sample that passes ends ``pending`` (``propose``)
+    for the memory's owner to accept or reject as a near-duplicate.
+    """
+    nodes = SampleNodes(deps)
+    limit = deps.config.max_rewrites
+    builder = StateGraph(SampleState)
+    builder.add_node("generate", nodes.generate)
+    _add_loop(builder, nodes, limit, "propose")
+    builder.add_edge(START, "generate")
+    builder.add_conditional_edges("generate", partial(routing.after_draft, max_rewrites=limit), DRAFT_ROUTES)
+    return builder.compile()
 
 
 def build_repair_graph(deps: LoopDeps, checkpointer: Any | None = None) -> Any:
@@ -57,16 +78,9 @@ def build_repair_graph(deps: LoopDeps, checkpointer: Any | None = None) -> Any:
     ``refusals:rewrite`` sends a refusing reply through it).
     """
     nodes = SampleNodes(deps)
-    limit = deps.config.max_rewrites
     builder = StateGraph(SampleState)
-    for name in ("rewrite", "check", "judge", "accept", "reject"):
-        builder.add_node(name, getattr(nodes, name))
+    _add_loop(builder, nodes, deps.config.max_rewrites, "accept")
     builder.add_edge(START, "rewrite")
-    builder.add_conditional_edges("rewrite", partial(routing.after_draft, max_rewrites=limit), DRAFT_ROUTES)
-    builder.add_conditional_edges("check", partial(routing.after_check, max_rewrites=limit), CHECK_ROUTES)
-    builder.add_conditional_edges("judge", partial(routing.after_judge, max_rewrites=limit), JUDGE_ROUTES)
-    builder.add_edge("accept", END)
-    builder.add_edge("reject", END)
     return builder.compile(checkpointer=checkpointer)
 
 

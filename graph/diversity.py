@@ -75,6 +75,16 @@ class DiversityReport(BaseModel):
     mean_pairwise_distance: float
     near_duplicates: int
 
+    def summary_line(self, digits: int = 3, sep: str = ", ") -> str:
+        """Return the three figures in words (the CLI's and the chat's end-of-job line)."""
+        return sep.join(
+            (
+                f"distinct-2 {self.distinct_2:.{digits}f}",
+                f"mean pairwise distance {self.mean_pairwise_distance:.{digits}f}",
+                f"near-duplicate pairs {self.near_duplicates}",
+            )
+        )
+
 
 def diversity_report(
     texts: Sequence[str], embedder: Embedder, threshold: float = DEFAULT_NEAR_DUPLICATE_THRESHOLD

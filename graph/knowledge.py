@@ -24,7 +24,7 @@ from agents.knowledge.chunking import chunk_document
 from agents.knowledge.passage import Passage
 from agents.knowledge.readers import KnowledgeError, file_digest, list_files, read_bytes, read_document
 from agents.styles import StylePack
-from graph.memory import _similarities, _slug
+from graph.chroma_store import _similarities, _slug
 
 KIND = "knowledge"
 MAX_PASSAGES = 50_000

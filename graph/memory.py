@@ -12,74 +12,32 @@ reservations). Async code (the graph nodes) should call the ``a``-prefixed varia
 sync method in a worker thread with :func:`asyncio.to_thread`. :meth:`TopicMemory.release` is
 cheap and safe to call directly from async code. A Chroma directory must be used by one process
 at a time (Chroma's local persistent mode is not multi-process safe).
+
+Writes are batched (graph/memory_buffer.py): an accepted sample waits in memory, searched by every
+read, until a batch is written; :meth:`TopicMemory.flush` writes what waits (a job calls it at its
+end, and a resumed job re-adds the accepted samples a killed process had not written yet).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
-import re
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from chromadb.config import Settings
 
 from agents.embeddings import Embedder, cosine_matrix
+from agents.schemas import Sample
+from graph.chroma_store import Neighbor, _similarities, collection_name, neighbors_of, open_client, topic_id
+from graph.memory_buffer import PendingEntry, PendingWrites, write_entries
 
 TIE_TOLERANCE = 1e-6
-_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Neighbor:
-    """An accepted sample close to some text."""
-
-    id: str
-    text: str
-    topic: str
-    similarity: float
-
-
-def open_client(data_dir: Path | str) -> ClientAPI:
-    """Open (or create) the persistent Chroma store under ``data_dir/"chroma"``, telemetry off."""
-    path = Path(data_dir) / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
-
-
-def _slug(text: str, limit: int = 40) -> str:
-    """Return a lowercase ASCII ``[a-z0-9_]`` slug of ``text`` (may be empty)."""
-    return _SLUG_JUNK.sub("_", text.lower()).strip("_")[:limit].strip("_")
-
-
-def collection_name(workspace: str, style: str, embedder_name: str) -> str:
-    """Return a Chroma-valid, collision-free collection name for (workspace, style, embedder).
-
-    Chroma accepts 3-512 characters from ``[a-zA-Z0-9._-]`` starting and ending alphanumeric, so
-    the readable part is an ASCII slug and a hash of the exact original names makes it unique
-    (two workspaces that slug alike, e.g. Chinese names, still get different collections).
-    """
-    digest = hashlib.sha256("\0".join((workspace, style, embedder_name)).encode()).hexdigest()[:16]
-    parts = [part for part in ("df", _slug(workspace), _slug(style)) if part]
-    return "-".join([*parts, digest])
-
-
-def topic_id(topic: str) -> str:
-    """Return the id of a topic's entry in the topics collection (a hash of its exact text)."""
-    return hashlib.sha256(topic.encode()).hexdigest()[:32]
-
-
-def _similarities(distances: list[float]) -> list[float]:
-    """Convert Chroma cosine distances (1 - cos) into similarities clipped to [-1, 1]."""
-    return [max(-1.0, min(1.0, 1.0 - float(distance))) for distance in distances]
 
 
 class TopicMemory:
@@ -113,6 +71,7 @@ class TopicMemory:
         self._reserve_lock = threading.Lock()  # reservations only: never held while Chroma works
         self._reserved: Counter[str] = Counter()
         self._reserved_vectors: dict[str, np.ndarray] = {}
+        self._pending = PendingWrites()  # guarded by self._lock
         self._client = client if client is not None else open_client(data_dir)
         name = collection_name(workspace, style, embedder.name)
         self._samples = self._open_collection(name, "samples")
@@ -148,12 +107,41 @@ class TopicMemory:
         metadata: dict[str, str | int | float | bool] = {"topic": topic}
         if job_id is not None:
             metadata["job_id"] = job_id
+        entry = PendingEntry(sample_id, user_text, topic, metadata, vectors[0], vectors[1])
         with self._lock:
-            self._samples.upsert(ids=[sample_id], embeddings=vectors[:1], documents=[user_text], metadatas=[metadata])
-            if topic.strip():
-                self._topics.upsert(
-                    ids=[topic_id(topic)], embeddings=vectors[1:], documents=[topic], metadatas=[{"topic": topic}]
-                )
+            if self._pending.add(entry):
+                self._flush_locked()
+
+    def ensure_accepted(self, samples: Sequence[Sample]) -> int:
+        """Add the accepted ``samples`` the store lacks; return how many were missing.
+
+        A process killed before its last batch was written lost those entries; a resumed job
+        puts them back (their vectors usually come from the embedding cache).
+        """
+        ids = [sample.id for sample in samples]
+        with self._lock:
+            known = set(self._samples.get(ids=ids, include=[])["ids"]) if ids else set()
+            known |= {entry.sample_id for entry in self._pending.entries()}
+        missing = [sample for sample in samples if sample.id not in known]
+        for sample in missing:
+            self.add_accepted(sample.id, sample.user_text(), sample.lineage.topic, sample.lineage.job_id)
+        return len(missing)
+
+    def flush(self) -> None:
+        """Write every accepted sample still waiting in memory to the Chroma store."""
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        """One upsert per collection for every waiting entry; on failure they wait again."""
+        entries = self._pending.drain()
+        if not entries:
+            return
+        try:
+            write_entries(self._samples, self._topics, entries)
+        except BaseException:
+            self._pending.restore(entries)
+            raise
 
     def reserve(self, topic: str) -> None:
         """Mark ``topic`` as being written by an in-flight sample (counted: reserve twice, release twice)."""
@@ -187,6 +175,7 @@ class TopicMemory:
     def count(self) -> int:
         """Return the number of accepted samples stored."""
         with self._lock:
+            self._flush_locked()
             return self._samples.count()
 
     def accepted_topics_among(self, candidates: list[str]) -> set[str]:
@@ -196,11 +185,13 @@ class TopicMemory:
         ids = {topic_id(topic): topic for topic in candidates}
         with self._lock:
             found = self._topics.get(ids=list(ids), include=[])
-        return {ids[found_id] for found_id in found["ids"]}
+            waiting = self._pending.topics()
+        return {ids[found_id] for found_id in found["ids"]} | (waiting & set(candidates))
 
     def accepted_user_texts(self) -> list[str]:
         """Return the user text of every accepted sample."""
         with self._lock:
+            self._flush_locked()
             result = self._samples.get(include=["documents"])
         return [document or "" for document in result["documents"] or []]
 
@@ -210,22 +201,22 @@ class TopicMemory:
             return []
         vector = self.embedder.embed([text])
         with self._lock:
+            waiting = [
+                Neighbor(id=entry.sample_id, text=entry.user_text, topic=entry.topic, similarity=similarity)
+                for entry, similarity in self._pending.nearest(vector[0], k)
+            ]
             size = self._samples.count()
-            if size == 0:
-                return []
-            result = self._samples.query(
-                query_embeddings=vector,
-                n_results=min(k, size),
-                include=["documents", "metadatas", "distances"],
-            )
-        documents = (result["documents"] or [[]])[0]
-        metadatas = (result["metadatas"] or [[]])[0]
-        similarities = _similarities((result["distances"] or [[]])[0])
-        neighbors = [
-            Neighbor(id=sample_id, text=document or "", topic=str((meta or {}).get("topic", "")), similarity=sim)
-            for sample_id, document, meta, sim in zip(result["ids"][0], documents, metadatas, similarities, strict=True)
-        ]
-        return sorted(neighbors, key=lambda neighbor: -neighbor.similarity)
+            result = None
+            if size:
+                result = self._samples.query(
+                    query_embeddings=vector,
+                    n_results=min(k, size),
+                    include=["documents", "metadatas", "distances"],
+                )
+        stored = neighbors_of(result) if result is not None else []
+        waiting_ids = {neighbor.id for neighbor in waiting}
+        merged = waiting + [neighbor for neighbor in stored if neighbor.id not in waiting_ids]
+        return sorted(merged, key=lambda neighbor: -neighbor.similarity)[:k]
 
     def near_duplicate(self, text: str, threshold: float) -> Neighbor | None:
         """Return the closest accepted sample if its similarity to ``text`` is at least ``threshold``."""
@@ -254,6 +245,7 @@ class TopicMemory:
                     result = collection.query(query_embeddings=vectors, n_results=1, include=["distances"])
                     nearest = [_similarities(row)[0] if row else -np.inf for row in result["distances"] or []]
                     scores = np.maximum(scores, np.asarray(nearest, dtype=np.float64))
+            scores = np.maximum(scores, self._pending.similarities(vectors))
         with self._reserve_lock:  # choice and reservation are atomic against other pickers
             if self._reserved_vectors:
                 reserved = np.stack(list(self._reserved_vectors.values()))
@@ -266,6 +258,14 @@ class TopicMemory:
             return candidates[choice]
 
     # ------------------------------------------------------------------ async
+
+    async def aflush(self) -> None:
+        """Run :meth:`flush` in a worker thread."""
+        await asyncio.to_thread(self.flush)
+
+    async def aensure_accepted(self, samples: Sequence[Sample]) -> int:
+        """Run :meth:`ensure_accepted` in a worker thread."""
+        return await asyncio.to_thread(self.ensure_accepted, samples)
 
     async def aadd_accepted(self, sample_id: str, user_text: str, topic: str, job_id: str | None) -> None:
         """Run :meth:`add_accepted` in a worker thread."""

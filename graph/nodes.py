@@ -18,9 +18,9 @@ from agents.judge_plan import JudgePlan, judge_sample
 from agents.llm import RoleModels
 from agents.pricing import PriceTable
 from agents.rewriter import rewrite_dialogue
-from agents.schemas import Attempt, Turn
+from agents.schemas import Attempt, TokenUsage, Turn, Verdict
 from agents.structured import StructuredReply
-from agents.styles import StylePack
+from agents.styles import Criterion, StylePack
 from graph.knowledge import Grounding
 from graph.memory import TopicMemory
 from graph.replay import PlanJournal
@@ -61,7 +61,31 @@ def _with_last(attempts: list[Attempt], **changes: Any) -> list[Attempt]:
     return [*attempts[:-1], attempts[-1].model_copy(update=changes)]
 
 
-def _draft_update(
+def check_update(state: SampleState, failures: list[CheckFailure]) -> Update:
+    """Record the checks' failures on the last attempt: the reasons the rewriter gets, the code the router reads."""
+    reasons = [failure.reason for failure in failures]
+    codes = [failure.code for failure in failures]
+    return {
+        "attempts": _with_last(state["attempts"], check_failures=reasons, failure_codes=codes),
+        "problems": reasons,
+        "failure_code": codes[0] if codes else None,
+    }
+
+
+def verdict_update(state: SampleState, verdict: Verdict, usage: TokenUsage, rubric: list[Criterion]) -> Update:
+    """Record the judge's verdict on the last attempt, with the problems a rewrite must fix and the failure code."""
+    problems = [] if verdict.passed else problems_from_verdict(verdict, rubric)
+    code = None if verdict.passed else ("judge_parse" if verdict.error else "judge:" + ",".join(verdict.failing))
+    return {
+        "attempts": _with_last(state["attempts"], verdict=verdict),
+        "verdict": verdict,
+        "usage": {"judge": usage},
+        "problems": problems,
+        "failure_code": code,
+    }
+
+
+def draft_update(
     state: SampleState, reply: StructuredReply[DraftAnswer], kind: Literal["generate", "rewrite"], role: str
 ) -> Update:
     """Record a new draft (from the generator or the rewriter) as an attempt."""
@@ -130,7 +154,7 @@ class SampleNodes:
             deps.config.exchanges,
             passages=state.get("passages", []),
         )
-        return _draft_update(state, reply, "generate", "generator")
+        return draft_update(state, reply, "generate", "generator")
 
     async def check(self, state: SampleState) -> Update:
         """Run the cheap checks: text checks, then near-duplicate, then similarity to the exemplars.
@@ -147,19 +171,14 @@ class SampleNodes:
         if not failures:
             if config.check_exemplar_similarity and config.prefetch_reply_embeddings:
                 early_exemplar = self._exemplar_check(turns)  # alongside the near-duplicate check
-            neighbor = await deps.memory.anear_duplicate(user_text(turns), deps.pack.near_duplicate_similarity)
-            duplicate = check_near_duplicate(deps.pack, neighbor.similarity, neighbor.text) if neighbor else None
-            failures = [duplicate] if duplicate else []
+            if config.near_duplicate_in_check:
+                neighbor = await deps.memory.anear_duplicate(user_text(turns), deps.pack.near_duplicate_similarity)
+                duplicate = check_near_duplicate(deps.pack, neighbor.similarity, neighbor.text) if neighbor else None
+                failures = [duplicate] if duplicate else []
         if not failures and config.check_exemplar_similarity:
             similar = await (early_exemplar or self._exemplar_check(turns))
             failures = [similar] if similar else []
-        reasons = [failure.reason for failure in failures]
-        codes = [failure.code for failure in failures]
-        return {
-            "attempts": _with_last(state["attempts"], check_failures=reasons, failure_codes=codes),
-            "problems": reasons,
-            "failure_code": failures[0].code if failures else None,
-        }
+        return check_update(state, failures)
 
     def _exemplar_check(self, turns: list[Turn]) -> asyncio.Future[CheckFailure | None]:
         """Start the exemplar-similarity check in a worker thread; its result may go unused."""
@@ -180,15 +199,7 @@ class SampleNodes:
             passages=state.get("passages", []),
             grounded=deps.config.grounded_criteria,
         )
-        problems = [] if verdict.passed else problems_from_verdict(verdict, deps.pack.rubric)
-        code = None if verdict.passed else ("judge_parse" if verdict.error else "judge:" + ",".join(verdict.failing))
-        return {
-            "attempts": _with_last(state["attempts"], verdict=verdict),
-            "verdict": verdict,
-            "usage": {"judge": usage},
-            "problems": problems,
-            "failure_code": code,
-        }
+        return verdict_update(state, verdict, usage, deps.pack.rubric)
 
     async def rewrite(self, state: SampleState) -> Update:
         """Repair the sample using the exact reasons it failed."""
@@ -201,7 +212,7 @@ class SampleNodes:
             exchanges=deps.config.exchanges,
             passages=state.get("passages", []),
         )
-        update = _draft_update(state, reply, "rewrite", "rewriter")
+        update = draft_update(state, reply, "rewrite", "rewriter")
         update["rewrites"] = 1
         return update
 
@@ -216,6 +227,10 @@ class SampleNodes:
                 return {"status": "rejected", "reject_reason": f"near_duplicate: {reason}"}
             await deps.memory.aadd_accepted(state["sample_id"], text, state["topic"], deps.job_id)
         return {"status": "accepted", "reject_reason": None}
+
+    async def propose(self, state: SampleState) -> Update:
+        """End a sample that passed every check as a candidate: whoever owns the memory accepts it or not."""
+        return {"status": "pending", "reject_reason": None}
 
     async def reject(self, state: SampleState) -> Update:
         """Give up on the sample, keeping the last reason."""

@@ -55,6 +55,15 @@ class JobProgress(BaseModel):
         return 60.0 * self.accepted / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
+class ExecutorStats(BaseModel):
+    """Where a job's samples ran, when not in the job's own process (a Ray cluster)."""
+
+    name: Literal["ray"] = "ray"
+    nodes: int = Field(description="Cluster nodes whose workers ran samples.")
+    workers: int = Field(description="Worker actors started.")
+    retried_units: int = Field(default=0, description="Samples sent to another worker after theirs died.")
+
+
 class JobSummary(BaseModel):
     """The end-of-job report: what was made, rejected and repaired, at what cost."""
 
@@ -65,6 +74,12 @@ class JobSummary(BaseModel):
     accepted: int
     rejected: int
     rejected_by_reason: dict[str, int]
+    accepted_by_operator: dict[str, int] = Field(
+        default_factory=dict, description="augment: accepted children per operator."
+    )
+    refused_by_reason: dict[str, int] = Field(
+        default_factory=dict, description="augment: rows an operator refused, by 'operator: reason'."
+    )
     rewrites: int
     llm_calls: int
     cache_hits: int = Field(default=0, description="LLM answers served from the call cache (not in llm_calls).")
@@ -89,6 +104,7 @@ class JobSummary(BaseModel):
         "(roles out of order or an empty turn), judge_parse (unreadable verdict).",
     )
     batches: dict[str, StageStats] | None = None
+    executor: ExecutorStats | None = Field(default=None, description="Set when the samples ran on a Ray cluster.")
 
     @property
     def complete(self) -> bool:

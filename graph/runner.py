@@ -28,6 +28,10 @@ from graph.work import TopicSource, WorkItem, WorkSource
 logger = logging.getLogger(__name__)
 
 EventSink = Callable[[JobEvent], Awaitable[None]]
+SampleInvoke = Callable[[SampleState, int], Awaitable[dict[str, Any]]]
+"""Run one sample's graph from its initial state under its call-scope seed; return the final state."""
+SampleExecutor = Callable[[LoopDeps], SampleInvoke]
+"""Where a job's samples run: given the job's dependencies, the function that runs one sample."""
 ATTEMPTS_PER_SAMPLE = 4
 MAX_CONSECUTIVE_ERRORS = 5
 
@@ -51,6 +55,10 @@ class JobRunner:
     Sample number ``k`` runs under a seed derived from the job's seed (``deps.seed``, else the job
     id), which keys its calls in the call cache; with a cache, its plan is recorded and replayed
     (graph/replay.py) and a resumed job skips the numbers it already finished.
+
+    ``executor`` says where each sample's graph runs (default: in this process); whatever runs it,
+    the runner alone claims numbers, counts and emits the samples, so exactly-n holds the same way
+    (``graph/executors/ray_samples.py`` runs the graph on Ray worker actors).
     """
 
     def __init__(
@@ -65,6 +73,7 @@ class JobRunner:
         previous: list[Sample] | None = None,
         elapsed_s: float = 0.0,
         on_event: EventSink = _ignore,
+        executor: SampleExecutor | None = None,
     ) -> None:
         """Prepare a job; nothing runs until :meth:`run`."""
         if n < 1:
@@ -84,7 +93,9 @@ class JobRunner:
         self.on_event = on_event
         self.source.plan_for(concurrency)
         deps.planner.use_seed(self.seed)
+        deps.planner.size_to(lambda: self.n - len(self.accepted) - self.in_flight)  # brainstorm no more than used
         self.graph = build_graph(deps)
+        self.invoke: SampleInvoke = executor(deps) if executor is not None else self._invoke_graph
         self.prompt_hashes = prompt_hashes(deps)  # fixed for the job: computed once, not per sample
         self.accepted: list[Sample] = []
         self.rejected_by_reason: Counter[str] = Counter()
@@ -227,8 +238,7 @@ class JobRunner:
         }
         state: dict[str, Any] = dict(initial)
         try:
-            with call_scope(derive_seed(self.seed, ordinal)):
-                state = await self.graph.ainvoke(initial, config={"recursion_limit": recursion_limit(self.deps)})
+            state = await self.invoke(initial, derive_seed(self.seed, ordinal))
             if self.deps.journal is not None:
                 await self.deps.journal.finish(ordinal)
             self.consecutive_errors = 0
@@ -241,6 +251,14 @@ class JobRunner:
         return sample_from_state(
             self.deps, self.job_id, self.prompt_hashes, sample_id, state, started_at, item.parent_id
         )
+
+    async def _invoke_graph(self, initial: SampleState, scope_seed: int) -> dict[str, Any]:
+        """Run the sample's graph in this process."""
+        with call_scope(scope_seed):
+            state: dict[str, Any] = await self.graph.ainvoke(
+                initial, config={"recursion_limit": recursion_limit(self.deps)}
+            )
+        return state
 
     def _failed(self, sample_id: str, initial: SampleState, exc: Exception) -> dict[str, Any]:
         """Count a sample that raised and return its final state: rejected with the error."""
@@ -313,6 +331,7 @@ class JobRunner:
         try:
             if self.deps.batches is not None:  # a resumed job adopts the batches it submitted before
                 await self.deps.batches.resume()
+            await self.deps.memory.aensure_accepted(self.accepted)  # a killed run may not have written them all
             await self.source.prepare()
             async with asyncio.TaskGroup() as group:
                 for _ in range(self.concurrency):
@@ -323,6 +342,7 @@ class JobRunner:
             await self.source.close()
             if self.deps.batches is not None:
                 await self.deps.batches.close()
+            await self.deps.memory.aflush()  # accepted samples still waiting in memory go to the store
         summary = await self.summarise()
         await self.on_event(JobEvent(kind="finished", progress=self.progress(), summary=summary))
         return summary

@@ -53,6 +53,9 @@ class LoopConfig:
     # round trip fewer per sample for a remote embedder, at the cost of embedding the replies of
     # duplicates too (not worth it for e5, whose CPU time is the bottleneck).
     prefetch_reply_embeddings: bool = False
+    # Reject near-duplicates of the memory in the cheap checks (before the judge). A Ray worker has no
+    # memory: there the coordinator's acceptance alone compares a sample with what was accepted.
+    near_duplicate_in_check: bool = True
     # Criteria a grounded sample's judge scores against its reference passages.
     grounded_criteria: frozenset[str] = frozenset({"correctness"})
 

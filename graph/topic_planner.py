@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 
@@ -57,6 +57,7 @@ class TopicPlanner:
         self._refills: set[asyncio.Task[None]] = set()
         self._seed: int | None = None
         self._brainstorms_started = 0
+        self._to_start: Callable[[], int] | None = None
 
     async def _brainstorm(self) -> None:
         """Add one batch of new candidates; count failures so a broken model cannot loop forever."""
@@ -101,6 +102,20 @@ class TopicPlanner:
         """Keep enough candidates for ``concurrency`` samples in flight (two each, to choose from)."""
         self.min_pool = max(self.min_pool, 2 * concurrency)
 
+    def size_to(self, to_start: Callable[[], int]) -> None:
+        """Keep no more candidates than the samples still to start can use (``to_start()`` of them).
+
+        Without it the pool is kept at ``min_pool`` to the end, and the last brainstorms' topics
+        (each embedded as it arrives) go unused.
+        """
+        self._to_start = to_start
+
+    def _wanted(self) -> int:
+        """Candidates to keep: ``min_pool``, or two for each sample still to start (and the one asking)."""
+        if self._to_start is None:
+            return self.min_pool
+        return min(self.min_pool, 2 * max(self._to_start(), 0) + 1)
+
     async def _set_aside_covered(self, topics: list[str]) -> list[str]:
         """Move the topics an earlier sample in this workspace was accepted on to the last resort."""
         covered = await self.memory.aaccepted_topics_among(topics)
@@ -112,14 +127,14 @@ class TopicPlanner:
         async with self._lock:
             self._pool = await self._set_aside_covered(self._pool)
             await asyncio.to_thread(self.memory.embedder.embed, list(self._pool))
-            if len(self._pool) < self.min_pool:
+            if len(self._pool) < self._wanted():
                 self._start_refills()
 
     def _start_refills(self) -> None:
         """Brainstorm more candidates in the background: enough parallel batches to refill the pool."""
         exhausted = self.model is None or self._failed_brainstorms >= self.max_failed_brainstorms
         self._refills = {task for task in self._refills if not task.done()}
-        deficit = self.min_pool - len(self._pool) - self.batch_size * len(self._refills)
+        deficit = self._wanted() - len(self._pool) - self.batch_size * len(self._refills)
         wanted = min(MAX_PARALLEL_BRAINSTORMS - len(self._refills), -(-deficit // self.batch_size))
         for _ in range(0 if exhausted else max(0, wanted)):
             self._refills.add(asyncio.create_task(self._brainstorm(), context=self._brainstorm_context()))
@@ -131,7 +146,7 @@ class TopicPlanner:
         only when no candidate is left at all.
         """
         async with self._lock:
-            if len(self._pool) < self.min_pool:
+            if len(self._pool) < self._wanted():
                 self._start_refills()
             if not self._pool and self._refills:
                 await asyncio.wait(self._refills, return_when=asyncio.FIRST_COMPLETED)

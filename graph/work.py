@@ -1,11 +1,13 @@
 """Where a job's samples come from: a work source hands the runner one item per sample it starts.
 
-Generation draws topics from the planner (:class:`TopicSource`); augmentation will draw the rows
-of a data set version (one item per parent row, reissued until the row has enough children).
-The runner asks for an item after it has claimed a slot, starts the sample's graph with the
-item's fields in its initial state, and tells the source when the sample finished, accepted or
-not. A source that has nothing left returns None: the runner stops starting samples
-(stop reason ``exhausted``) and lets the ones in flight finish.
+Generation draws topics from the planner (:class:`TopicSource`). Augmentation draws the rows
+of a data set version from its own source (``graph.augment.source.RowSource``: rows page by
+page, and the children each row still owes), because its unit of work is a parent with its
+children made in turn, not one sample. The generation runner asks for an item after it has
+claimed a slot, starts the sample's graph with the item's fields in its initial state, and tells
+the source when the sample finished, accepted or not. A source that has nothing left returns
+None: the runner stops starting samples (stop reason ``exhausted``) and lets the ones in flight
+finish.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from graph.datasets.store import DatasetStore
 from service.chatops.bounds import Bounds, ChatAdmission
 from service.chatops.dispatch import ChatDispatcher, ChatPlatform
 from service.chatops.links import DownloadLinks, link_secret
@@ -69,6 +70,7 @@ async def start_chat(app: FastAPI, manager: JobManager, settings: Settings) -> N
         chat_jobs=chat_jobs,
         admission=ChatAdmission(bounds_of(settings), manager.admission),  # beside the job slots
         links=links,
+        datasets=DatasetStore(settings.data_dir),
     )
     app.state.chat_links, app.state.chat_jobs = links, chat_jobs
     resumed = await dispatcher.attach(service)

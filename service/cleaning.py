@@ -1,9 +1,10 @@
 """The operators of one cleaning run, with models only when an operator calls them (CLI and job kind).
 
 ``CleaningTools(settings, chain, into)`` builds the chain's operators. Rule operators need nothing;
-``refusals:rewrite`` and ``judge`` get the loop's dependencies of their style (models, embedder,
-checks, judge prompt, and a memory workspace of the cleaning, ``clean-<into>``, so rewritten
-rows are checked against each other and not against a generation workspace). The CLI lets it
+``semantic-dedup`` gets the configured embedder; ``refusals:rewrite`` and ``judge`` get the loop's
+dependencies of their style (models, embedder, checks, judge prompt, and a memory workspace of
+the cleaning, ``clean-<into>``, so rewritten rows are checked against each other and not against
+a generation workspace). The CLI lets it
 start the engine (the embedded model) only when the chain needs one; the HTTP job kind passes
 the service's engine and style registry. Every style and judge prompt is resolved before the
 first row is read, so a wrong name fails at once.
@@ -14,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
+from agents.embeddings import Embedder, make_embedder
 from agents.prompting import DEFAULT_JUDGE_PROMPT, PromptError
 from agents.styles import StylePack, StylePackError, resolve_style
 from graph.cleaning.base import Operator
-from graph.cleaning.registry import ChainError, ChainSpec, build_operators, needs_models
+from graph.cleaning.registry import ChainError, ChainSpec, build_operators, needs_embedder, needs_models
 from graph.nodes import LoopDeps
 from service.engine import Engine
 from service.jobs.errors import JobServiceError
@@ -66,18 +68,25 @@ class CleaningTools:
         Raises:
             ChainError: A parameter, a style or a judge prompt is wrong.
         """
+        embedder = self._embedder() if needs_embedder(self.chain) else None
         if not needs_models(self.chain):
-            return build_operators(self.chain)
+            return build_operators(self.chain, embedder=embedder)
         if self.engine is None:
             self.engine, self._owns_engine = Engine.start(self.settings, notify=self.notify), True
         embedded = self.engine.is_embedded
         self.concurrency = min(DEFAULT_CONCURRENCY, self.settings.local_parallel) if embedded else DEFAULT_CONCURRENCY
-        operators = build_operators(self.chain, self)
+        operators = build_operators(self.chain, self, embedder)
         for spec in self.chain.ops:  # resolve every style and judge prompt now, not mid-run
             style = spec.params.get("style")
             if style:
                 self.deps(str(style), spec.params.get("prompt") if spec.name == "judge" else None)
         return operators
+
+    def _embedder(self) -> Embedder:
+        """Return the configured embedder, without the engine's cache: a cleaning embeds every row once."""
+        if self.engine is None:
+            return make_embedder(self.settings.embedder, self.settings.embedding_endpoint())
+        return self.engine.embedder.inner
 
     def deps(self, style: str, judge: str | None = None) -> LoopDeps:
         """Return (once per style and prompt) the loop's dependencies in the cleaning's workspace."""

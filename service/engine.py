@@ -223,7 +223,14 @@ class Engine:
         return BatchDispatcher(client, job_id, options, self._ledger)
 
     def stop(self) -> None:
-        """Stop the embedded server, if this engine started one."""
+        """Write what the open memories still hold, stop the embedded server (if this engine started one)."""
+        with self._lock:
+            memories = list(self._memories.values())
+        for memory in memories:
+            try:  # a store that cannot be written (disk full) must not keep the server running
+                memory.flush()
+            except Exception as exc:
+                logger.warning("topic memory not written at stop: %s: %s", type(exc).__name__, exc)
         if self.server is not None:
             self.server.stop()
             self.server = None

@@ -16,11 +16,11 @@ from pydantic import Field
 
 from agents.answers import MAX_EXCHANGES, DraftAnswer
 from agents.augment.checks import check_no_repeats, check_verbatim_prefix
-from agents.augment.operator import ChildRequest, Operator, OperatorParams, operator_variables, with_coherence
+from agents.augment.operator import ChildRequest, Operator, OperatorParams, operator_variables
 from agents.checks import CheckFailure, EmbedderLike
 from agents.rendering import format_dialogue
 from agents.schemas import Sample, Turn
-from agents.styles import Criterion, StylePack
+from agents.styles import Criterion, StylePack, with_coherence
 
 
 class ExtendParams(OperatorParams):

@@ -35,21 +35,12 @@ from agents.structured import StructuredReply
 from agents.styles import Criterion, StylePack
 
 MAX_SIBLINGS_SHOWN = 3
-COHERENCE = Criterion(
-    name="coherence",
-    description=(
-        "The turns form one coherent conversation with clear roles: each reply answers what the user just said "
-        "and remembers the earlier turns; later turns follow from earlier ones without contradicting or repeating "
-        "them."
-    ),
-    threshold=4,
-)
 
 
 class OperatorParams(BaseModel):
     """Base of every operator's parameters: unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 ParamsT = TypeVar("ParamsT", bound=OperatorParams)
@@ -223,8 +214,3 @@ class Operator(ABC, Generic[ParamsT]):
     def lineage(self, request: ChildRequest[ParamsT], notes: dict[str, Any]) -> dict[str, Any]:
         """Return what the child's lineage records beyond the parameters (the scene, the pivot, the labels)."""
         return dict(notes)
-
-
-def with_coherence(rubric: list[Criterion]) -> list[Criterion]:
-    """Return the rubric with a ``coherence`` criterion (for multi-turn samples), unless it has one."""
-    return rubric if any(criterion.name == COHERENCE.name for criterion in rubric) else [*rubric, COHERENCE]

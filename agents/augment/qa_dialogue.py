@@ -17,11 +17,11 @@ from pydantic import BaseModel, Field, create_model
 
 from agents.answers import MAX_EXCHANGES, AnswerModel, DraftAnswer, Exchange
 from agents.augment.checks import check_phrases_in, joined, similarities
-from agents.augment.operator import ChildRequest, Operator, OperatorParams, operator_variables, with_coherence
+from agents.augment.operator import ChildRequest, Operator, OperatorParams, operator_variables
 from agents.checks import CheckFailure, EmbedderLike, normalise
 from agents.grounding import stated_numbers
 from agents.schemas import Sample, Turn
-from agents.styles import Criterion, StylePack
+from agents.styles import Criterion, StylePack, with_coherence
 
 MAX_FACTS = 6
 

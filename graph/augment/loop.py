@@ -21,13 +21,13 @@ from agents.augment.checks import joined
 from agents.augment.operator import ChildRequest, Operator
 from agents.augment.registry import get_operator
 from agents.checks import CheckFailure, EmbedderLike, normalise, run_text_checks, trigram_jaccard
-from agents.judge import problems_from_verdict
 from agents.judge_plan import JudgePlan, judge_sample
 from agents.llm import RoleModels
 from agents.rewriter import rewrite_dialogue
 from agents.schemas import Attempt
 from graph import routing
 from graph.builder import CHECK_ROUTES, DRAFT_ROUTES, JUDGE_ROUTES
+from graph.nodes import check_update, draft_update, verdict_update
 from graph.state import SampleState
 
 Update = dict[str, Any]
@@ -84,10 +84,6 @@ class AugmentDeps:
     max_rewrites: int = 2
 
 
-def _with_last(attempts: list[Attempt], **changes: Any) -> list[Attempt]:
-    return [*attempts[:-1], attempts[-1].model_copy(update=changes)]
-
-
 def _operator(state: ChildState) -> Operator[Any]:
     return get_operator(state["request"].params.op)
 
@@ -126,13 +122,7 @@ class ChildNodes:
         if not failures:
             duplicate = self.deps.seen.duplicate(request.parent.id, joined(turns))
             failures = [duplicate] if duplicate else []
-        reasons = [failure.reason for failure in failures]
-        codes = [failure.code for failure in failures]
-        return {
-            "attempts": _with_last(state["attempts"], check_failures=reasons, failure_codes=codes),
-            "problems": reasons,
-            "failure_code": codes[0] if codes else None,
-        }
+        return check_update(state, failures)
 
     async def judge(self, state: ChildState) -> Update:
         """Score the child with the operator's rubric for the target pack."""
@@ -142,15 +132,7 @@ class ChildNodes:
         verdict, usage = await judge_sample(
             self.deps.models.judge, plan, rubric, state["turns"], request.pack.system_prompt
         )
-        problems = [] if verdict.passed else problems_from_verdict(verdict, rubric)
-        code = None if verdict.passed else ("judge_parse" if verdict.error else "judge:" + ",".join(verdict.failing))
-        return {
-            "attempts": _with_last(state["attempts"], verdict=verdict),
-            "verdict": verdict,
-            "usage": {"judge": usage},
-            "problems": problems,
-            "failure_code": code,
-        }
+        return verdict_update(state, verdict, usage, rubric)
 
     async def rewrite(self, state: ChildState) -> Update:
         """Repair the child with the exact reasons and the operator's contract."""
@@ -164,20 +146,8 @@ class ChildNodes:
             task=operator.contract(request, notes),
             max_tokens=operator.max_tokens,
         )
-        turns = reply.parsed.turns() if reply.parsed else []
-        attempt = Attempt(kind="rewrite", turns=turns, raw=reply.raw, parse_error=reply.error)
-        update: Update = {
-            "attempts": [*state["attempts"], attempt],
-            "usage": {"rewriter": reply.usage},
-            "rewrites": 1,
-            "verdict": None,
-            "problems": [],
-            "failure_code": None,
-            "turns": turns or state.get("turns", []),
-        }
-        if reply.parsed is None:
-            update["problems"] = [f"the answer was not valid JSON for the sample schema ({reply.error})"]
-            update["failure_code"] = "parse"
+        update = draft_update(state, reply, "rewrite", "rewriter")
+        update["rewrites"] = 1
         return update
 
     async def accept(self, state: ChildState) -> Update:

@@ -1,21 +1,24 @@
-"""Run augmentation over a version: every parent through each operator, children to a sink.
+"""Run augmentation over a version: every parent through each operator, every finished child to a sink.
 
-Parents are read in batches from the data-set store; at most ``concurrency`` parents are in
-flight (one task each, created only when a slot is free, so a large version never becomes a
-large task list). A parent's children are made one after the other (``per_sample`` per
-operator), each seeing its accepted siblings so it can differ from them. A failed child (an
-exception in a call) is counted under ``error`` and never stops the others. Accepted children are
-handed to ``sink`` with their lineage (operator, parameters, operator notes, parent id and
-version, models, prompt hashes, tokens).
+Parents come page by page from a :class:`graph.augment.source.RowSource`; at most ``concurrency``
+parents are in flight (one task each, created only when a slot is free, so a large version never
+becomes a large task list). A parent's children are made one after the other (``per_sample`` per
+operator), each seeing its accepted siblings so it can differ from them. Every finished child,
+accepted or rejected, is awaited into ``on_child`` before the next one starts (the job kind
+stores it there), and a child an earlier run finished is skipped: a resumed job makes no child
+twice. A failed child (an exception in a call) is a rejected child with reason ``error`` and
+never stops the others. Budgets (children started, tokens, wall-clock) and :meth:`cancel` stop
+new children from starting; the ones in flight finish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -23,13 +26,16 @@ from typing import Any
 from agents.augment.checks import joined
 from agents.augment.operator import ChildRequest, Operator
 from agents.augment.registry import OperatorSpec, get_operator
-from agents.schemas import Lineage, Sample, TokenUsage, utc_now
+from agents.schemas import Sample, TokenUsage, utc_now
 from agents.styles import StylePack
+from graph.augment.lineage import child_sample
 from graph.augment.loop import AugmentDeps, ChildState, build_child_graph, child_recursion_limit
-from graph.progress import reason_code
+from graph.augment.source import RowSource, child_key
+from graph.progress import Budget, StopReason, reason_code
+from graph.state import merge_usage
 
 logger = logging.getLogger(__name__)
-Sink = Callable[[Sample], None]
+ChildSink = Callable[[Sample], Awaitable[None]]
 
 
 @dataclass
@@ -37,6 +43,8 @@ class AugmentReport:
     """What a run did: parents read and refused, children accepted per operator, rejected by reason."""
 
     parents: int = 0
+    started: int = 0
+    in_flight: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     accepted: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
@@ -48,19 +56,24 @@ class AugmentReport:
         """Return the accepted children, all operators together."""
         return sum(self.accepted.values())
 
-    def add_tokens(self, usage: dict[str, TokenUsage]) -> None:
-        """Add one child's token usage per role."""
-        for role, used in usage.items():
-            self.tokens[role] = self.tokens.get(role, TokenUsage()) + used
+    @property
+    def calls(self) -> int:
+        """Return the LLM calls made, all roles together."""
+        return sum(usage.calls for usage in self.tokens.values())
 
+    @property
+    def total_tokens(self) -> int:
+        """Return the tokens spent, all roles together."""
+        return sum(usage.total for usage in self.tokens.values())
 
-def prompt_hashes(operator: Operator[Any]) -> dict[str, str]:
-    """Return the content hashes of the operator's prompts and the rewriter's (for lineage)."""
-    from agents.prompting import role_prompt
-
-    hashes = {f"operator:{name}": role_prompt(name).digest for name in operator.prompt_files()}
-    hashes["rewriter"] = role_prompt("rewriter").digest
-    return hashes
+    def count(self, child: Sample) -> None:
+        """Add one finished child to the counters."""
+        self.tokens = merge_usage(self.tokens, child.lineage.tokens)
+        self.rewrites += child.rewrites
+        if child.status == "accepted":
+            self.accepted[child.lineage.operator or "unknown"] += 1
+        else:
+            self.rejected[reason_code(child.reject_reason)] += 1
 
 
 def _finished(tasks: set[asyncio.Task[None]], slots: asyncio.Semaphore, done: asyncio.Task[None]) -> None:
@@ -81,6 +94,8 @@ class AugmentRunner:
         per_sample: int = 1,
         concurrency: int = 4,
         parent_version: str | None = None,
+        budget: Budget | None = None,
+        elapsed_s: float = 0.0,
     ) -> None:
         """Bind the loop's dependencies, the target pack, the operators' parameters and the bounds."""
         if not 1 <= per_sample <= 10:
@@ -89,88 +104,116 @@ class AugmentRunner:
             raise ValueError("concurrency must be between 1 and 256")
         self.deps, self.pack, self.specs = deps, pack, specs
         self.per_sample, self.concurrency, self.parent_version = per_sample, concurrency, parent_version
+        self.budget = budget or Budget()
         self.graph = build_child_graph(deps)
         self.report = AugmentReport()
+        self.stop_reason: StopReason | None = None
+        self._t0 = time.monotonic() - elapsed_s
+        self._source = RowSource(lambda: iter(()))
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds the job has run, earlier runs included."""
+        return time.monotonic() - self._t0
+
+    def restore(self, source: RowSource, finished: Sequence[Sample]) -> None:
+        """Start from the children earlier runs finished: counted, remembered as seen, never made again."""
+        source.restore(finished)
+        for child in finished:
+            key = child_key(child)
+            if key is None:
+                continue
+            self.report.started += 1
+            self.report.count(child)
+            if child.status == "accepted":
+                self.deps.seen.add_child(key[0], joined(child.turns))
 
     def refusal(self, parent: Sample) -> str | None:
         """Return why no operator can take this parent (None: at least one can)."""
         reasons = [get_operator(spec.op).refuse(parent, spec, self.pack) for spec in self.specs]
         return None if any(reason is None for reason in reasons) else (reasons[0] or "refused")
 
-    async def run(self, batches: Iterable[list[Sample]], sink: Sink) -> AugmentReport:
-        """Augment every parent of ``batches`` (bounded concurrency), handing accepted children to ``sink``."""
+    def stop_check(self) -> StopReason | None:
+        """Return why no further child may start (cancelled or a budget reached), or None."""
+        budget = self.budget
+        if self.stop_reason is None:
+            if budget.max_attempts is not None and self.report.started >= budget.max_attempts:
+                self.stop_reason = "budget_attempts"
+            elif budget.max_tokens is not None and self.report.total_tokens >= budget.max_tokens:
+                self.stop_reason = "budget_tokens"
+            elif budget.deadline_s is not None and self.elapsed_s >= budget.deadline_s:
+                self.stop_reason = "deadline"
+        return self.stop_reason
+
+    async def cancel(self) -> None:
+        """Stop starting children; the ones in flight finish and are handed to the sink."""
+        self.stop_reason = self.stop_reason or "cancelled"
+
+    async def run(self, source: RowSource, on_child: ChildSink) -> AugmentReport:
+        """Augment every parent of ``source`` (bounded concurrency), handing every finished child to ``on_child``."""
+        self._source = source
         slots = asyncio.Semaphore(self.concurrency)
         tasks: set[asyncio.Task[None]] = set()
-        for batch in batches:
-            for parent in batch:
-                self.deps.seen.add_parent(joined(parent.turns))
-            for parent in batch:
-                self.report.parents += 1
-                await slots.acquire()
-                task = asyncio.create_task(self._parent(parent, sink))
-                tasks.add(task)
-                task.add_done_callback(partial(_finished, tasks, slots))
-        if tasks:
-            await asyncio.gather(*tasks)
+        try:
+            async for page in source.pages():
+                for parent in page:
+                    self.deps.seen.add_parent(joined(parent.turns))
+                for parent in page:
+                    await slots.acquire()
+                    if self.stop_check():
+                        slots.release()
+                        break
+                    self.report.parents += 1
+                    task = asyncio.create_task(self._parent(parent, on_child))
+                    tasks.add(task)
+                    task.add_done_callback(partial(_finished, tasks, slots))
+                if self.stop_check():
+                    break
+            if tasks:
+                await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
         return self.report
 
-    async def _parent(self, parent: Sample, sink: Sink) -> None:
-        """Make a parent's children, operator by operator, each seeing its accepted siblings."""
+    async def _parent(self, parent: Sample, on_child: ChildSink) -> None:
+        """Make a parent's missing children, operator by operator, each seeing its accepted siblings."""
         for spec in self.specs:
             operator = get_operator(spec.op)
             why = operator.refuse(parent, spec, self.pack)
             if why is not None:
                 self.report.refused[f"{operator.name}: {why}"] += 1
                 continue
-            siblings: list[str] = []
+            siblings = [joined(child.turns) for child in self._source.siblings(parent.id, operator.name)]
             for variant in range(self.per_sample):
-                request = ChildRequest(parent, self.pack, spec, variant, tuple(siblings))
-                try:
-                    child = await self._child(operator, request)
-                except Exception:  # a failed child never blocks the others
-                    logger.exception("augmenting %s with %s failed", parent.id, operator.name)
-                    self.report.rejected["error"] += 1
+                if self._source.done(parent.id, operator.name, variant):
                     continue
-                if child is not None:
-                    siblings.append("\n".join(turn.content for turn in child.turns))
-                    sink(child)
+                if self.stop_check():
+                    return
+                request = ChildRequest(parent, self.pack, spec, variant, tuple(siblings))
+                child = await self._child(operator, request)
+                if child.status == "accepted":
+                    siblings.append(joined(child.turns))
+                await on_child(child)
 
-    async def _child(self, operator: Operator[Any], request: ChildRequest[Any]) -> Sample | None:
-        """Run one child through the graph; return it when accepted (counted either way)."""
+    async def _child(self, operator: Operator[Any], request: ChildRequest[Any]) -> Sample:
+        """Run one child through the graph; return it finished (a raising call: rejected with ``error``)."""
         started = utc_now()
         state: ChildState = {"sample_id": uuid.uuid4().hex, "request": request}
-        final = await self.graph.ainvoke(state, {"recursion_limit": child_recursion_limit(self.deps.max_rewrites)})
-        self.report.add_tokens(final.get("usage", {}))
-        self.report.rewrites += final.get("rewrites", 0)
-        if final.get("status") != "accepted":
-            self.report.rejected[reason_code(final.get("reject_reason"))] += 1
-            return None
-        self.report.accepted[operator.name] += 1
-        return self._sample(operator, request, final, started)
-
-    def _sample(self, operator: Operator[Any], request: ChildRequest[Any], final: ChildState, started: Any) -> Sample:
-        """Build the accepted child with its lineage."""
-        parent, params = request.parent, request.params
-        system = self.pack.system_prompt if operator.needs_style or not parent.system else parent.system
-        notes = operator.lineage(request, final.get("notes", {}))
-        return Sample(
-            id=final["sample_id"],
-            status="accepted",
-            system=system,
-            turns=final["turns"],
-            attempts=final.get("attempts", []),
-            lineage=Lineage(
-                origin="augmented",
-                style=self.pack.name,
-                topic=parent.lineage.topic,
-                models=dict(self.deps.models.names),
-                prompt_hashes=prompt_hashes(operator),
-                tokens=final.get("usage", {}),
-                operator=operator.name,
-                params={**params.model_dump(mode="json", exclude={"op"}), "variant": request.variant, **notes},
-                parent_id=parent.id,
-                parent_version=self.parent_version,
-                started_at=started,
-                finished_at=utc_now(),
-            ),
-        )
+        self.report.started += 1
+        self.report.in_flight += 1
+        try:
+            final = await self.graph.ainvoke(state, {"recursion_limit": child_recursion_limit(self.deps.max_rewrites)})
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a failed child never blocks the others
+            logger.exception("augmenting %s with %s failed", request.parent.id, operator.name)
+            final = {**state, "status": "rejected", "reject_reason": f"error: {type(exc).__name__}: {exc}"}
+        finally:
+            self.report.in_flight -= 1
+        child = child_sample(
+            operator, request, final, started, pack=self.pack, models=self.deps.models,
+            parent_version=self.parent_version,
+        )  # fmt: skip
+        self.report.count(child)
+        return child

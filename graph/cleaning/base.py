@@ -17,8 +17,10 @@ Three kinds of operator (after datatrove's one base class per kind of step):
   processes, on both cores.
 - :class:`KeyedOperator` (deduplication) computes a key per row in the workers (a content hash,
   MinHash band hashes) and decides in the main process, where an index of what was kept lives.
-- :class:`LLMOperator` (``refusals:rewrite``, ``judge``) calls models; it runs in the main process
-  on the rows that reached it, with bounded concurrency.
+- :class:`MainOperator` runs in the main process on the rows that reached it, a batch at a time:
+  :class:`LLMOperator` (``refusals:rewrite``, ``judge``) calls models in a style, with bounded
+  concurrency; :class:`EmbeddingOperator` (``semantic-dedup``) embeds rows with the configured
+  embedder (no LLM, no style).
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from agents.schemas import Attempt, Sample, Turn
+
+if TYPE_CHECKING:
+    from agents.embeddings import Embedder
 
 
 class OperatorParams(BaseModel):
@@ -147,8 +152,8 @@ class KeyIndex(ABC):
         return {}
 
 
-class LLMOperator(Operator):
-    """An operator that calls models; it runs in the main process on the rows that reached it.
+class MainOperator(Operator):
+    """An operator that runs in the main process on the rows that reached it, one batch at a time.
 
     Its rows are light samples (id, system and turns, as the worker operators see them).
     """
@@ -156,3 +161,19 @@ class LLMOperator(Operator):
     @abstractmethod
     async def decide_batch(self, samples: Sequence[Sample]) -> list[Decision]:
         """Return one decision per row (an unreadable model answer keeps the row, never raises)."""
+
+    def close(self) -> None:
+        """Free what the run held (the chain calls it once its run ends, whether it finished or failed)."""
+
+
+class LLMOperator(MainOperator):
+    """An operator that calls models in a style (the chain needs a style and models for it)."""
+
+
+class EmbeddingOperator(MainOperator):
+    """An operator that embeds rows with the configured embedder (no LLM, no style)."""
+
+    def __init__(self, params: OperatorParams, embedder: Embedder) -> None:
+        """Keep the parameters and the embedder."""
+        super().__init__(params)
+        self.embedder = embedder

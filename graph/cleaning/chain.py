@@ -1,12 +1,13 @@
 """Run a chain of operators over a stream of Arrow batches, on both cores, counting every decision.
 
 The chain is cut into segments: runs of row and keyed operators (done by worker processes, one
-batch each, up to ``2 x workers`` batches ahead) and single LLM operators (done here, async).
-For each batch, in order, the main process replays the segment's decisions operator by operator:
-a keyed operator's index admits only the rows still alive at its place, so the result is the same
-as running every operator one after another, whatever the number of workers. Only the columns
-rule operators read travel to the workers (Arrow pickles without a Python object per row), and
-what comes back is small: decisions, keys and the turns of changed rows (``graph.cleaning.batch``).
+batch each, up to ``2 x workers`` batches ahead) and single main-process operators (the LLM and
+embedding operators, done here, async). For each batch, in order, the main process replays the
+segment's decisions operator by operator: a keyed operator's index admits only the rows still
+alive at its place, so the result is the same as running every operator one after another,
+whatever the number of workers. Only the columns rule operators read travel to the workers (Arrow
+pickles without a Python object per row), and what comes back is small: decisions, keys and the
+turns of changed rows (``graph.cleaning.batch``).
 Memory is bounded by the batches in flight plus the dedup indexes (a few dozen bytes a kept row).
 """
 
@@ -24,7 +25,7 @@ from multiprocessing import get_context
 
 import pyarrow as pa
 
-from graph.cleaning.base import Change, Drop, Flag, KeyedOperator, KeyIndex, LLMOperator, Operator
+from graph.cleaning.base import Change, Drop, Flag, KeyedOperator, KeyIndex, MainOperator, Operator
 from graph.cleaning.batch import WORKER_COLUMNS, BatchState, dialogue_sizes, light_samples, turn_rows
 from graph.cleaning.report import CleanReport, LengthCounter, OperatorReport, change_example, drop_example
 from graph.cleaning.segment import SegmentResult, run_segment
@@ -75,10 +76,10 @@ Sink = Callable[[CleanedBatch], Awaitable[None] | None]
 
 
 def segments(operators: list[Operator]) -> list[Segment]:
-    """Cut the chain into runs of row/keyed operators and single LLM operators."""
+    """Cut the chain into runs of row/keyed operators and single main-process operators."""
     cut: list[Segment] = []
     for position, operator in enumerate(operators):
-        if isinstance(operator, LLMOperator) or not cut or isinstance(cut[-1][0][1], LLMOperator):
+        if isinstance(operator, MainOperator) or not cut or isinstance(cut[-1][0][1], MainOperator):
             cut.append([(position, operator)])
         else:
             cut[-1].append((position, operator))
@@ -121,8 +122,8 @@ class ChainRunner:
 
     @property
     def first_segment(self) -> Segment | None:
-        """Return the chain's first run of row and keyed operators (None when it starts with an LLM operator)."""
-        if not self._segments or isinstance(self._segments[0][0][1], LLMOperator):
+        """Return the chain's first run of row and keyed operators (None when it starts with a main-process one)."""
+        if not self._segments or isinstance(self._segments[0][0][1], MainOperator):
             return None
         return self._segments[0]
 
@@ -138,7 +139,7 @@ class ChainRunner:
         decisions, later segments) runs here exactly as in :meth:`run`, so the rows are the same.
         """
         if self.first_segment is None:
-            raise ValueError("the chain starts with an LLM operator: there is no first segment to run elsewhere")
+            raise ValueError("the chain starts with a main-process operator: no first segment to run elsewhere")
         return await self._run(prepared, sink)
 
     async def _run(
@@ -182,6 +183,9 @@ class ChainRunner:
                 future.cancel()
             if executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
+            for operator in self.operators:
+                if isinstance(operator, MainOperator):
+                    operator.close()
         self.report.before, self.report.after = self._before.stats(), self._after.stats()
         self.report.seconds = round(time.perf_counter() - started, 3)
         return self.report
@@ -198,8 +202,8 @@ class ChainRunner:
         members = list(range(len(state)))
         for index, segment in enumerate(self._segments):
             position, operator = segment[0]
-            if isinstance(operator, LLMOperator):
-                members = await self._llm(position, operator, state, members)
+            if isinstance(operator, MainOperator):
+                members = await self._main(position, operator, state, members)
                 continue
             if index > 0:
                 result = await self._segment(segment, state.view(members), executor)
@@ -273,7 +277,7 @@ class ChainRunner:
         if self.on_drop is not None:
             self.on_drop(sample_id, operator, decision.code, decision.duplicate_of)
 
-    async def _llm(self, position: int, operator: LLMOperator, state: BatchState, alive: list[int]) -> list[int]:
+    async def _main(self, position: int, operator: MainOperator, state: BatchState, alive: list[int]) -> list[int]:
         report = self.report.operators[position]
         report.rows_in += len(alive)
         samples = light_samples(state.view(alive))
@@ -282,7 +286,8 @@ class ChainRunner:
         for row, sample, decision in zip(alive, samples, decisions, strict=True):
             if isinstance(decision, Drop):
                 wanted = report.wants_example("dropped", decision.code)
-                report.count("dropped", decision.code, drop_example(sample, decision.detail, None) if wanted else None)
+                example = drop_example(sample, decision.detail, decision.duplicate_of) if wanted else None
+                report.count("dropped", decision.code, example)
                 self._dropped(sample.id, operator.name, decision)
                 continue
             if isinstance(decision, Change):

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from graph.cleaning.chain import ChainRunner, Sink
-from graph.cleaning.ray_stage import prepared_batches, ray_session
+from graph.cleaning.ray_stage import prepared_batches
 from graph.cleaning.report import CleanReport
 from graph.datasets.manifest import Manifest
 from graph.datasets.store import DatasetStore
+from graph.executors.ray_session import ray_session
 
 ExecutorName = Literal["local", "ray"]
 EXECUTORS: tuple[ExecutorName, ...] = ("local", "ray")

@@ -13,12 +13,8 @@ Ray is imported only here and only when this stage runs (the ``ray`` extra).
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -27,62 +23,10 @@ from graph.cleaning.batch import light_samples
 from graph.cleaning.segment import SegmentResult, run_segment
 from graph.cleaning.segment_columns import decode, encode
 from graph.datasets.rows import INPUT_SCHEMA
+from graph.executors.ray_session import import_ray
 
-INSTALL_HINT = "pip install 'dialogforge[ray]'"
-CONNECT_TIMEOUT_S = 5.0
 NODE = "_df_node"
 """The id of the Ray node that cleaned the row (the report counts the nodes that did work)."""
-
-
-class ExecutorError(ValueError):
-    """The executor cannot run: Ray is not installed or the cluster cannot be reached."""
-
-    code = "executor_unavailable"
-
-
-def _ray() -> Any:
-    try:
-        import ray
-        import ray.data  # Ray Data is part of the extra
-    except ImportError:
-        raise ExecutorError(f"the ray executor needs Ray: {INSTALL_HINT}") from None
-    return ray
-
-
-@contextlib.contextmanager
-def ray_session(address: str | None) -> Iterator[Any]:
-    """Connect this process to a Ray cluster (``auto``, ``host:port``; None: RAY_ADDRESS or a new local one).
-
-    Raises:
-        ExecutorError: Ray is missing or the cluster cannot be reached.
-    """
-    ray = _ray()
-    started = not ray.is_initialized()
-    if started and address not in (None, "auto", "local"):
-        check_reachable(address)
-    if started:
-        try:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
-        except (ConnectionError, RuntimeError, ValueError) as error:
-            where = address or "RAY_ADDRESS / a new local instance"
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise ExecutorError(f"cannot reach the Ray cluster at {where}: {first}") from None
-    try:
-        yield ray
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def check_reachable(address: str) -> None:
-    """Fail at once, with the reason, when nothing listens at ``host:port`` (Ray would retry for minutes)."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        raise ExecutorError(f"--ray-address must be auto or HOST:PORT, got {address!r}")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
-    except OSError as error:
-        raise ExecutorError(f"cannot reach the Ray cluster at {address}: {error.strerror or error}") from None
 
 
 def _first_segment(table: pa.Table, segment: list[tuple[int, Operator]], keyed: list[int]) -> pa.Table:
@@ -103,7 +47,7 @@ def prepared_batches(
     (a shared file system), which is the case on one machine and with a shared data directory.
     Batches are spread over the nodes (``SPREAD``); ``nodes`` collects the ids of those that worked.
     """
-    ray = _ray()
+    ray = import_ray()
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False

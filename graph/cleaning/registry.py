@@ -19,12 +19,12 @@ Every problem names what to fix: an unknown operator lists the known ones; a bad
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from graph.cleaning.base import LLMOperator, Operator, OperatorParams
+from graph.cleaning.base import EmbeddingOperator, LLMOperator, Operator, OperatorParams
 from graph.cleaning.llm import LLMTools
 from graph.cleaning.operators.chit_chat import ChitChat
 from graph.cleaning.operators.exact_dedup import ExactDedup
@@ -36,7 +36,11 @@ from graph.cleaning.operators.normalize import Normalize
 from graph.cleaning.operators.pii import Pii
 from graph.cleaning.operators.refusals import Refusals
 from graph.cleaning.operators.repetition import Repetition
+from graph.cleaning.operators.semantic_dedup import SemanticDedup
 from graph.cleaning.operators.strip_html import StripHtml
+
+if TYPE_CHECKING:
+    from agents.embeddings import Embedder
 
 OPERATORS: dict[str, type[Operator]] = {
     op.name: op
@@ -51,6 +55,7 @@ OPERATORS: dict[str, type[Operator]] = {
         Language,
         ExactDedup,
         NearDedup,
+        SemanticDedup,
         Judge,
     )
 }
@@ -248,11 +253,18 @@ def needs_models(chain: ChainSpec) -> bool:
     return any(_calls_models(spec, index) for index, spec in enumerate(chain.ops))
 
 
-def build_operators(chain: ChainSpec, tools: LLMTools | None = None) -> list[Operator]:
-    """Return the operators of a validated chain; the ones that call models get ``tools``.
+def needs_embedder(chain: ChainSpec) -> bool:
+    """Return whether an operator of the chain embeds rows (``semantic-dedup``)."""
+    return any(issubclass(operator_class(spec.name), EmbeddingOperator) for spec in chain.ops)
+
+
+def build_operators(
+    chain: ChainSpec, tools: LLMTools | None = None, embedder: Embedder | None = None
+) -> list[Operator]:
+    """Return the operators of a validated chain; the ones that call models get ``tools``, embedders ``embedder``.
 
     Raises:
-        ChainError: A parameter is invalid, or an operator calls models and no ``tools`` were given.
+        ChainError: A parameter is invalid, or an operator calls models (or embeds) and none were given.
     """
     operators: list[Operator] = []
     for index, spec in enumerate(chain.ops):
@@ -263,6 +275,10 @@ def build_operators(chain: ChainSpec, tools: LLMTools | None = None) -> list[Ope
             if tools is None:
                 raise ChainError(f"{where} calls models, and none were given to this run")
             operators.append(cls(params, tools))  # type: ignore[call-arg]
+        elif issubclass(cls, EmbeddingOperator):
+            if embedder is None:
+                raise ChainError(f"{where} embeds rows, and no embedder was given to this run")
+            operators.append(cls(params, embedder))
         else:
             operators.append(cls(params))
     return operators

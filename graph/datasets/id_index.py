@@ -54,3 +54,18 @@ class IdIndex:
         """Add keys (already checked to be new)."""
         merged = np.concatenate([self._sorted, np.asarray(keys, dtype=np.uint64)])
         self._sorted = np.sort(merged, kind="stable")  # two sorted runs: a linear merge
+
+    def add_if_new(self, keys: np.ndarray) -> bool:
+        """Add ``keys`` and return True if they are distinct and none is in the index yet; else add none.
+
+        The common import case in one pass: the batch is sorted once, which finds its repeats,
+        makes the look-ups cache-friendly and gives the insertion points of a linear merge.
+        """
+        ordered = np.sort(np.asarray(keys, dtype=np.uint64))
+        if len(ordered) > 1 and bool((ordered[1:] == ordered[:-1]).any()):
+            return False
+        where = np.searchsorted(self._sorted, ordered)
+        if len(self._sorted) and bool((self._sorted[where.clip(max=len(self._sorted) - 1)] == ordered).any()):
+            return False
+        self._sorted = np.insert(self._sorted, where, ordered)
+        return True

@@ -10,7 +10,7 @@ input's size and SHA-256 are computed on a second thread while it is read.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,17 +141,27 @@ def _encoding(reader: Reader) -> str:
 
 
 def _copy(reader: Reader, fmt: Format, writer: VersionWriter, on_error: OnError, progress: Progress | None) -> int:
-    """Stream one input into the writer; return how many rows it had."""
+    """Stream one input into the writer; return how many rows it had.
+
+    Reading and converting run on a worker thread (Arrow, NumPy: mostly without the GIL) while
+    this thread hashes and hands rows to the writer, whose Parquet writes run on a third.
+    """
     rows = 0
-    for batch in prefetch(reader.batches(fmt.read_schema())):
-        rows += len(batch) + len(batch.problems)
-        _write(fmt.convert(batch), reader.name, writer, on_error)
+    for count, converted in prefetch(_converted(reader, fmt)):
+        rows += count
+        _write(converted, reader.name, writer, on_error)
         if progress:
             progress(writer.rows, writer.rejected)
+    return rows
+
+
+def _converted(reader: Reader, fmt: Format) -> Iterator[tuple[int, Converted]]:
+    """Yield each batch's input row count and dialogues, then what the format still held."""
+    for batch in reader.batches(fmt.read_schema()):
+        yield len(batch) + len(batch.problems), fmt.convert(batch)
     tail = fmt.finish()
     if tail is not None:
-        _write(tail, reader.name, writer, on_error)
-    return rows
+        yield 0, tail
 
 
 def _write(converted: Converted, file: str, writer: VersionWriter, on_error: OnError) -> None:

@@ -138,11 +138,9 @@ class VersionWriter:
 
     def _unique_ids(self, given: pa.ChunkedArray, hashes: pa.Array) -> pa.Array:
         """Return the batch's ids: given ones checked unique, missing ones derived from the content."""
-        if given.null_count == len(given):  # the common import case: all new, usually all distinct
-            keys = hex_keys(hashes)
-            if len(np.unique(keys)) == len(keys) and not self._ids.contains(keys).any():
-                self._ids.add(keys)
-                return hashes
+        # The common import case: all new, usually all distinct.
+        if given.null_count == len(given) and self._ids.add_if_new(hex_keys(hashes)):
+            return hashes
         ids: list[str] = []
         batch: set[int] = set()
         for sample_id, digest in zip(given.to_pylist(), hashes.to_pylist(), strict=True):

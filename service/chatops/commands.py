@@ -1,16 +1,20 @@
 """The typed chat commands: what the grammar produces and the dispatcher runs.
 
 A command that starts a durable job is a :class:`JobCommand`: the dispatcher starts its job
-within the chat bounds and follows it to its file, whatever the kind of job (generate today;
-clean and augment plug in as new ``JobCommand`` subclasses).
+within the chat bounds and follows it to its file, whatever the kind of job (generate, and
+the data set jobs :class:`Clean` and :class:`Augment`, which write a new version).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from agents.augment.registry import parse_spec
 from graph.datasets.export import ExportFormat
+from graph.datasets.refs import parse_ref
+from service.jobs.kinds.augment import AugmentJobRequest
+from service.jobs.kinds.clean import CleanJobRequest
 from service.jobs.kinds.generate import GenerateJobRequest
 from service.jobs.models import JobRequest
 
@@ -88,3 +92,75 @@ class Generate(JobCommand):
     def job_request(self) -> JobRequest:
         """Return a generate job of ``n`` samples offered in ``format``."""
         return GenerateJobRequest(style=self.style, n=self.n, formats=[self.format])
+
+
+# ------------------------------------------------------------- data set commands
+
+
+@dataclass(frozen=True)
+class DatasetJobCommand(JobCommand, ABC):
+    """A job over a data set version (``ref``) that writes a new version of the same data set.
+
+    The grammar gives the ref as typed; at start the service pins it (``name`` -> ``name@N``)
+    and sets ``n`` from the version's rows (:meth:`pinned`), so the bounds count the job's work.
+    """
+
+    ref: str
+    n: int = 0
+    format: ExportFormat = DEFAULT_FORMAT
+
+    @property
+    def label(self) -> str:
+        """Return the version the job reads."""
+        return self.ref
+
+    @property
+    def into(self) -> str:
+        """Return the data set that gets the new version (the source's own)."""
+        return parse_ref(self.ref).name
+
+    @abstractmethod
+    def pinned(self, ref: str, rows: int) -> DatasetJobCommand:
+        """Return this command on the resolved version ``ref`` of ``rows`` rows, with its ``n``."""
+
+
+@dataclass(frozen=True)
+class Clean(DatasetJobCommand):
+    """Clean a version with a chain of operators (``default`` when none is named) into a new version."""
+
+    ops: str = "default"
+
+    def pinned(self, ref: str, rows: int) -> Clean:
+        """Return the command on ``ref``; ``n`` is 0: cleaning makes no samples (the job bounds still count it)."""
+        return replace(self, ref=ref, n=0)
+
+    def job_request(self) -> JobRequest:
+        """Return a ``clean`` job of the version into its own data set."""
+        return CleanJobRequest(kind="clean", source=self.ref, into=self.into, ops=self.ops)
+
+
+@dataclass(frozen=True)
+class Augment(DatasetJobCommand):
+    """Grow a version: each operator makes ``per_sample`` children of every row."""
+
+    ops: tuple[str, ...] = ("paraphrase",)
+    per_sample: int = 1
+    style: str | None = None  # the target style (None: the rows' own)
+
+    def pinned(self, ref: str, rows: int) -> Augment:
+        """Return the command on ``ref``; ``n`` is the most children it can make (what the bounds count)."""
+        return replace(self, ref=ref, n=rows * len(self.ops) * self.per_sample)
+
+    def job_request(self) -> JobRequest:
+        """Return an ``augment`` job of the version into its own data set (parents kept)."""
+        specs = [parse_spec(op, {}) for op in self.ops]
+        return AugmentJobRequest(
+            kind="augment", source=self.ref, into=self.into, ops=specs, per_sample=self.per_sample, style=self.style
+        )
+
+
+@dataclass(frozen=True)
+class Report(ChatCommand):
+    """Build a version's QC report and deliver report.html."""
+
+    ref: str

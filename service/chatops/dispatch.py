@@ -25,14 +25,14 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from service.chatops import texts
-from service.chatops.commands import Cancel, ChatCommand, Help, JobCommand, SampleNow, Status, Styles
+from service.chatops.commands import Cancel, ChatCommand, Help, JobCommand, Report, SampleNow, Status, Styles
 from service.chatops.dedupe import TTLSet
 from service.chatops.errors import ChatOpsError, ChatOutputError
-from service.chatops.follow import ChatOutput, JobFollower, answer_safely
+from service.chatops.follow import ChatOutput, JobFollower, answer_safely, deliver_report
 from service.chatops.grammar import CommandError
 from service.chatops.service import ChatContext, ChatOpsService, describe_error
 from service.chatops.store import Anchor, ChatJob
+from service.chatops.views import view_of
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ class ChatDispatcher:
 
 
 def _started(job: ChatJob) -> str:
-    return texts.started_text(job.job_id, job.label, job.n, job.format)
+    return view_of(job).started(job)
 
 
 # ----------------------------------------------------------------- actions
@@ -253,12 +253,33 @@ async def _sample(dispatcher: ChatDispatcher, command: SampleNow, request: ChatR
     dispatcher.spawn(make())
 
 
+async def _report(dispatcher: ChatDispatcher, command: Report, request: ChatRequest, output: ChatOutput) -> None:
+    """Check the version, say the report is coming, then build it in the background and deliver report.html."""
+    service = dispatcher.service
+    assert service is not None
+    manifest = await service.resolve(command.ref)  # an unknown version is answered now, listing what exists
+
+    async def make() -> None:
+        try:
+            report = await service.report(manifest.ref)
+        except Exception as exc:
+            if not isinstance(exc, ChatOpsError):
+                logger.exception("chat: report failed")
+            await answer_safely(output, describe_error(exc), private=True)
+            return
+        await deliver_report(service, output, report)
+
+    await output.answer(f"Building the QC report of {manifest.ref}; it will appear here.", private=True)
+    dispatcher.spawn(make())
+
+
 ACTIONS: dict[type[ChatCommand], Action] = {
     Help: _help,
     Styles: _styles,
     Status: _status,
     Cancel: _cancel,
     SampleNow: _sample,
+    Report: _report,
 }
 
 

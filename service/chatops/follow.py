@@ -4,6 +4,11 @@ Platform-neutral: an adapter gives a :class:`ChatOutput` that answers, posts, up
 the thread and uploads on its platform. The follower is durable: the output's :meth:`anchor`
 is stored once the progress message is posted, so after a restart the runtime rebuilds the
 output and follows the resumed job in the same message (``resumed=True``).
+
+Delivery is recorded in steps (the progress message posted, the file sent, all done), so a
+follower resumed after a restart sends only what is left; a step cut by the kill between the
+platform's answer and the record is sent again, at most once more (and not at all on Feishu
+within an hour: its replies carry a uuid the platform deduplicates, see ``service.feishu.output``).
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from typing import Protocol
 
 from service.chatops import texts
 from service.chatops.errors import ChatOpsError, ChatOutputError, UploadUnsupported
+from service.chatops.report import ChatReport
 from service.chatops.service import ChatOpsService
 from service.chatops.store import Anchor, ChatJob
+from service.chatops.views import view_of
 from service.jobs.models import JobUpdate
 
 logger = logging.getLogger(__name__)
@@ -126,10 +133,8 @@ class JobFollower:
 
     def _progress_line(self, update: JobUpdate | None) -> str:
         """Return the progress text for the latest update (or the start)."""
-        job = self.job
-        if update is None:
-            return texts.waiting_text(job.job_id, job.label, job.n)
-        return texts.progress_text(job.job_id, job.label, update.progress, update.status)
+        view = view_of(self.job)
+        return view.waiting(self.job) if update is None else view.progress(self.job, update.progress, update.status)
 
     async def _pump(self, latest: _Latest) -> None:
         """Read the job's updates into ``latest`` until the job ends."""
@@ -181,17 +186,21 @@ class JobFollower:
             self._last_edit = time.monotonic()
 
     async def _deliver(self) -> None:
-        """Show the final counters, deliver the data set into the thread, and post the summary."""
-        job = self.job
+        """Show the final counters, deliver the data set into the thread (if the kind has one), post the summary."""
+        job, view = self.job, view_of(self.job)
         record = await self.service.record(job.job_id)
-        await self._edit(texts.progress_text(job.job_id, job.label, record.progress, record.status))
-        content, count = await self.service.dataset(job.job_id, job.format)
-        if count:
-            await self._deliver_file(content, count)
-        else:
-            await self.output.reply(f"Job `{job.job_id}` accepted no samples, so there is no file to send.")
+        await self._edit(view.progress(job, record.progress, record.status))
+        if (
+            view.delivers_file and not job.file_sent
+        ):  # a follower resumed after the file went out sends the summary only
+            content, count = await self.service.dataset(job.job_id, job.format)
+            if count:
+                await self._deliver_file(content, count)
+            else:
+                await self.output.reply(f"Job `{job.job_id}` accepted no samples, so there is no file to send.")
+            await self.service.file_sent(job.job_id)
         if record.summary is not None:
-            await self.output.reply(texts.summary_text(record.summary, job.format))
+            await self.output.reply(view.summary(job, record.summary, record.version))
         else:
             await self.output.reply(f"Job `{job.job_id}` ended: {record.status}. {record.error}".strip())
 
@@ -207,3 +216,19 @@ class JobFollower:
             await self.output.reply(comment + ". " + texts.download_text(job.job_id, url, ttl))
         except ChatOutputError as exc:
             await self.output.reply(texts.upload_failed_text(job.job_id, url, str(exc), ttl))
+
+
+async def deliver_report(service: ChatOpsService, output: ChatOutput, report: ChatReport) -> None:
+    """Upload a QC report with its headline; where the platform cannot take files, give a short-lived link."""
+    url, ttl = service.report_url(report.ref), service.links.ttl_s
+    link = f"Open the report (the link works for {texts.duration(ttl)}): {url}"
+    try:
+        try:
+            await output.upload(report.filename, report.html, report.headline)
+        except UploadUnsupported:
+            await output.reply(f"{report.headline}\n{link}")
+        except ChatOutputError as exc:
+            await output.reply(f"{report.headline}\nI could not upload the report here ({exc}). {link}")
+    except ChatOutputError as exc:
+        logger.warning("chat: cannot deliver the report of %s: %s", report.ref, exc)
+        await answer_safely(output, f"{report.headline}\n{link}", private=True)

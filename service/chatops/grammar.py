@@ -10,6 +10,9 @@ full-width), commas or the boundary between Chinese and Latin/digit characters, 
 - ``status <id>`` | ``状态 <id>``
 - ``cancel <id>`` | ``取消 <id>``
 - ``sample <style>`` | ``样例 <style>``
+- ``clean <ref> [ops]`` | ``清洗 <ref>``: e.g. ``clean bank-logs@1 normalize,pii,exact-dedup``
+- ``augment <ref> <op> [n] [style]`` | ``增强 <ref> <op words> [n条] [style]``: e.g. ``增强 bank-logs@2 换个说法 2条``
+- ``report <ref>`` | ``报告 <ref>``
 
 Every problem raises :class:`CommandError` with a message in plain words that says what to fix.
 
@@ -26,17 +29,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from agents.augment.registry import OperatorError, parse_spec
+from graph.cleaning.registry import ChainError, parse_ops
 from graph.datasets.export import EXPORT_FORMATS, ExportFormat
 from service.chatops.commands import (
     DEFAULT_FORMAT,
+    Augment,
     Cancel,
     ChatCommand,
+    Clean,
     Generate,
     Help,
+    Report,
     SampleNow,
     Status,
     Styles,
 )
+from service.chatops.dataset_words import augment_op, augment_op_list, is_ref
+from service.jobs.kinds.augment import MAX_PER_SAMPLE
 
 MAX_TEXT_CHARS = 500
 
@@ -76,6 +86,16 @@ VERBS: dict[str, str] = {
     "样例": "sample",
     "示例": "sample",
     "试试": "sample",
+    "clean": "clean",
+    "清洗": "clean",
+    "清理": "clean",
+    "augment": "augment",
+    "增强": "augment",
+    "扩充": "augment",
+    "report": "report",
+    "qc": "report",
+    "报告": "report",
+    "质检": "report",
 }
 
 
@@ -207,6 +227,70 @@ def _generate_command(args: list[str], vocabulary: Vocabulary) -> Generate:
     return Generate(style=style, n=n, format=fmt or DEFAULT_FORMAT)
 
 
+def _ref(verb: str, args: list[str], example: str) -> str:
+    """Return the version ref a data set command starts with, or raise an error saying how to write it."""
+    if not args:
+        raise CommandError(f"say which version: `{verb} <name@N>`, e.g. `{example}`.")
+    if not is_ref(args[0]):
+        raise CommandError(f"{args[0]!r} is not a data set version; write name@N (lowercase name), e.g. `{example}`.")
+    return args[0]
+
+
+def _clean_command(args: list[str], vocabulary: Vocabulary) -> Clean:
+    """Parse ``clean <ref> [op,op,...]`` (no ops: the default chain)."""
+    ref = _ref("clean", args, "clean bank-logs@1")
+    ops = ",".join(args[1:]) or "default"
+    try:
+        parse_ops(ops)
+    except ChainError as exc:
+        raise CommandError(f"{exc}.") from None
+    return Clean(ref=ref, ops=ops)
+
+
+def _augment_command(args: list[str], vocabulary: Vocabulary) -> Augment:
+    """Parse ``augment <ref> <op> [op ...] [n] [style]``: operators by name or Chinese word, n children per row.
+
+    A style (name or alias) sets the target style; without one the job takes the rows' own.
+    """
+    ref = _ref("augment", args, "augment bank-logs@2 paraphrase 2")
+    ops: list[str] = []
+    per_sample: int | None = None
+    style: str | None = None
+    for word in args[1:]:
+        count = _count(word)
+        if count is not None and per_sample is None:
+            per_sample = count
+        elif word.lower() in _COUNT_WORDS and per_sample is not None:
+            continue
+        elif (op := augment_op(word)) is not None:
+            if op not in ops:
+                ops.append(op)
+        elif (named := vocabulary.resolve_style(word)) is not None and style is None:
+            style = named
+        else:
+            raise CommandError(f"I don't know the augmentation {word!r}. The operators are: {augment_op_list()}.")
+    if not ops:
+        ops_text = augment_op_list()
+        raise CommandError(f"say how to augment, e.g. `增强 {ref} 换个说法 2条`. The operators are: {ops_text}.")
+    per_sample = 1 if per_sample is None else per_sample
+    if not 1 <= per_sample <= MAX_PER_SAMPLE:
+        raise CommandError(f"ask for 1 to {MAX_PER_SAMPLE} new samples per row, not {per_sample}.")
+    for op in ops:
+        try:
+            parse_spec(op, {})
+        except OperatorError as exc:
+            raise CommandError(f"{exc} (from the chat, {op} takes no parameters; use the CLI or the API).") from None
+    return Augment(ref=ref, ops=tuple(ops), per_sample=per_sample, style=style)
+
+
+def _report_command(args: list[str], vocabulary: Vocabulary) -> Report:
+    """Parse ``report <ref>``."""
+    ref = _ref("report", args, "report bank-logs@3")
+    if len(args) > 1:
+        raise CommandError(f"`report` takes one version, e.g. `report {ref}`.")
+    return Report(ref)
+
+
 CommandParser = Callable[[list[str], Vocabulary], ChatCommand]
 PARSERS: dict[str, CommandParser] = {
     "help": lambda args, vocabulary: Help(),
@@ -215,4 +299,7 @@ PARSERS: dict[str, CommandParser] = {
     "cancel": lambda args, vocabulary: _job_command("cancel", args),
     "sample": _sample_command,
     "generate": _generate_command,
+    "clean": _clean_command,
+    "augment": _augment_command,
+    "report": _report_command,
 }

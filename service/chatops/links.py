@@ -1,4 +1,4 @@
-"""Short-lived download links for a job's data set, for people in a chat who hold no API key.
+"""Short-lived download links for a job's data set (and a version's QC report), for people in a chat.
 
 A link is ``<public url>/chat/datasets/<token>``; the token (itsdangerous'
 ``URLSafeTimedSerializer``: an HMAC-SHA256-signed, timestamped payload) names the job and the
@@ -21,8 +21,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from graph.datasets.export import EXPORT_FORMATS, ExportFormat
 
 LINK_PATH = "/chat/datasets"
+REPORT_PATH = "/chat/reports"
 SECRET_FILE = "chat-link.key"
 _SALT = "dialogforge.chat.dataset-link"
+_REPORT_SALT = "dialogforge.chat.report-link"
 
 
 class InvalidLinkError(Exception):
@@ -62,6 +64,7 @@ class DownloadLinks:
     def __init__(self, secret: str, ttl_s: float, public_url: str | None = None) -> None:
         """Sign with ``secret``; links last ``ttl_s`` seconds; ``public_url`` makes them absolute."""
         self._serializer = URLSafeTimedSerializer(secret, salt=_SALT)
+        self._reports = URLSafeTimedSerializer(secret, salt=_REPORT_SALT)  # a report token is no data set token
         self.ttl_s = ttl_s
         self.public_url = (public_url or "").rstrip("/")
 
@@ -83,3 +86,21 @@ class DownloadLinks:
         if not isinstance(job_id, str) or fmt not in EXPORT_FORMATS:
             raise InvalidLinkError("this download link is invalid or has expired")
         return DatasetLink(job_id, fmt)
+
+    def report_url(self, ref: str) -> str:
+        """Return a link to the chat QC report of version ``ref`` (``name@N``), valid for ``ttl_s``."""
+        return f"{self.public_url}{REPORT_PATH}/{self._reports.dumps(ref)}"
+
+    def check_report(self, token: str) -> str:
+        """Return the version a report token names.
+
+        Raises:
+            InvalidLinkError: The token is forged, damaged or older than ``ttl_s``.
+        """
+        try:
+            ref = self._reports.loads(token, max_age=max(1, round(self.ttl_s)))
+        except (BadSignature, ValueError, TypeError):
+            raise InvalidLinkError("this report link is invalid or has expired") from None
+        if not isinstance(ref, str):
+            raise InvalidLinkError("this report link is invalid or has expired")
+        return ref

@@ -5,7 +5,8 @@ One table, ``chat_jobs``, in the service's job database (``data_dir/dialogforge.
 untouched). A row is written when a chat starts a job, with its ``anchor`` (the platform's
 address of the conversation); the anchor again with ``posted = 1`` once the progress message
 exists (now naming it: channel, message id, thread); and ``following = 0`` once the file and
-the summary were delivered. At start the chat dispatcher reads the rows still ``following``
+the summary were delivered (``file_sent = 1`` already once the file is, so a restart after it
+sends the summary only). At start the chat dispatcher reads the rows still ``following``
 and picks those jobs up again, so a restarted server keeps updating the same message and
 still delivers the file.
 
@@ -62,7 +63,11 @@ INSERT INTO chat_deliveries (key, owner, handled, received) VALUES (?, ?, 0, ?)
 ON CONFLICT (key) DO UPDATE SET owner = excluded.owner WHERE handled = 0 AND owner != excluded.owner
 """
 _HANDLED = "UPDATE chat_deliveries SET handled = 1 WHERE key = ?"
-_COLUMNS = "job_id, platform, user_key, channel_key, label, n, format, anchor, posted, following"
+_ADDED = (  # added to older databases at open
+    ("chat_jobs", "file_sent", "INTEGER NOT NULL DEFAULT 0"),
+    ("chat_jobs", "kind", "TEXT NOT NULL DEFAULT 'generate'"),
+)
+_COLUMNS = "job_id, platform, user_key, channel_key, label, n, format, anchor, posted, following, file_sent, kind"
 
 Anchor = dict[str, str]
 T = TypeVar("T")
@@ -82,6 +87,8 @@ class ChatJob:
     anchor: Anchor = field(default_factory=dict)
     posted: bool = False
     following: bool = True
+    file_sent: bool = False
+    kind: str = "generate"  # the job kind: what the follower shows and delivers
 
 
 class ChatJobStore:
@@ -95,6 +102,9 @@ class ChatJobStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        for table, column, definition in _ADDED:
+            if column not in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run one of this store's methods in a worker thread and await its result."""
@@ -125,7 +135,7 @@ class ChatJobStore:
         """Record a job started from chat, and mark the delivery that asked for it handled (one transaction)."""
         statements: list[tuple[str, tuple[Any, ...]]] = [
             (
-                f"INSERT OR REPLACE INTO chat_jobs ({_COLUMNS}, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO chat_jobs ({_COLUMNS}, created) VALUES ({', '.join('?' * 13)})",
                 (
                     job.job_id,
                     job.platform,
@@ -137,6 +147,8 @@ class ChatJobStore:
                     json.dumps(job.anchor),
                     int(job.posted),
                     int(job.following),
+                    int(job.file_sent),
+                    job.kind,
                     utc_now().isoformat(),
                 ),
             )
@@ -148,6 +160,10 @@ class ChatJobStore:
     def set_posted(self, job_id: str, anchor: Anchor) -> None:
         """Remember that the job's progress message is posted, and where."""
         self._execute("UPDATE chat_jobs SET anchor = ?, posted = 1 WHERE job_id = ?", (json.dumps(anchor), job_id))
+
+    def set_file_sent(self, job_id: str) -> None:
+        """Remember that the job's file (or its link) is in the chat: a restart does not send it again."""
+        self._execute("UPDATE chat_jobs SET file_sent = 1 WHERE job_id = ?", (job_id,))
 
     def finish(self, job_id: str) -> None:
         """Mark a job's file and summary delivered: it is not followed again after a restart."""
@@ -179,7 +195,18 @@ class ChatJobStore:
 
 
 def _chat_job(row: tuple[Any, ...]) -> ChatJob:
-    job_id, platform, user_key, channel_key, label, n, fmt, anchor, posted, following = row
+    job_id, platform, user_key, channel_key, label, n, fmt, anchor, posted, following, file_sent, kind = row
     return ChatJob(
-        job_id, platform, user_key, channel_key, label, int(n), fmt, json.loads(anchor), bool(posted), bool(following)
+        job_id,
+        platform,
+        user_key,
+        channel_key,
+        label,
+        int(n),
+        fmt,
+        json.loads(anchor),
+        bool(posted),
+        bool(following),
+        bool(file_sent),
+        str(kind),
     )

@@ -1,4 +1,4 @@
-"""What the bot says: the help text, and progress, summary, status and sample messages.
+"""What the bot says: the help text, and progress, summary and sample messages.
 
 Plain text with light Markdown (``*bold*``, backticks) that Slack, Lark, DingTalk and WeCom all
 show legibly. Every function is pure.
@@ -34,16 +34,22 @@ def help_text(prefix: str, max_n: int) -> str:
     formats = " | ".join(EXPORT_FORMATS)
     return "\n".join(
         [
-            "*dialogforge* makes fine-tuning data sets in a style. Commands / 命令:",
+            "*dialogforge* makes, cleans and grows fine-tuning data sets. Commands / 命令:",
             f"• `{prefix} <style> <n> [format]`: start a job of n samples (n ≤ {max_n}; format {formats}, "
             "default sharegpt) / 生成 n 条样本",
             f"• `{prefix} status <id>` · `{prefix} cancel <id>`: follow or stop a job / 查看或取消任务",
             f"• `{prefix} sample <style>`: one sample now, with its scores / 立即生成一条样例",
+            f"• `{prefix} clean <name@N> [ops]`: clean a version into a new one (default chain) / 清洗",
+            f"• `{prefix} augment <name@N> <op> [n] [style]`: n new samples per row (paraphrase, backtranslate, "
+            "extend, hard-cases, ...) / 增强",
+            f"• `{prefix} report <name@N>`: the QC report (report.html) / 质检报告",
             f"• `{prefix} styles`: the style packs / 风格列表 · `{prefix} help`: this text / 帮助",
             "Examples / 例子:",
             f"  `{prefix} gentle 50 sharegpt`   `{prefix} snarky 20 alpaca`   `{prefix} status 3f2a9c1b7d4e`",
             f"  `{prefix} 温柔 50`   `{prefix} 生成 毒舌 20 条 openai`   `{prefix} 样例 温柔`",
             f"  `{prefix} 状态 3f2a9c1b7d4e`   `{prefix} 取消 3f2a9c1b7d4e`   `{prefix} 帮助`",
+            f"  `{prefix} 清洗 bank-logs@1`   `{prefix} 增强 bank-logs@2 换个说法 2条`   `{prefix} 报告 bank-logs@3`",
+            f"  `{prefix} clean bank-logs@1 normalize,pii,exact-dedup`   `{prefix} augment bank-logs@2 paraphrase 2`",
             "I update one message with the progress and post the JSONL file and a summary in its thread.",
         ]
     )
@@ -108,25 +114,10 @@ def summary_text(summary: JobSummary, fmt: str) -> str:
         f"Tokens: {s.total_tokens:,} · LLM calls: {s.llm_calls} · time: {duration(s.wall_s)}",
     ]
     if s.diversity is not None:
-        d = s.diversity
-        lines.append(
-            f"Diversity: distinct-2 {d.distinct_2:.2f} · mean pairwise distance {d.mean_pairwise_distance:.2f} · "
-            f"near-duplicate pairs {d.near_duplicates}"
-        )
+        lines.append(f"Diversity: {s.diversity.summary_line(2, ' · ')}")
     if s.message:
         lines.append(f"Last error: {s.message[:300]}")
     return "\n".join(lines)
-
-
-def status_text(
-    job_id: str, label: str, state: str, progress: JobProgress | None, summary: JobSummary | None, fmt: str
-) -> str:
-    """Return a job's status: its summary when it ended, else its progress line."""
-    if summary is not None:
-        return summary_text(summary, fmt)
-    if progress is not None:
-        return progress_text(job_id, label, progress, state)
-    return f"Job `{job_id}`: {state}."
 
 
 def sample_text(sample: Sample, style: str) -> str:

@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from service.cli.errors import UsageError
+from service.cli.placement import ExecutorOption, RayAddressOption, check_placement
 
 if TYPE_CHECKING:
     from graph.cleaning.registry import ChainSpec
     from graph.cleaning.run import CleanResult
-    from graph.progress import JobProgress
 
 console = Console()
 err_console = Console(stderr=True)
@@ -52,19 +51,8 @@ def clean(
     batch_rows: Annotated[
         int, typer.Option("--batch-rows", help="Rows per batch: memory holds a few; on Ray, one unit of work.")
     ] = 5_000,
-    executor: Annotated[
-        str,
-        typer.Option(
-            "--executor", help="Where the rule operators run: local, or ray (pip install 'dialogforge[ray]')."
-        ),
-    ] = "local",
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            help="Ray cluster for --executor ray: auto or host:port (default: RAY_ADDRESS, else a new local one).",
-        ),
-    ] = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Clean a version with a chain of operators (default: the rule chain) into a new version."""
     from graph.cleaning.registry import ChainError, load_recipe, parse_ops
@@ -87,16 +75,7 @@ def clean(
         _check_writable(report)
     if not 1 <= batch_rows <= MAX_BATCH_ROWS:
         raise UsageError(f"--batch-rows must be between 1 and {MAX_BATCH_ROWS}, got {batch_rows}")
-    from graph.cleaning.executors import make_executor
-
-    try:
-        make_executor(executor, ray_address)  # checked here (one line); the job makes its own
-        if executor == "ray" and ray_address not in (None, "auto", "local"):
-            from graph.cleaning.ray_stage import check_reachable
-
-            check_reachable(ray_address)  # before the job is stored: Ray itself would retry for minutes
-    except ValueError as error:  # ExecutorError is a ValueError
-        raise UsageError(str(error)) from None
+    check_placement(executor, ray_address)  # before the job is stored: one line, exit 2
     placement = {"batch_rows": batch_rows, "executor": executor, "ray_address": ray_address}
     result = _run(ref, into, chain, workers, tag, style, placement)
     if report is not None:
@@ -134,6 +113,7 @@ def _run(
     from graph.datasets.refs import check_name
     from graph.datasets.store import DatasetStore
     from service.cli.clean_job import run_clean_job
+    from service.cli.clean_progress import CleanProgressView
     from service.jobs.errors import JobServiceError
     from service.jobs.kinds.clean import CleanJobRequest
     from service.settings import Settings
@@ -148,7 +128,7 @@ def _run(
             kind="clean", source=source.ref, into=into, recipe=chain.as_recipe(), style=style,
             workers=workers, tag=tag, **placement,
         )  # fmt: skip
-        with _ProgressView(source.rows) as view:
+        with CleanProgressView(err_console, source.rows) as view:
             record, signalled = run_clean_job(
                 settings, request, pack, view.update, lambda line: err_console.print(line, highlight=False)
             )
@@ -164,32 +144,6 @@ def _run(
     manifest = store.resolve(record.version)
     report = CleanReport.model_validate_json((store.folder(manifest) / REPORT_FILE).read_text(encoding="utf-8"))
     return CleanResult(manifest, report, reused=manifest.created_at < record.created_at)
-
-
-class _ProgressView:
-    """A progress bar on stderr over the source's rows (one line at the end when not a terminal)."""
-
-    def __init__(self, total: int) -> None:
-        self.progress = Progress(
-            TextColumn("cleaning"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("kept {task.fields[kept]}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=not err_console.is_terminal,
-        )
-        self.task = self.progress.add_task("clean", total=total, kept=0)
-
-    def __enter__(self) -> _ProgressView:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def update(self, progress: JobProgress) -> None:
-        self.progress.update(self.task, completed=progress.accepted + progress.rejected, kept=progress.accepted)
 
 
 def _write_report_dir(folder: Path, result: CleanResult) -> None:

@@ -18,14 +18,13 @@ from agents.llm import build_role_models
 from agents.styles import StylePack
 from graph.cleaning.registry import ChainSpec, needs_models
 from graph.progress import JobProgress
-from service.cli.generate import cli_limits
+from service.cli.generate import cli_manager
 from service.engine import Engine
 from service.jobs.kinds.clean import CleanJobRequest
 from service.jobs.manager import JobManager
 from service.jobs.models import JobRecord
 from service.jobs.owner import DataDirOwner
 from service.jobs.store import JobStore
-from service.jobs.styles import StyleRegistry
 from service.settings import Settings
 
 NO_MODEL_URL = "http://127.0.0.1:9/v1"
@@ -61,15 +60,7 @@ def run_clean_job(
         engine = cleaning_engine(settings, request.chain(), notify)
         store = JobStore(settings.data_dir)
         try:
-            manager = JobManager(
-                engine,
-                store,
-                StyleRegistry(store),
-                cli_limits(settings),
-                owner_id=owner.owner_id,
-                lease_s=settings.job_lease_s,
-                recover=False,
-            )
+            manager = cli_manager(engine, store, settings, owner.owner_id)
             return asyncio.run(_follow(manager, request, pack, on_progress))
         finally:
             store.close()

@@ -17,6 +17,7 @@ OPTION_OF = {
     "budget.max_tokens": "--max-tokens",
     "budget.deadline_s": "--deadline",
     "max_rewrites": "--max-rewrites",
+    "turns": "--turns",
     "workspace": "--workspace",
     "seed": "--seed",
     "concurrency": "--concurrency",

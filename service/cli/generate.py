@@ -113,6 +113,14 @@ def cli_limits(settings: Settings) -> Limits:
     )
 
 
+def cli_manager(engine: Engine, store: JobStore, settings: Settings, owner_id: str) -> JobManager:
+    """The job manager of one command-line job: this process owns the data directory; no job is recovered."""
+    limits = cli_limits(settings)
+    return JobManager(
+        engine, store, StyleRegistry(store), limits, owner_id=owner_id, lease_s=settings.job_lease_s, recover=False
+    )
+
+
 class Announcer:
     """Print the limits line first: before the engine's first message, or once it has started."""
 
@@ -160,15 +168,7 @@ def run_generate(command: GenerateCommand, settings: Settings, console: Console)
             try:
                 if settings.llm_base_url and not engine.is_embedded:
                     asyncio.run(check_reachable(engine.base_url, settings.llm_config().api_key, timeout=10))
-                manager = JobManager(
-                    engine,
-                    store,
-                    StyleRegistry(store),
-                    cli_limits(settings),
-                    owner_id=owner.owner_id,
-                    lease_s=settings.job_lease_s,
-                    recover=False,
-                )
+                manager = cli_manager(engine, store, settings, owner.owner_id)
                 record, signalled = asyncio.run(_run_job(manager, command, err))
             finally:
                 engine.stop()
@@ -179,7 +179,11 @@ def run_generate(command: GenerateCommand, settings: Settings, console: Console)
 
 async def _run_job(manager: JobManager, command: GenerateCommand, err: Console) -> tuple[JobRecord, bool]:
     """Start or continue the job, show its progress until it ends; return it and whether a signal stopped it."""
-    record = await _start_or_resume(manager, command, err)
+    return await follow_job(manager, await _start_or_resume(manager, command, err), err)
+
+
+async def follow_job(manager: JobManager, record: JobRecord, err: Console) -> tuple[JobRecord, bool]:
+    """Show a started job's progress until it ends; return it and whether SIGINT/SIGTERM stopped it."""
     view = ProgressView(err, record.progress)
     manager.observer = view
     signals = _GracefulStop(manager, err)

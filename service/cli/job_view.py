@@ -106,15 +106,14 @@ def print_summary(
         console.print(
             f"batch {stage}: {stats.requests} calls in {stats.batches} batches, {stats.answered} answered{fallback}"
         )
+    if summary.executor is not None:
+        ex = summary.executor
+        console.print(f"ray: {ex.workers} workers on {ex.nodes} node(s), {ex.retried_units} samples retried elsewhere")
     if summary.admission is not None:
         a = summary.admission
         console.print(f"LLM call limit at the end {a.limit} ({a.in_flight} in flight), 429/503 answers {a.throttled}")
     if summary.diversity:
-        d = summary.diversity
-        console.print(
-            f"diversity: distinct-2 {d.distinct_2:.3f}, mean pairwise distance {d.mean_pairwise_distance:.3f}, "
-            f"near-duplicate pairs {d.near_duplicates}"
-        )
+        console.print(f"diversity: {summary.diversity.summary_line()}")
     if summary.message:
         console.print(f"last error: {summary.message}")
     console.print(f"wrote {written} samples ({fmt}) to {output}")

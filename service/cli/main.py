@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,7 @@ from service.cli.cache import cache_app
 from service.cli.clean import clean
 from service.cli.datasets import DatasetCliError, datasets_app
 from service.cli.knowledge import knowledge_app
+from service.cli.placement import ExecutorOption, RayAddressOption, check_placement
 from service.cli.report import report_command
 from service.cli.review import review_app
 from service.cli.serve import serve
@@ -64,6 +65,9 @@ def generate(
     ),
     seed: Annotated[int | None, typer.Option(help="Seed for topic tie-breaking.")] = None,
     max_rewrites: Annotated[int, typer.Option(help="Rewrites per sample before it is rejected.")] = 2,
+    turns: Annotated[
+        int | None, typer.Option(help="Exchanges per sample, 1-6 (default: the style pack's turns, else 1).")
+    ] = None,
     max_attempts: Annotated[int | None, typer.Option(help="Samples to start at most (default 4 x n).")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Token budget for the whole job.")] = None,
     deadline: Annotated[float | None, typer.Option(help="Stop starting samples after this many seconds.")] = None,
@@ -89,6 +93,8 @@ def generate(
     batch_deadline: Annotated[
         float | None, typer.Option(min=1, help="With --batch: seconds before an unfinished batch's calls go live.")
     ] = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Generate N accepted samples in a style and export them (kept in the data directory as they finish)."""
     # Imported here so that `dialogforge styles` or `--help` do not load LangGraph, Chroma and scipy.
@@ -100,6 +106,7 @@ def generate(
     from service.settings import Settings
 
     try:
+        check_placement(executor, ray_address)
         outputs = check_outputs(fmt, output, report)
         if job is not None:
             command = GenerateCommand(outputs, job_id=job)
@@ -117,10 +124,13 @@ def generate(
                 seed=seed,
                 budget={"max_attempts": max_attempts, "max_tokens": max_tokens, "deadline_s": deadline},
                 max_rewrites=max_rewrites,
+                turns=turns,
                 judge=judge,
                 into=into,
                 knowledge=knowledge,
                 batch=batch,
+                executor=executor,
+                ray_address=ray_address,
             )
             command = GenerateCommand(outputs, request, pack, resume=resume)
     except ValidationError as exc:
@@ -130,6 +140,8 @@ def generate(
     settings = Settings()
     if batch and settings.uses_embedded_llm:
         raise CliError("--batch needs a hosted endpoint with a Batch API: set DIALOGFORGE_LLM_BASE_URL")
+    if executor == "ray":
+        _check_ray_generation(settings, batch, knowledge, command.pack)
     limits = {"llm_rpm": rpm, "llm_tpm": tpm, "cache": False if no_cache else None, "batch_deadline_s": batch_deadline}
     settings = settings.model_copy(update={key: value for key, value in limits.items() if value is not None})
     code = run_generate(command, settings, console)
@@ -158,6 +170,19 @@ def eval_command(ctx: typer.Context) -> None:
     from service.settings import Settings
 
     make_eval_app(SettingsRuntime(Settings()))(args=ctx.args, prog_name="dialogforge eval")
+
+
+def _check_ray_generation(settings: Any, batch: bool, knowledge: str | None, pack: Any) -> None:
+    """Refuse a Ray generation that cannot run, in one line, before the job is stored or a model loads."""
+    from graph.executors.ray_session import ExecutorError
+    from service.jobs.ray_generation import check_hosted, check_ray_job
+
+    try:
+        check_hosted(settings)
+        if pack is not None:
+            check_ray_job(batch=batch, knowledge=knowledge, pack=pack)
+    except ExecutorError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +13,7 @@ from agents.styles import StylePack, StylePackError
 from graph.datasets.errors import DatasetError
 from graph.datasets.manifest import Manifest
 from service.cli.errors import UsageError
+from service.report_inputs import JobRejections, job_rejections, most_common_pack, share_cores_politely, writing_jobs
 
 console = Console(stderr=True)
 
@@ -28,22 +27,21 @@ def pack_for(manifests: list[Manifest], style: str | None) -> StylePack | None:
             return resolve_style(style)
         except StylePackError as error:
             raise UsageError(str(error)) from None
-    counts: Counter[str] = Counter()
-    for manifest in manifests:
-        counts.update(manifest.lineage_counts.get("style", {}))
-    for name, _ in counts.most_common():
+
+    def known(name: str) -> StylePack | None:
         try:
             return resolve_style(name)
         except StylePackError:
-            continue
-    return None
+            return None
+
+    return most_common_pack(manifests, known)
 
 
-def job_rejections(data_dir: Path, manifests: list[Manifest]) -> dict[str, tuple[str, dict[str, int]]]:
-    """Return, for versions written by a job (key ``job:<id>``), the job's id and rejections by reason."""
+def read_job_rejections(data_dir: Path, manifests: list[Manifest]) -> JobRejections:
+    """Return, for versions written by a job, the job's id and rejections by reason (read from the job store)."""
     from service.jobs.store import DB_FILE, JobStore
 
-    jobs = {m.ref: m.key.split(":", 1)[1] for m in manifests if m.key and m.key.startswith("job:")}
+    jobs = writing_jobs(manifests)
     if not jobs or not (data_dir / DB_FILE).is_file():
         return {}
     store = JobStore(data_dir)
@@ -51,9 +49,8 @@ def job_rejections(data_dir: Path, manifests: list[Manifest]) -> dict[str, tuple
         found = {}
         for ref, job_id in jobs.items():
             record = store.get_job(job_id)
-            if record is not None and record.summary is not None:
-                found[ref] = (job_id, dict(record.summary.rejected_by_reason))
-        return found
+            found[ref] = (job_id, record.summary if record is not None else None)
+        return job_rejections(found)
     finally:
         store.close()
 
@@ -80,9 +77,7 @@ def report_command(
     seed: Annotated[int, typer.Option(help="Seed of the samples, clusters and projection.")] = 0,
 ) -> None:
     """Write a QC report of a version: report.html (self-contained, plots inline) and report.json."""
-    # OpenMP threads that sleep instead of spinning while they wait: the embedder and scikit-learn
-    # share the cores with whatever else runs (measured 1.5x faster embedding on a busy 2-core machine)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    share_cores_politely()
     from graph.datasets.qc.build import ReportOptions, build_reports
     from graph.datasets.qc.html import write_report
     from graph.datasets.store import DatasetStore
@@ -104,7 +99,7 @@ def report_command(
         text_sample=sample, map_sample=map_sample, balance_bound=balance_bound, near_duplicate=near_duplicate,
         seed=seed,
     )  # fmt: skip
-    rejections = job_rejections(settings.data_dir, manifests)
+    rejections = read_job_rejections(settings.data_dir, manifests)
     report = build_reports(store, manifests, embedder=embedder, pack=pack, options=options, job_rejections=rejections)
     directory = output or Path("out") / f"{manifests[0].name}-report"
     try:

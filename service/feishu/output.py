@@ -8,11 +8,18 @@ then sent as a ``file`` message) and the summary. The card is JSON 1.0 with one 
 element (a card body is limited to 30 KB: the text is shortened); texts are split at
 :data:`MAX_TEXT_CHARS`. Calls go through lark-oapi's client in a worker thread (its token
 manager is synchronous) and are retried on 429 (waiting ``x-ogw-ratelimit-reset``) and 5xx.
+
+The delivery's replies (the file message, its comment, the summary) carry a ``uuid`` made from
+what they are and where they go, not a random one: Feishu sends at most one message per uuid
+within an hour, so a delivery repeated after a restart (the process was killed after a reply
+went out but before the follower recorded it) shows once. The file itself may be uploaded again
+then (an unused file key on Feishu's side, never shown in the chat).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import logging
@@ -94,15 +101,18 @@ class FeishuOutput:
         """Return the chat, the request's message and the progress card."""
         return {"chat_id": self.chat_id, "message_id": self.message_id, "card_id": self.card_id or ""}
 
-    async def _reply(self, to: str, msg_type: str, content: str) -> str:
-        body = ReplyMessageRequestBody.builder().msg_type(msg_type).content(content).uuid(str(uuid.uuid4())).build()
+    async def _reply(self, to: str, msg_type: str, content: str, *, once: str | None = None) -> str:
+        """Reply to a message; ``once`` names the reply so Feishu sends it at most once an hour (its ``uuid``)."""
+        dedupe = hashlib.sha256(f"{to}|{msg_type}|{once}".encode()).hexdigest()[:40] if once else str(uuid.uuid4())
+        body = ReplyMessageRequestBody.builder().msg_type(msg_type).content(content).uuid(dedupe).build()
         request = ReplyMessageRequest.builder().message_id(to).request_body(body).build()
         response = await call(self.client.im.v1.message.reply, lambda: request)
         return str(response.data.message_id)
 
-    async def _text(self, to: str, text: str) -> None:
-        for piece in split_text(text, MAX_TEXT_CHARS):
-            await self._reply(to, "text", json.dumps({"text": piece}, ensure_ascii=False))
+    async def _text(self, to: str, text: str, *, once: bool = False) -> None:
+        for number, piece in enumerate(split_text(text, MAX_TEXT_CHARS)):
+            content = json.dumps({"text": piece}, ensure_ascii=False)
+            await self._reply(to, "text", content, once=f"{number}|{content}" if once else None)
 
     async def answer(self, text: str, *, private: bool = False) -> None:
         """Reply to the request (Feishu has no private reply to a message: everyone in the chat sees it)."""
@@ -121,8 +131,8 @@ class FeishuOutput:
         await call(self.client.im.v1.message.patch, lambda: request)
 
     async def reply(self, text: str) -> None:
-        """Reply to the progress card (to the request before there is one)."""
-        await self._text(self.card_id or self.message_id, text)
+        """Reply to the progress card (to the request before there is one); the same text there is sent once."""
+        await self._text(self.card_id or self.message_id, text, once=True)
 
     async def upload(self, filename: str, content: bytes, comment: str) -> None:
         """Upload the file (``im/v1/files``) and reply with it as a file message."""
@@ -135,5 +145,5 @@ class FeishuOutput:
 
         response = await call(self.client.im.v1.file.create, build)
         target = self.card_id or self.message_id
-        await self._text(target, comment)
-        await self._reply(target, "file", json.dumps({"file_key": response.data.file_key}))
+        await self._text(target, comment, once=True)
+        await self._reply(target, "file", json.dumps({"file_key": response.data.file_key}), once=f"file|{filename}")

@@ -29,7 +29,10 @@ logger = logging.getLogger(__name__)
 DESCRIPTIONS = {
     401: "Missing or wrong API key (send `Authorization: Bearer <key>`).",
     404: "No such job, style, data set or version (a missing version's message lists the versions that exist).",
-    409: "The job, style or data set is in a state that does not allow this (e.g. a version tag already used).",
+    409: (
+        "The job, style or data set is in a state that does not allow this (e.g. a version tag already used, or an "
+        "Idempotency-Key sent again with another body)."
+    ),
     413: "The request body (or uploaded file) is too large.",
     422: (
         "The request is malformed or names an unknown style, format or judge prompt, or an uploaded file has a bad "

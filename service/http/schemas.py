@@ -47,7 +47,8 @@ class SampleCreate(RequestBody):
 
 
 JobCreate = JobRequest
-"""Start a job of any kind: ``{"style": "gentle", "n": 20}`` (generate) or ``{"kind": "clean", ...}``."""
+"""Start a job of any kind: ``{"style": "gentle", "n": 20}`` (generate), ``{"kind": "clean", ...}`` or
+``{"kind": "augment", ...}``."""
 
 
 class JobLinks(BaseModel):

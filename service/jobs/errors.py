@@ -55,5 +55,11 @@ class StorageFullError(JobServiceError, StorageFull):
     retry_after_s: int = 30
 
 
+class IdempotencyConflictError(JobConflictError):
+    """A client key (``Idempotency-Key``) was sent again with a different request."""
+
+    code = "idempotency_key_reused"
+
+
 class LeaseLostError(JobConflictError):
     """Another process holds the job's lease now: this one must not run it or write for it."""

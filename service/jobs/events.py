@@ -2,16 +2,23 @@
 
 Each subscriber has its own queue of ``queue_size`` updates. When a slow subscriber's queue is
 full, the oldest update is dropped to make room (and counted in the next update it reads), so a
-job never waits for a reader, and the last update (``end``) is always delivered.
+job never waits for a reader, and the last update (``end``) is always delivered. A job's
+``progress`` updates go through a :class:`Throttle`: at most one per ``PROGRESS_INTERVAL_S``,
+the latest counters always sent within that interval.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from service.jobs.errors import LimitExceededError
 from service.jobs.models import JobUpdate
+
+PROGRESS_INTERVAL_S = 0.25
+"""The shortest time between two ``progress`` updates of one job (at most four a second)."""
 
 
 @dataclass(eq=False)
@@ -80,3 +87,43 @@ class EventHub:
             queue.put_nowait(update)
         if update.kind == "end":
             self._seq.pop(update.job_id, None)
+
+
+class Throttle:
+    """Send at most once per ``interval_s``: the first offer at once, a later one when its interval has passed.
+
+    An offer inside the interval is not lost: one send is scheduled for the end of the interval
+    (it then sends the counters of that moment), so readers see the latest state within
+    ``interval_s`` and at most one send is ever pending.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[], None],
+        interval_s: float = PROGRESS_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Wrap ``send`` (called with no arguments: it reads the current state itself)."""
+        self.send, self.interval_s, self.clock = send, interval_s, clock
+        self._last: float | None = None
+        self._later: asyncio.TimerHandle | None = None
+
+    def offer(self) -> None:
+        """Send now if the interval has passed, else make sure one send happens when it has (needs a running loop)."""
+        now = self.clock()
+        wait = 0.0 if self._last is None else self._last + self.interval_s - now
+        if wait <= 0:
+            self._fire()
+        elif self._later is None:
+            self._later = asyncio.get_running_loop().call_later(wait, self._fire)
+
+    def close(self) -> None:
+        """Drop the pending send (the job ended: its ``end`` update carries the final counters)."""
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
+
+    def _fire(self) -> None:
+        self._later = None
+        self._last = self.clock()
+        self.send()

@@ -14,7 +14,7 @@ from graph.faults import is_storage_full
 from graph.progress import JobEvent, JobProgress, JobSummary, StopReason
 from service.engine import Engine
 from service.jobs.errors import LeaseLostError
-from service.jobs.events import EventHub
+from service.jobs.events import EventHub, Throttle
 from service.jobs.into import write_version
 from service.jobs.kinds import JobRun, RunContext, kind_of
 from service.jobs.models import JobRecord, JobStatus, JobUpdate
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 RESUMES = "the job continues from what is stored once space is freed (the service resumes it by itself)"
 
-UpdateKind = Literal["snapshot", "sample", "status", "end"]
+UpdateKind = Literal["snapshot", "sample", "progress", "status", "end"]
 
 
 class JobObserver(Protocol):
@@ -100,6 +100,7 @@ class JobExecution:
         self.summary: JobSummary | None = None
         self.error = ""
         self.version: str | None = record.version  # the data set version written with ``into``
+        self.ticks = Throttle(lambda: self.publish("progress", "running"))
 
     @property
     def job_id(self) -> str:
@@ -161,7 +162,8 @@ class JobExecution:
     async def _on_event(self, event: JobEvent) -> None:
         """Persist a finished sample with the job's progress, then tell the subscribers."""
         if event.kind == "progress":  # a kind that makes no samples (clean) says how far it got
-            self.publish("status", "running")
+            if self.status == "running":
+                self.ticks.offer()
             return
         if event.kind != "sample" or event.sample is None:
             return
@@ -225,7 +227,8 @@ class JobExecution:
         if written is not None:
             self.version = written
             return message
-        args = (self.store, self.record, summary.accepted, summary.target)
+        planner = getattr(self.runner, "version_plan", None)  # a kind that says how its version is written
+        args = (self.store, self.record, summary.accepted, summary.target, planner() if planner else None)
         try:
             version = await asyncio.to_thread(write_version, *args)
         except Exception as exc:
@@ -260,6 +263,7 @@ class JobExecution:
         marked ``stalled``, and the store still says it is unfinished, so it is resumed later.
         """
         self.status, self.summary, self.error = status, summary, error
+        self.ticks.close()
         self.on_end()
         if write:
             final = partial(

@@ -2,6 +2,9 @@
 
 The version is written once the job has ended (completed, incomplete, cancelled: marked
 ``partial`` when fewer than the target were accepted), streamed from the job store page by page.
+A kind whose run offers a :class:`VersionPlan` (``augment``) says itself when the version is
+partial (cancelled or stopped by a budget; rejections are normal there), which rows come first
+(the parents) and what was dropped.
 It carries the key ``job:<id>``, so a job resumed after its version was written but before its
 end was stored finds that version instead of writing a second one.
 """
@@ -9,7 +12,10 @@ end was stored finds that version instead of writing a second one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
+from agents.schemas import Sample
 from graph.datasets.manifest import Manifest
 from graph.datasets.store import DatasetStore
 from service.jobs.models import JobRecord
@@ -18,12 +24,29 @@ from service.jobs.store import JobStore
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class VersionPlan:
+    """How a kind wants its version written, when it is not generation's way.
+
+    Attributes:
+        partial: Mark the version partial (the job was cancelled or stopped before its end).
+        leading: Rows written before the job's accepted samples (augmentation's parents), page by page.
+        dropped: What the job left out, by reason (the manifest's ``dropped``).
+    """
+
+    partial: bool
+    leading: Callable[[], Iterable[list[Sample]]] | None = None
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
 def version_key(job_id: str) -> str:
     """Return the idempotency key of a job's version."""
     return f"job:{job_id}"
 
 
-def write_version(store: JobStore, record: JobRecord, accepted: int, target: int) -> Manifest | None:
+def write_version(
+    store: JobStore, record: JobRecord, accepted: int, target: int, plan: VersionPlan | None = None
+) -> Manifest | None:
     """Write the job's accepted samples as a new version of ``record.request.into``; return it (None: nothing accepted).
 
     Raises:
@@ -45,9 +68,13 @@ def write_version(store: JobStore, record: JobRecord, accepted: int, target: int
         operation=request.kind,
         params={**params, "job_id": record.id},
         parents=request.parents(),
-        partial=accepted < target,
+        partial=plan.partial if plan is not None else accepted < target,
         key=key,
     ) as writer:
+        for page in plan.leading() if plan is not None and plan.leading is not None else ():
+            writer.add(page)
+        for reason, count in plan.dropped.items() if plan is not None else ():
+            writer.drop(reason, count)
         for page in store.iter_sample_pages(record.id, "accepted"):
             writer.add(page)
     logger.info("job %s: wrote %s (%d samples)", record.id, writer.manifest.ref, writer.manifest.rows)

@@ -7,6 +7,7 @@ Public API (all coroutines run on the event loop the manager was started in)::
     record = await manager.resume_job(job_id)     # continue one stored job (the CLI's --resume / --job)
     record = await manager.start(GenerateJobRequest(style="gentle", n=50))   # -> JobRecord (status "queued")
     record = await manager.start(request, pack=pack, origin="cli")   # the CLI: its own pack, paths allowed
+    record = await manager.start(request, key="http:abc")   # a retry with the same key: the same job
     record = await manager.get(job_id)            # live progress while running
     page = await manager.list(offset=0, limit=20) # -> JobPage, newest first
     record = await manager.cancel(job_id)         # stop starting samples; in-flight ones finish
@@ -19,7 +20,8 @@ Public API (all coroutines run on the event loop the manager was started in)::
     await manager.shutdown()                      # stop taking work, let in-flight samples finish, persist
 
 Errors (``service.jobs.errors``, each message says what to fix): ``JobNotFoundError``,
-``JobConflictError`` (e.g. cancel an ended job; ``LeaseLostError``: another process runs it),
+``JobConflictError`` (e.g. cancel an ended job; ``LeaseLostError``: another process runs it;
+``IdempotencyConflictError``: a client key sent again with another request),
 ``LimitExceededError`` (too many running jobs, event readers or on-demand requests),
 ``InvalidRequestError`` (n too large, unknown judge prompt, k out of range),
 ``StyleNotFoundError``, ``ShuttingDownError``, ``StorageFullError`` (the disk is full).
@@ -46,15 +48,16 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from functools import partial
 
 from agents.judge_plan import plan_for
-from agents.prompting import DEFAULT_JUDGE_PROMPT
 from agents.schemas import Sample, TokenUsage, Turn, Verdict
 from agents.styles import StylePack
 from service.engine import Engine
 from service.jobs.admission import Admission, Claim, Ticket
+from service.jobs.client_keys import ClientKey
 from service.jobs.errors import (
     InvalidRequestError,
     JobConflictError,
     JobNotFoundError,
+    LimitExceededError,
     ShuttingDownError,
     StorageFullError,
 )
@@ -71,7 +74,6 @@ from service.jobs.models import (
     JobRequest,
     JobUpdate,
     Limits,
-    SampleBatch,
 )
 from service.jobs.ondemand import OnDemand
 from service.jobs.owner import new_owner_id
@@ -123,12 +125,18 @@ class JobManager:
         self.on_demand = OnDemand(
             engine, styles, self.limits, self.admission, lambda sample: self.observer.on_sample(sample)
         )
+        self.sample_now = self.on_demand.sample  # make up to k accepted samples now (not a job)
         self._closing = False
 
     # ----------------------------------------------------------------- jobs
 
     async def start(
-        self, request: JobRequest, *, pack: StylePack | None = None, origin: JobOrigin = "service"
+        self,
+        request: JobRequest,
+        *,
+        pack: StylePack | None = None,
+        origin: JobOrigin = "service",
+        key: str | None = None,
     ) -> JobRecord:
         """Admit, store and start a job of any kind; return it (status ``queued``).
 
@@ -136,20 +144,32 @@ class JobManager:
             request: The job's request.
             pack: A style pack the caller resolved itself (the CLI's ``--style file.yaml``).
             origin: ``cli`` for the command line (judge prompt paths allowed, not resumed by a server).
+            key: A client key (``service.jobs.client_keys``): a creation sent again with it
+                returns the job the first one made, in whatever state it is now, and starts nothing.
 
         Raises:
             LimitExceededError: The concurrent-jobs limit is reached (checked and taken atomically).
+            IdempotencyConflictError: ``key`` was used for another request.
         """
+        client_key = ClientKey.of(key, request) if key is not None else None
+        if known := await self._keyed(client_key):
+            return known
         if self._closing:
             raise ShuttingDownError("the service is shutting down; start the job again after the restart")
         kind = kind_of(request)
         snapshot = kind.admit(request, self.limits, self.styles, pack=pack, local=origin == "cli")
-        ticket = self.admission.acquire(
-            {JOBS_POOL: Claim(1, self.limits.max_concurrent_jobs)}, refusals={JOBS_POOL: JOBS_REFUSAL}
-        )
-        create = partial(self.store.create_job, owner=self.owner_id, lease_s=self.lease_s)
         try:
-            record = await self.store.run(create, uuid.uuid4().hex, request, snapshot, origin)
+            ticket = self.admission.acquire(
+                {JOBS_POOL: Claim(1, self.limits.max_concurrent_jobs)}, refusals={JOBS_POOL: JOBS_REFUSAL}
+            )
+        except LimitExceededError:  # a copy sent at the same time may hold the slot: its create is queued before us
+            if known := await self._keyed(client_key):
+                return known
+            raise
+        create = partial(self.store.create_job, owner=self.owner_id, lease_s=self.lease_s, key=client_key)
+        job_id = uuid.uuid4().hex
+        try:
+            record = await self.store.run(create, job_id, request, snapshot, origin)
         except StorageFullError as exc:
             ticket.release()
             self.storage.report_full(str(exc))
@@ -157,9 +177,17 @@ class JobManager:
         except BaseException:
             ticket.release()
             raise
+        if record.id != job_id:  # the same key won a race: the job exists already
+            ticket.release()
+            return await self.get(record.id)
         self._launch(record, snapshot, ticket)
         logger.info("job %s started: %s", record.id, record.request.model_dump_json(include={"kind", "style", "n"}))
         return record
+
+    async def _keyed(self, key: ClientKey | None) -> JobRecord | None:
+        """Return the job a client key names (live), or None."""
+        known = await self.store.run(self.store.job_for_key, key) if key else None
+        return await self.get(known.id) if known else None
 
     def _launch(self, record: JobRecord, pack: StylePack | None, ticket: Ticket) -> None:
         execution = JobExecution(
@@ -275,25 +303,7 @@ class JobManager:
         finally:
             self.hub.close(subscription)
 
-    # ------------------------------------------------------------ on demand
-
-    async def sample_now(
-        self,
-        style: str,
-        k: int,
-        topic: str | None = None,
-        timeout: float | None = None,
-        *,
-        workspace: str = "on-demand",
-        judge: str = DEFAULT_JUDGE_PROMPT,
-        max_rewrites: int = 2,
-    ) -> SampleBatch:
-        """Make up to k accepted samples now; on timeout return what finished and say so."""
-        if self._closing:
-            raise ShuttingDownError("the service is shutting down; try again after the restart")
-        return await self.on_demand.sample(
-            style, k, topic, timeout, workspace=workspace, judge=judge, max_rewrites=max_rewrites
-        )
+    # ------------------------------------------------------------ judging
 
     async def judge(
         self, style: str, prompt: str, dialogues: Sequence[tuple[builtins.list[Turn], str | None]]
@@ -352,7 +362,7 @@ class JobManager:
 
     async def shutdown(self, grace_s: float | None = None) -> None:
         """Stop taking work; let in-flight samples finish (bounded wait); mark unfinished jobs interrupted."""
-        self._closing = True
+        self._closing = self.on_demand.closing = True
         await self.upkeep.stop()
         grace = self.limits.shutdown_grace_s if grace_s is None else grace_s
         running = list(self._running.values())

@@ -56,12 +56,14 @@ class JobUpdate(BaseModel):
     """One progress event a subscriber receives.
 
     ``kind`` is ``snapshot`` (the state when subscribing), ``sample`` (a sample finished),
-    ``status`` (the status changed) or ``end`` (the job ended; the stream stops after it).
+    ``progress`` (the counters moved in a job that makes no samples, e.g. ``clean``: rows read,
+    kept and dropped by ``operator:code``; at most a few a second), ``status`` (the status
+    changed) or ``end`` (the job ended; the stream stops after it).
     """
 
     job_id: str
     seq: int
-    kind: Literal["snapshot", "sample", "status", "end"]
+    kind: Literal["snapshot", "sample", "progress", "status", "end"]
     status: JobStatus
     progress: JobProgress
     rate_per_min: float = 0.0

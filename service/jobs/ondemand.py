@@ -14,7 +14,7 @@ from graph.runner import JobRunner
 from graph.state import LoopConfig
 from service.engine import Engine
 from service.jobs.admission import Admission, Claim
-from service.jobs.errors import InvalidRequestError
+from service.jobs.errors import InvalidRequestError, ShuttingDownError
 from service.jobs.kinds.generate import check_judge
 from service.jobs.models import Limits, SampleBatch, SampleResult
 from service.jobs.styles import StyleRegistry
@@ -39,6 +39,7 @@ class OnDemand:
         self.engine, self.styles, self.limits, self.admission = engine, styles, limits, admission
         self.on_sample = on_sample
         self.tasks: set[asyncio.Task[SampleBatch]] = set()
+        self.closing = False  # set by the manager at shutdown: no new request is taken
 
     async def sample(
         self,
@@ -51,7 +52,14 @@ class OnDemand:
         judge: str = DEFAULT_JUDGE_PROMPT,
         max_rewrites: int = 2,
     ) -> SampleBatch:
-        """Make up to k accepted samples now; on timeout return what finished and say so."""
+        """Make up to k accepted samples now; on timeout return what finished and say so.
+
+        Raises:
+            ShuttingDownError: The service is stopping.
+            InvalidRequestError: k is out of range, or the judge prompt is unknown.
+        """
+        if self.closing:
+            raise ShuttingDownError("the service is shutting down; try again after the restart")
         if not 1 <= k <= self.limits.max_samples_k:
             raise InvalidRequestError(f"k must be between 1 and {self.limits.max_samples_k}, got {k}")
         check_judge(judge)

@@ -9,8 +9,9 @@ shared under a lock; every write is its own transaction, committed before the ca
 
 Tables: ``jobs`` (request, style-pack snapshot, status, progress, summary, lease), ``samples``
 (one row per finished sample, ``id`` primary key, so a duplicated id cannot be stored twice),
-``styles`` (custom style packs registered over the API) and ``probe`` (one row rewritten to see
-whether a full disk has recovered).
+``styles`` (custom style packs registered over the API), ``job_keys`` (client keys of job
+creations, ``service.jobs.client_keys``) and ``probe`` (one row rewritten to see whether a full
+disk has recovered).
 
 Leases: a job is run only by the process that holds its lease (``owner``, ``lease_until``).
 :meth:`JobStore.claim_job` takes it in one ``BEGIN IMMEDIATE`` transaction (SQLite serialises
@@ -39,6 +40,8 @@ from agents.schemas import Sample, utc_now
 from agents.styles import StylePack
 from graph.faults import is_storage_full
 from graph.progress import JobProgress, JobSummary
+from service.jobs import client_keys
+from service.jobs.client_keys import KEY_TTL_S, ClientKey
 from service.jobs.errors import LeaseLostError, StorageFullError
 from service.jobs.kinds import kind_of
 from service.jobs.models import RESUMABLE_STATUSES, JobOrigin, JobRecord, JobRequest, JobStatus
@@ -55,16 +58,17 @@ T = TypeVar("T")
 class JobStore:
     """Jobs, their finished samples and custom style packs in one SQLite file."""
 
-    def __init__(self, data_dir: Path, reserve_bytes: int = RESERVE_BYTES) -> None:
+    def __init__(self, data_dir: Path, reserve_bytes: int = RESERVE_BYTES, key_ttl_s: float = KEY_TTL_S) -> None:
         """Open (and create if needed) ``data_dir/dialogforge.db`` in WAL mode.
 
         ``reserve_bytes``: writes other than a job's end are refused (StorageFullError) while the
         file system has less free space than this, so a job stopped by a full disk can always
         store how it ended, and a full disk is found before SQLite or Chroma fail mid-write.
+        ``key_ttl_s``: how long a client key finds its job.
         """
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DB_FILE
-        self.reserve_bytes = reserve_bytes
+        self.reserve_bytes, self.key_ttl_s = reserve_bytes, key_ttl_s
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -144,31 +148,47 @@ class JobStore:
         *,
         owner: str | None = None,
         lease_s: float = 0.0,
+        key: ClientKey | None = None,
     ) -> JobRecord:
-        """Insert a new queued job with a snapshot of its style pack (if its kind has one), leased to ``owner``."""
+        """Insert a new queued job with a snapshot of its style pack (if its kind has one), leased to ``owner``.
+
+        With a client ``key`` that already names a job, nothing is inserted and that job is returned
+        (its id differs from ``job_id``); a key used for another request raises IdempotencyConflictError.
+        """
         now = utc_now().isoformat()
         progress = JobProgress(job_id=job_id, target=kind_of(request).target(request))
-        lease_until = time.time() + lease_s if owner else None
+        clock = time.time()
+        row = (
+            job_id,
+            request.model_dump_json(),
+            pack.model_dump_json() if pack else "",
+            "queued",
+            progress.model_dump_json(),
+            origin,
+            owner,
+            clock + lease_s if owner else None,
+            now,
+            now,
+        )
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO jobs (id, request, pack, status, progress, origin, owner, lease_until, created, updated)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job_id,
-                    request.model_dump_json(),
-                    pack.model_dump_json() if pack else "",
-                    "queued",
-                    progress.model_dump_json(),
-                    origin,
-                    owner,
-                    lease_until,
-                    now,
-                    now,
-                ),
-            )
-        found = self.get_job(job_id)
+            existing = client_keys.find(db, key, clock, self.key_ttl_s) if key else None
+            if existing is None:
+                db.execute(
+                    "INSERT INTO jobs (id, request, pack, status, progress, origin, owner, lease_until, created,"
+                    " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+                if key:
+                    client_keys.remember(db, key, job_id, clock, self.key_ttl_s)
+        found = self.get_job(existing or job_id)
         assert found is not None
         return found
+
+    def job_for_key(self, key: ClientKey) -> JobRecord | None:
+        """Return the job a live client key names, or None (IdempotencyConflictError: another request)."""
+        with self._lock:
+            job_id = client_keys.find(self._db, key, time.time(), self.key_ttl_s)
+        return self.get_job(job_id) if job_id else None
 
     def get_job(self, job_id: str) -> JobRecord | None:
         """Return one job, or None."""

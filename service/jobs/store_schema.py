@@ -37,6 +37,13 @@ CREATE TABLE IF NOT EXISTS styles (
     pack TEXT NOT NULL,
     created TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS job_keys (
+    key TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs (id),
+    digest TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_keys_created ON job_keys (created);
 CREATE TABLE IF NOT EXISTS probe (
     id INTEGER PRIMARY KEY,
     data BLOB NOT NULL

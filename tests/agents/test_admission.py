@@ -187,3 +187,15 @@ async def test_after_a_halving_retries_go_out_no_more_than_the_limit_at_once() -
     for ticket in tickets:
         admission.release(ticket)
     assert admission._sending == 0 and admission.stats().in_flight == 0
+
+
+async def test_a_retry_after_a_timeout_does_not_wait_for_its_own_slot() -> None:
+    """A timed-out attempt gets no answer (no response hook): its retry must not count it on the wire."""
+    admission = Admission(1)  # the embedded server's cap: one call in flight
+    ticket = await admission.acquire()
+    await admission.before_attempt(ticket)  # first attempt sent ... and it times out: no observe()
+    await asyncio.wait_for(admission.before_attempt(ticket), 1.0)  # the client's retry goes out at once
+    assert ticket.attempts == 2 and admission._sending == 1
+    admission.observe(200, {}, ticket)
+    admission.release(ticket)
+    assert admission._sending == 0 and admission.stats().in_flight == 0

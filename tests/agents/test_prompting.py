@@ -18,6 +18,7 @@ from tests.fakes import ScriptedChatModel, prompt_text, template_responder
 
 STYLES = sorted(builtin_styles())
 JUDGES = judge_prompt_names()
+SCORING_JUDGES = [name for name in JUDGES if judge_prompt(name).checklist is None]  # 1-5 prompts (not yes/no)
 LANGUAGE = {"zh": "Simplified Chinese", "en": "English"}
 TURNS = [Turn(role="user", content="my parcel never came"), Turn(role="assistant", content="so sorry, let me check")]
 
@@ -127,7 +128,10 @@ def test_judge_prompt_names_default_first() -> None:
 def test_judge_prompts_parse(name: str) -> None:
     template = judge_prompt(name)
     assert template.name == name
-    assert template.variables == {"persona", "rubric", "dialogue", "criteria", "reference"}
+    if template.checklist is not None:  # yes/no questions, one call each (agents/checklist.py)
+        assert template.variables == {"instruction", "dialogue", "question"}
+    else:
+        assert template.variables == {"persona", "rubric", "dialogue", "criteria", "reference"}
 
 
 def test_judge_prompt_by_path_only_when_allowed() -> None:
@@ -214,7 +218,7 @@ async def test_topics_prompt_renders(style: str) -> None:
     assert LANGUAGE[pack.language] in rendered
 
 
-@pytest.mark.parametrize("name", JUDGES)
+@pytest.mark.parametrize("name", SCORING_JUDGES)
 @pytest.mark.parametrize("style", STYLES)
 async def test_judge_prompt_renders(style: str, name: str) -> None:
     pack = pack_named(style)

@@ -17,6 +17,8 @@ from agents.schemas import Lineage, Sample, Turn
 from agents.styles import builtin_styles
 from graph.augment.loop import AugmentDeps
 from graph.augment.runner import AugmentRunner
+from graph.augment.source import RowSource
+from graph.progress import Budget
 from tests.fakes import FakeEmbedder, ScriptedChatModel, SlowChatModel, prompt_text, template_responder
 
 GENTLE = builtin_styles()["gentle"]
@@ -55,15 +57,31 @@ def models(generator: Any, judge: Any | None = None) -> RoleModels:
     return RoleModels(generator=generator, judge=judge, rewriter=generator, topics=judge, names=names)
 
 
-def run(role_models: RoleModels, rows: list[Sample], *, per_sample: int = 1, concurrency: int = 2) -> Any:
+def run(
+    role_models: RoleModels,
+    rows: list[Sample],
+    *,
+    per_sample: int = 1,
+    concurrency: int = 2,
+    budget: Budget | None = None,
+    previous: list[Sample] | None = None,
+) -> Any:
     plans = {"paraphrase": plan_for(get_operator("paraphrase").criteria(GENTLE, PARAPHRASE))}
     deps = AugmentDeps(role_models, FakeEmbedder(), plans, max_rewrites=1)
     runner = AugmentRunner(
-        deps, GENTLE, [PARAPHRASE], per_sample=per_sample, concurrency=concurrency, parent_version="cs@1"
-    )
-    children: list[Sample] = []
-    report = asyncio.run(runner.run([rows[:3], rows[3:]], children.append))
-    return report, children
+        deps, GENTLE, [PARAPHRASE], per_sample=per_sample, concurrency=concurrency, parent_version="cs@1",
+        budget=budget,
+    )  # fmt: skip
+    source = RowSource(lambda: iter([rows[:3], rows[3:]]))
+    runner.restore(source, previous or [])
+    finished: list[Sample] = []
+
+    async def keep(child: Sample) -> None:
+        finished.append(child)
+
+    report = asyncio.run(runner.run(source, keep))
+    assert report is runner.report and (budget is None or runner.stop_reason is not None)
+    return report, [child for child in finished if child.status == "accepted"]
 
 
 def test_parents_are_bounded_in_flight_and_children_carry_lineage() -> None:
@@ -106,3 +124,14 @@ def test_a_failing_child_is_counted_and_the_others_go_on() -> None:
 
     report, children = run(models(ScriptedChatModel(responder=explode_for_the_cat)), parents(3))
     assert report.rejected == {"error": 1} and report.accepted == {"paraphrase": 2} and len(children) == 2
+
+
+def test_a_budget_stops_new_children_and_a_restored_run_skips_the_finished_ones() -> None:
+    responder = ScriptedChatModel(responder=lambda messages, options: paraphrase_of(prompt_text(messages)))
+    report, first = run(models(responder), parents(6), concurrency=1, budget=Budget(max_attempts=2))
+    assert report.started == 2 and len(first) == 2  # the budget: no third child started
+
+    generator = ScriptedChatModel(responder=lambda messages, options: paraphrase_of(prompt_text(messages)))
+    report, rest = run(models(generator), parents(6), concurrency=2, previous=first)
+    assert len(generator.calls) == 4 and report.accepted == {"paraphrase": 6}  # counted with the earlier two
+    assert {c.lineage.parent_id for c in first}.isdisjoint(c.lineage.parent_id for c in rest)

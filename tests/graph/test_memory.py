@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from agents.schemas import Lineage, Sample, Turn
 from benchmarks.loopback import REPO
 from graph.memory import Neighbor, TopicMemory, collection_name, open_client
+from graph.memory_buffer import FLUSH_ITEMS
 from tests.fakes import FakeEmbedder
 
 CHROMA_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
@@ -129,7 +131,7 @@ def test_persistence_across_processes(tmp_path: Path) -> None:
         "import random, sys; from pathlib import Path; from graph.memory import TopicMemory;"
         "from tests.fakes import FakeEmbedder;"
         "m = TopicMemory(Path(sys.argv[1]), '客服', 'gentle', FakeEmbedder(), rng=random.Random(0));"
-        "m.add_accepted('s1', 'my credit card annual fee is too high', 'credit card annual fee', 'job-1')"
+        "m.add_accepted('s1', 'my credit card annual fee is too high', 'credit card annual fee', 'job-1'); m.flush()"
     )
     subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=REPO, check=True, timeout=120)
     second = make_memory(tmp_path, workspace="客服")
@@ -139,12 +141,16 @@ def test_persistence_across_processes(tmp_path: Path) -> None:
 
 
 def test_second_instance_in_process_sees_entries(tmp_path: Path) -> None:
-    make_memory(tmp_path).add_accepted("s1", "hello", "greeting", None)
+    first = make_memory(tmp_path)
+    first.add_accepted("s1", "hello", "greeting", None)
+    first.flush()
     assert make_memory(tmp_path).count() == 1
 
 
 def test_workspaces_and_styles_are_isolated(tmp_path: Path) -> None:
-    make_memory(tmp_path, workspace="team-a").add_accepted("s1", "hello", "greeting", None)
+    written = make_memory(tmp_path, workspace="team-a")
+    written.add_accepted("s1", "hello", "greeting", None)
+    written.flush()
     assert make_memory(tmp_path, workspace="team-b").count() == 0
     assert make_memory(tmp_path, workspace="team-a", style="snarky").count() == 0
     assert make_memory(tmp_path, workspace="team-a").count() == 1
@@ -192,3 +198,42 @@ def test_no_default_embedding_function_and_no_network(tmp_path: Path, monkeypatc
     assert memory.pick_topic(["greeting", "farewell"]) == "farewell"
     assert memory._samples._embedding_function is None
     assert memory._topics._embedding_function is None
+
+
+def test_accepted_samples_wait_in_memory_until_a_batch_is_written(tmp_path: Path) -> None:
+    first = make_memory(tmp_path)
+    first.add_accepted("s1", "my card was swallowed by the machine", "swallowed card", "j")
+    assert first.near_duplicate("my card was swallowed by the machine", 0.99) is not None  # searched while waiting
+    assert first.nearest("card swallowed", 1)[0].id == "s1"
+    assert first.accepted_topics_among(["swallowed card", "other"]) == {"swallowed card"}
+    assert first.pick_topic(["swallowed card", "rainy seaside trip"]) == "rainy seaside trip"
+    assert make_memory(tmp_path).near_duplicate("my card was swallowed by the machine", 0.99) is None  # not written
+    first.flush()
+    assert make_memory(tmp_path).near_duplicate("my card was swallowed by the machine", 0.99) is not None
+
+
+def test_a_full_batch_is_written_in_one_go(tmp_path: Path) -> None:
+    first = make_memory(tmp_path)
+    for index in range(FLUSH_ITEMS):
+        first.add_accepted(f"s{index}", f"user text number {index} about topic {index}", f"topic {index}", "j")
+    assert make_memory(tmp_path).count() == FLUSH_ITEMS
+
+
+def test_a_resumed_job_puts_back_what_a_killed_process_had_not_written(tmp_path: Path) -> None:
+    lost = make_memory(tmp_path)
+    lost.add_accepted("s1", "hello there friend", "greeting", "j")  # never flushed: the process died
+    samples = [
+        Sample(
+            id=sample_id,
+            status="accepted",
+            system="",
+            turns=[Turn(role="user", content=text), Turn(role="assistant", content="hi")],
+            lineage=Lineage(topic=topic, job_id="j"),
+        )
+        for sample_id, text, topic in [("s1", "hello there friend", "greeting"), ("s2", "a second text", "second")]
+    ]
+    resumed = make_memory(tmp_path)
+    resumed.add_accepted("s2", "a second text", "second", "j")
+    resumed.flush()
+    assert resumed.ensure_accepted(samples) == 1
+    assert resumed.count() == 2 and resumed.accepted_topics_among(["greeting"]) == {"greeting"}

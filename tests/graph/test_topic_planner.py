@@ -100,3 +100,19 @@ async def test_an_llm_failing_during_a_brainstorm_fails_the_brainstorm_not_the_j
     assert all(task.exception() is None for task in planner._refills)  # no "exception never retrieved"
     assert planner._failed_brainstorms == len(planner._refills) >= 1
     await planner.close()
+
+
+async def test_refills_are_sized_to_the_samples_still_to_start(tmp_path: Path) -> None:
+    planner, _ = planner_on(tmp_path, ["下雨天没带伞"], batch_size=5)
+    planner.plan_for(32)  # 64 candidates wanted for 32 samples in flight...
+    left = [2]
+    planner.size_to(lambda: left[0])  # ...but only 2 samples are still to start
+    await planner.prepare()
+    assert len(planner._refills) == 1, "one batch covers 2 x 2 + 1 candidates"
+    await asyncio.wait(planner._refills)
+    left[0] = 0
+    pool = len(planner._pool)
+    await planner.next_topic("s1")
+    assert all(task.done() for task in planner._refills), "nothing more is brainstormed"
+    assert len(planner._pool) == pool - 1
+    await planner.close()

@@ -1,4 +1,4 @@
-"""Serve the real app (``create_app``) with uvicorn on loopback for the chat bot tests."""
+"""Serve the real app (``create_app``) with uvicorn on loopback, in process (chat bot and HTTP tests)."""
 
 from __future__ import annotations
 
@@ -17,23 +17,28 @@ from tests.fakes import FakeEmbedder, fake_role_models
 
 
 @asynccontextmanager
-async def served_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    """Yield an HTTP client of the running app and the app (fake LLM models and embedder)."""
-    app = create_app(settings, models=fake_role_models(), embedder=FakeEmbedder())
+async def serving(app: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port (lifespan on); yield its base URL."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve())
     for _ in range(400):
         if server.started:
             break
         await asyncio.sleep(0.025)
     assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client, app
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     finally:
         server.should_exit = True
-        await asyncio.wait_for(serving, timeout=30)
+        await asyncio.wait_for(task, timeout=30)
+
+
+@asynccontextmanager
+async def served_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """Yield an HTTP client of the running app and the app (fake LLM models and embedder)."""
+    app = create_app(settings, models=fake_role_models(), embedder=FakeEmbedder())
+    async with serving(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        yield client, app
 
 
 async def job_count(app: Any) -> int:

@@ -35,6 +35,8 @@ class FeishuMock(PlatformMock):
     def __init__(self) -> None:
         super().__init__()
         self.uploads: dict[str, bytes] = {}
+        self.by_uuid: dict[str, dict[str, Any]] = {}
+        self.deduplicated = 0
         self._ids = itertools.count(1)
 
     def routes(self, app: web.Application) -> None:
@@ -69,8 +71,14 @@ class FeishuMock(PlatformMock):
         failure = self.injected("reply", params)
         if failure is not None:
             return failure
-        message_id = f"om_bot_{next(self._ids)}"
-        return self.record("reply", params, {"code": 0, "msg": "success", "data": {"message_id": message_id}})
+        first = self.by_uuid.get(params.get("uuid") or "")
+        if first is not None:  # Feishu: one message per uuid within an hour; the copy gets the first one's answer
+            self.deduplicated += 1
+            return web.json_response(first)
+        answer = {"code": 0, "msg": "success", "data": {"message_id": f"om_bot_{next(self._ids)}"}}
+        if params.get("uuid"):
+            self.by_uuid[params["uuid"]] = answer
+        return self.record("reply", params, answer)
 
     async def _patch(self, request: web.Request) -> web.Response:
         params = {**(await request.json()), "message_id": request.match_info["message_id"]}

@@ -7,6 +7,7 @@ call :meth:`injected` to answer with a failure queued by :meth:`fail_next`.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,14 @@ class PlatformMock:
     def routes(self, app: web.Application) -> None:
         """Add the platform's routes (subclasses)."""
         raise NotImplementedError
+
+    def texts(self) -> list[str]:
+        """Return the text of every message the bot sent, in order (subclasses)."""
+        raise NotImplementedError
+
+    def summary_sent(self) -> bool:
+        """Whether the bot sent a job's end-of-job summary."""
+        return any("samples accepted" in text for text in self.texts())
 
     def calls_to(self, method: str, status: int | None = 200) -> list[Call]:
         """Return the calls to one method (only those answered with ``status``; None = all)."""
@@ -87,3 +96,21 @@ class PlatformMock:
         """Stop serving."""
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class LoopThread:
+    """An event loop in a thread, to serve the async mocks beside synchronous subprocess code."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on the loop and return its result (30 s at most)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    def close(self) -> None:
+        """Stop the loop and its thread."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 START_TIMEOUT_S = 120
 STOP_GRACE_S = 5
+NODES = 2
+"""The head and one node that joins it."""
 LOOPBACK_ENV = {
     "RAY_AUTH_MODE": "disabled",  # no token file in the home directory for a loopback-only test cluster
     "RAY_USAGE_STATS_ENABLED": "0",
@@ -86,6 +88,37 @@ def _ray_start(args: list[str], temp_dir: Path) -> None:
         raise RayUnavailable(f"ray start failed ({done.returncode}): {lines[-1] if lines else 'no output'}")
 
 
+_COUNT_ALIVE = """
+import sys, time, ray
+ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
+deadline = time.monotonic() + float(sys.argv[3])
+while True:
+    alive = sum(1 for node in ray.nodes() if node["Alive"] and node["Resources"].get("CPU"))
+    if alive >= int(sys.argv[2]) or time.monotonic() > deadline:
+        print(alive)
+        break
+    time.sleep(0.5)
+"""
+
+
+def _wait_for_nodes(address: str, count: int) -> None:
+    """Wait until ``count`` nodes with a CPU are alive in the cluster (``ray start`` returns before a
+    joining node's resources reach the head; a job started then runs on the head alone).
+
+    Raises:
+        RuntimeError: Ray started but the nodes did not all join (a failure, not a reason to skip).
+    """
+    env = {**os.environ, **LOOPBACK_ENV}
+    command = [sys.executable, "-c", _COUNT_ALIVE, address, str(count), str(START_TIMEOUT_S)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=START_TIMEOUT_S + 60, env=env)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"the cluster did not report {count} nodes in {START_TIMEOUT_S} s") from None
+    alive = done.stdout.strip().splitlines()[-1:] or ["0"]
+    if done.returncode != 0 or int(alive[0]) < count:
+        raise RuntimeError(f"the cluster reports {alive[0]} of {count} nodes alive: {done.stderr[-300:]}")
+
+
 def start_cluster() -> RayCluster:
     """Start a head and a second node; stop what started if either fails.
 
@@ -107,6 +140,7 @@ def start_cluster() -> RayCluster:
             temp_dir,
         )
         _ray_start([f"--address={HEAD_IP}:{port}"], temp_dir)
+        _wait_for_nodes(f"{HEAD_IP}:{port}", NODES)
     except BaseException:
         stop_cluster(temp_dir)
         raise

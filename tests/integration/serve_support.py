@@ -20,6 +20,20 @@ import httpx
 
 from benchmarks.loopback import REPO, free_port, wait_until_up
 
+# A Server prelude: the real ``dialogforge serve`` with the unit tests' fake models and embedder (no LLM server,
+# no e5: the process starts in seconds). For tests of the process, not of generation.
+FAKE_MODELS = """
+import agents.embeddings, service.http.app
+from tests.fakes import FakeEmbedder, fake_role_models
+_create_app = service.http.app.create_app
+service.http.app.create_app = lambda settings=None, **options: _create_app(
+    settings, **{**options, "models": fake_role_models(), "embedder": FakeEmbedder()}
+)
+agents.embeddings.make_embedder = lambda *args, **kwargs: FakeEmbedder()
+"""
+STARTUP_S = 300
+NO_LLM = "http://127.0.0.1:9/v1"  # never called with FAKE_MODELS
+
 
 def report(test: str, **counts: object) -> None:
     """Print the counts a test checked, one line."""
@@ -49,7 +63,8 @@ class Server:
         self.log_path = log
         self.log = log.open("ab")
         self.process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until_up(f"{self.base}/healthz", self.process, timeout=120)  # e5 loads slowly on a busy machine
+        # a bound, not a timing: e5 loads in ~10 s on a quiet machine, but 120 s was not enough at a load of 19
+        wait_until_up(f"{self.base}/healthz", self.process, timeout=STARTUP_S)
 
     def get(self, path: str, **kwargs: object) -> httpx.Response:
         """GET a path (30 s between bytes: an event stream may pause while a busy machine makes a sample)."""

@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from agents.batch_api import BatchClient
+from agents.batching import BatchDispatcher, BatchOptions
 from agents.styles import StylePack, resolve_style
 from benchmarks.hashed_embedder import HashedBigramEmbedder
 from benchmarks.loopback import fake_llm_server
@@ -102,6 +104,38 @@ def test_a_restarted_batch_job_adopts_its_submissions_instead_of_sending_them_ag
     ledger.close()
     assert sum(entry.requests for entry in recorded) == after["batch_requests"]  # every batch run is in the ledger
     assert {entry.status for entry in recorded} == {"completed"}
+
+
+def test_a_batch_submitted_but_never_recorded_is_found_at_the_provider_and_adopted(tmp_path: Path) -> None:
+    """The crash window between ``batches.create`` and the ledger's write: the batch is listed, not resent."""
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
+
+    async def scenario(base_url: str, ledger: SqliteBatchLedger) -> tuple[Any, Any]:
+        killed = BatchClient(base_url, "sk-none")  # the process that died right after batches.create
+        await killed.submit([{"custom_id": "call-1", "body": body}], {"job": "job-7", "stage": "generate"})
+        await killed.submit([{"custom_id": "other", "body": body}], {"job": "job-8", "stage": "generate"})
+        await killed.close()
+        options = BatchOptions(window_s=0.1, poll_s=0.05)
+        resumed = BatchDispatcher(BatchClient(base_url, "sk-none"), "job-7", options, ledger)
+        try:
+            await resumed.resume()
+            answer = await resumed.call("generate", "call-1", body)
+            return answer, resumed.stats()
+        finally:
+            await resumed.close()
+
+    with fake_llm_server(0.01, batch_latency_s=0.3) as base_url:
+        ledger = SqliteBatchLedger(tmp_path)
+        try:
+            answer, stats = asyncio.run(scenario(base_url, ledger))
+            recorded = ledger.all_batches("job-7")
+        finally:
+            ledger.close()
+        served = health(base_url)
+    assert answer is not None and answer["choices"][0]["message"]["content"]
+    assert served["batches"] == 2 and served["resubmitted"] == 0  # the call waited for the batch found
+    assert stats["generate"].requests == stats["generate"].answered == 1
+    assert [(entry.stage, entry.requests, entry.status) for entry in recorded] == [("generate", 1, "completed")]
 
 
 def test_a_batch_past_its_deadline_is_cancelled_and_its_calls_made_live(tmp_path: Path) -> None:

@@ -8,24 +8,22 @@ to the export.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from benchmarks.loopback import REPO, fake_llm_server, free_port, wait_until_up
 from tests.integration import dingtalk_mock, feishu_mock
+from tests.integration.platform_mock import LoopThread
 
 N = 8
 PROGRESS = re.compile(r"\*(\d+)/(\d+)\*")
@@ -33,22 +31,6 @@ JOB_ID = re.compile(r"`([0-9a-f]{32})`")
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/chat/datasets/[A-Za-z0-9_.-]+")
 # A bound, not a timing: ~10 s on a quiet machine (imports, e5), but 120 s was not enough at load 15.
 STARTUP_S = 300
-
-
-class LoopThread:
-    """An event loop in a thread, to serve the async mocks beside synchronous subprocess code."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 @pytest.fixture
@@ -112,10 +94,6 @@ def accepted_shown(texts: list[str]) -> int:
     return max(counts, default=0)
 
 
-def summary(mock: Any) -> bool:
-    return any("samples accepted" in t for t in mock.texts())
-
-
 def test_sigkill_mid_job_then_restart_keeps_updating_the_same_cards_and_delivers(
     tmp_path: Path, mocks: tuple[feishu_mock.FeishuMock, dingtalk_mock.DingTalkMock, dict[str, str]]
 ) -> None:
@@ -131,13 +109,13 @@ def test_sigkill_mid_job_then_restart_keeps_updating_the_same_cards_and_delivers
         wait(lambda: accepted_shown(feishu.texts()) >= 2 and accepted_shown(dingtalk.texts()) >= 2, 90, "progress")
         first.stop(signal.SIGKILL)
         killed_at = time.monotonic()
-        assert accepted_shown(feishu.texts()) < N and not summary(feishu), "the job must be caught in the middle"
+        assert accepted_shown(feishu.texts()) < N and not feishu.summary_sent(), "the job must be caught in the middle"
         (card,) = [r for r in feishu.calls_to("reply") if r.params["msg_type"] == "interactive"]
         (dt_card,) = dingtalk.calls_to("card_send")
 
         second = Server(tmp_path / "data", llm_url, chat_env, log)
         try:
-            wait(lambda: summary(feishu) and summary(dingtalk), 180, "both summaries after the restart")
+            wait(lambda: feishu.summary_sent() and dingtalk.summary_sent(), 180, "both summaries after the restart")
             assert [r for r in feishu.calls_to("reply") if r.params["msg_type"] == "interactive"] == [card]
             later = [p for p in feishu.calls_to("patch") if p.at > killed_at]
             assert later and all(p.params["message_id"] == card.response["data"]["message_id"] for p in later)

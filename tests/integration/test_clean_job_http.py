@@ -5,40 +5,40 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from agents.llm import RoleModels
 from graph.datasets.importer import ImportOptions, import_sources
 from graph.datasets.store import DatasetStore
 from service.http.app import create_app
 from tests.fakes import FakeEmbedder, fake_role_models
 from tests.graph.datasets.helpers import write_jsonl
+from tests.integration.chat_stack import serving
 from tests.integration.test_cli_clean import DIRTY
-from tests.service.api_support import make_settings
+from tests.service.api_support import make_settings, slow_role_models
 
 AUTH = {"Authorization": "Bearer k1"}
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[str, DatasetStore]]:
+@asynccontextmanager
+async def _serve(tmp_path: Path, models: RoleModels) -> AsyncIterator[tuple[str, DatasetStore]]:
+    """Serve the real app on a loopback port over a data dir holding ``logs@1`` (the DIRTY rows)."""
     settings = make_settings(tmp_path, api_keys="k1")
     store = DatasetStore(settings.data_dir)
     import_sources(store, "logs", [str(write_jsonl(tmp_path / "in.jsonl", DIRTY))], ImportOptions())
-    app = create_app(settings, models=fake_role_models(), embedder=FakeEmbedder())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    for _ in range(400):
-        if server.started:
-            break
-        await asyncio.sleep(0.025)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", store
-    server.should_exit = True
-    await asyncio.wait_for(serving, timeout=30)
+    async with serving(create_app(settings, models=models, embedder=FakeEmbedder())) as base_url:
+        yield base_url, store
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[str, DatasetStore]]:
+    async with _serve(tmp_path, fake_role_models()) as served_app:
+        yield served_app
 
 
 async def _ended(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
@@ -91,3 +91,47 @@ async def test_a_clean_job_writes_a_new_version_and_bad_requests_are_4xx(served:
         assert last["kind"] == "end" and last["status"] == "completed", events
         assert last["progress"]["target"] == len(DIRTY) and last["progress"]["accepted"] == summary["accepted"]
         assert store.resolve("logs-b").parents == ["logs@1"]
+
+        semantic = await client.post("/v1/jobs", json={**body, "into": "logs-s", "ops": "semantic-dedup"}, headers=AUTH)
+        assert (await _ended(client, semantic.json()["id"]))["status"] == "completed"
+        folder = store.folder(store.resolve("logs-s"))
+        [dropped] = [json.loads(line) for line in (folder / "dropped.jsonl").read_text().splitlines()]
+        assert dropped["code"] == "paraphrase" and dropped["duplicate_of"]  # the kept row it rewords
+
+
+async def test_a_clean_job_streams_throttled_progress_before_its_end(tmp_path: Path) -> None:
+    """A judged cleaning, one row a batch, takes >= 7 x 0.15 s: progress events (rows read, kept) come first."""
+    body = {
+        "kind": "clean", "source": "logs@1", "into": "judged", "ops": "judge:gentle", "style": "gentle",
+        "batch_rows": 1, "workers": 0, "concurrency": 1,
+    }  # fmt: skip
+    async with (
+        _serve(tmp_path, slow_role_models(0.15)) as (base_url, _),
+        httpx.AsyncClient(base_url=base_url, timeout=60) as client,
+    ):
+        created = await client.post("/v1/jobs", json=body, headers=AUTH)
+        assert created.status_code == 202, created.text
+        job_id = created.json()["id"]
+        events: list[tuple[str, dict[str, Any]]] = []
+        live: dict[str, Any] | None = None
+        async with client.stream("GET", f"/v1/jobs/{job_id}/events", headers=AUTH) as stream:
+            name = ""
+            async for line in stream.aiter_lines():
+                if line.startswith("event:"):
+                    name = line[6:].strip()
+                elif line.startswith("data:"):
+                    events.append((name, json.loads(line[5:])))
+                    if name == "progress" and live is None:
+                        live = (await client.get(f"/v1/jobs/{job_id}", headers=AUTH)).json()
+    kinds = [name for name, _ in events]
+    assert kinds[0] == "snapshot" and kinds[-1] == "end" and "progress" in kinds, kinds
+    ticks = [data for name, data in events if name == "progress"]
+    assert all(data["kind"] == "progress" and data["status"] == "running" for data in ticks)
+    read = [tick["progress"]["accepted"] + tick["progress"]["rejected"] for tick in ticks]
+    assert read == sorted(read) and 0 < read[0] < len(DIRTY), read  # counted while the job ran, never backwards
+    assert all(tick["progress"]["target"] == len(DIRTY) for tick in ticks)
+    assert len(ticks) <= len(DIRTY), ticks  # at most one a batch (and at most four a second)
+    assert live is not None and live["progress"]["accepted"] + live["progress"]["rejected"] >= read[0]
+    end = events[-1][1]
+    assert end["status"] == "completed", end
+    assert end["progress"]["accepted"] + end["progress"]["rejected"] == len(DIRTY)

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.loopback import fake_llm_server
+from benchmarks.process_tree import descendants
 from graph.datasets.store import DatasetStore
 from tests.graph.datasets.helpers import sharegpt, write_jsonl
-from tests.integration.cli_support import descendants, dialogforge
+from tests.integration.cli_support import dialogforge
 from tests.service.api_support import style_pack_yaml
 
 DIRTY = [

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from service.http.app import create_app
 from tests.fakes import FakeEmbedder, fake_role_models
 from tests.graph.datasets.helpers import sharegpt
+from tests.integration.chat_stack import serving
 from tests.service.api_support import make_settings
 
 BOUNDARY = "dialogforge-test-boundary"
@@ -22,17 +21,8 @@ BOUNDARY = "dialogforge-test-boundary"
 @pytest.fixture
 async def base_url(tmp_path: Path) -> AsyncIterator[str]:
     settings = make_settings(tmp_path, max_upload_bytes=64 * 1024, api_keys="k1")
-    app = create_app(settings, models=fake_role_models(), embedder=FakeEmbedder())
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    for _ in range(400):
-        if server.started:
-            break
-        await asyncio.sleep(0.025)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    await asyncio.wait_for(serving, timeout=30)
+    async with serving(create_app(settings, models=fake_role_models(), embedder=FakeEmbedder())) as url:
+        yield url
 
 
 def _multipart(name: str, filename: str, content: bytes) -> bytes:

@@ -41,25 +41,25 @@ class Stack:
         return await self.client.post("/dingtalk/events", content=body, headers=headers)
 
 
-@pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    mock = DingTalkMock()
-    settings = Settings(
+def dingtalk_settings(data_dir: Path, api_url: str) -> Settings:
+    """The service's settings with the DingTalk robot mounted against the mock (and an API key chat users lack)."""
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        data_dir=tmp_path,
+        data_dir=data_dir,
         DINGTALK_APP_KEY=APP_KEY,
         DINGTALK_APP_SECRET=APP_SECRET,
-        dingtalk_api_url=await mock.start(),
+        dingtalk_api_url=api_url,
         dingtalk_progress_interval_s=INTERVAL,
         api_keys="an-api-key-the-chat-users-do-not-have",
     )
-    async with served_app(settings) as (client, app):
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    mock = DingTalkMock()
+    async with served_app(dingtalk_settings(tmp_path, await mock.start())) as (client, app):
         yield Stack(mock, client, app)
     await mock.stop()
-
-
-def summary_sent(mock: DingTalkMock) -> bool:
-    return any("samples accepted" in text for text in mock.texts())
 
 
 async def test_a_chinese_mention_runs_a_job_updates_one_card_and_gives_the_file_by_link(
@@ -70,7 +70,7 @@ async def test_a_chinese_mention_runs_a_job_updates_one_card_and_gives_the_file_
     response = await stack.send(callback("生成 cs 3 条 openai"))
     assert response.status_code == 200 and time.monotonic() - started < 3
     mock = stack.mock
-    await mock.wait_for(summary_sent)
+    await mock.wait_for(lambda mock: mock.summary_sent())
     (card,) = mock.calls_to("card_send")
     assert card.params["cardTemplateId"] == "StandardCard" and card.params["openConversationId"] == "cid-group-1"
     updates = mock.calls_to("card_update")
@@ -112,7 +112,7 @@ async def test_bad_missing_and_stale_signatures_get_401_and_no_job(
 async def test_a_retried_callback_starts_one_job(stack: Stack) -> None:
     payload = callback("cs 2", msg_id="msg-retry")
     assert (await stack.send(payload)).status_code == (await stack.send(payload)).status_code == 200
-    await stack.mock.wait_for(summary_sent)
+    await stack.mock.wait_for(lambda mock: mock.summary_sent())
     await asyncio.sleep(0.5)
     assert await job_count(stack.app) == 1 and sum("Started job" in t for t in stack.mock.texts()) == 1
 
@@ -122,7 +122,7 @@ async def test_dingtalk_429_and_5xx_are_retried_with_backoff(stack: Stack) -> No
     mock.fail_next("card_send", 503, {"code": "ServiceUnavailable", "message": "busy"})
     mock.fail_next("card_update", 429, {"code": "Throttling", "message": "qps"})
     await stack.send(callback("cs 2", conversation="cid-2"))
-    await mock.wait_for(summary_sent)
+    await mock.wait_for(lambda mock: mock.summary_sent())
     assert len(mock.calls_to("card_send", status=503)) == 1 and mock.calls_to("card_send")
     (limited,) = mock.calls_to("card_update", status=429)
     retried = next(c for c in mock.calls_to("card_update") if c.at > limited.at)

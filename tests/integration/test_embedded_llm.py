@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import socket
+from dataclasses import replace
 
 import httpx
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from agents.answers import draft_schema
+from agents.checklist import judge_checklist
 from agents.judge import judge_dialogue
 from agents.llm import RoleModels, check_reachable
 from agents.local_llm import EmbeddedLLMServer
 from agents.prompting import judge_prompt
 from agents.schemas import Turn
 from agents.structured import ask_structured
-from agents.styles import builtin_styles
+from agents.styles import Criterion, builtin_styles
 
 pytestmark = pytest.mark.embedded
 
@@ -66,3 +69,21 @@ def test_stop_frees_the_port(embedded_server: EmbeddedLLMServer) -> None:
         pass
     shared = httpx.get(f"{embedded_server.root_url}/health", timeout=5, trust_env=False)
     assert shared.status_code == 200  # stopping one server leaves the other serving
+
+
+async def test_one_checklist_question_reads_p_yes_from_logprobs(embedded_models: RoleModels) -> None:
+    """One max_tokens=1 call: llama.cpp's top_logprobs give a P(yes) strictly between 0 and 1."""
+    shipped = judge_prompt("checklist")
+    assert shipped.checklist is not None
+    promise = [q for q in shipped.checklist.criteria["coherence"] if q.kind == "impossible_promise"]
+    one = shipped.checklist.model_copy(update={"criteria": {"coherence": promise}})
+    template = replace(shipped, digest=shipped.digest + "-one", checklist=one)
+    turns = [
+        Turn(role="user", content="I can't figure out how to set up the router you sent me."),
+        Turn(role="assistant", content="Don't worry, I'll drive over to your place and set it up myself."),
+    ]
+    rubric = [Criterion(name="coherence", description="roles straight", threshold=4)]
+    verdict, usage = await judge_checklist(embedded_models.judge, template, rubric, turns)
+    assert usage.calls == 1 and verdict.error is None, verdict.raw
+    p_yes = json.loads(verdict.raw or "")["p_yes"]["coherence"]["impossible_promise"]
+    assert 0.0 < p_yes < 1.0  # read from the logprobs, not the sampled word's 0/1 fallback

@@ -53,3 +53,10 @@ def test_eval_position_prints_flips_and_agreement_through_the_configured_endpoin
     assert found, result.stdout
     unreadable, consistent, agree, rated = map(int, found.groups())
     assert rated == consistent and agree <= rated and unreadable + consistent <= 6
+
+
+def test_eval_verdicts_refuses_an_unknown_criterion_in_one_line() -> None:
+    env = {"DIALOGFORGE_LLM_BASE_URL": "http://127.0.0.1:9/v1"}
+    result = dialogforge("eval", "verdicts", "--data", str(SET), "--criteria", "coherence,tone", env=env)
+    assert result.returncode == 2
+    assert "error: --criteria: tone not in the rubrics (" in " ".join(result.stderr.split())

@@ -76,10 +76,6 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     await mock.stop()
 
 
-def summary_sent(mock: FeishuMock) -> bool:
-    return any("samples accepted" in text for text in mock.texts())
-
-
 async def test_a_chinese_mention_runs_a_job_patches_one_card_and_sends_the_file(
     stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -88,7 +84,7 @@ async def test_a_chinese_mention_runs_a_job_patches_one_card_and_sends_the_file(
     response = await stack.send(message_event("生成 cs 3 条 sharegpt", event_id="ev-1"))
     assert response.status_code == 200 and time.monotonic() - started < 3
     mock = stack.mock
-    await mock.wait_for(summary_sent)
+    await mock.wait_for(lambda mock: mock.summary_sent())
     replies = mock.calls_to("reply")
     request_id = replies[0].params["to"]
     assert "Started job" in json.loads(replies[0].params["content"])["text"]
@@ -151,7 +147,7 @@ async def test_a_retried_event_starts_one_job(stack: Stack) -> None:
     event = message_event("cs 2", event_id="ev-retry")
     first, retry = await stack.send(event), await stack.send(event)
     assert first.status_code == retry.status_code == 200
-    await stack.mock.wait_for(summary_sent)
+    await stack.mock.wait_for(lambda mock: mock.summary_sent())
     await asyncio.sleep(0.5)
     assert await job_count(stack.app) == 1
     assert sum("Started job" in text for text in stack.mock.texts()) == 1
@@ -163,7 +159,7 @@ async def test_a_retry_after_a_restart_starts_no_second_job(tmp_path: Path) -> N
     event = message_event("cs 2", event_id="ev-before-restart")
     async with served_app(settings) as (client, app):
         assert (await Stack(mock, client, app).send(event)).status_code == 200
-        await mock.wait_for(summary_sent)
+        await mock.wait_for(lambda mock: mock.summary_sent())
     async with served_app(settings) as (client, app):  # Feishu retries for hours: 15 s, 5 min, 1 h, 6 h
         retry = await Stack(mock, client, app).send(event)
         assert retry.status_code == 200 and retry.json() == {"msg": "duplicate"}
@@ -179,7 +175,7 @@ async def test_feishu_429_and_5xx_are_retried_with_backoff(stack: Stack) -> None
         "patch", 429, {"code": 99991400, "msg": "request trigger frequency limit"}, {"x-ogw-ratelimit-reset": "1"}
     )
     await stack.send(message_event("生成 cs 2 条"))
-    await mock.wait_for(summary_sent)
+    await mock.wait_for(lambda mock: mock.summary_sent())
     assert len(mock.calls_to("reply", status=502)) == 1
     (limited,) = mock.calls_to("patch", status=429)
     retried = next(c for c in mock.calls_to("patch") if c.at > limited.at)

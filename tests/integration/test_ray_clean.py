@@ -1,16 +1,15 @@
 """``dialogforge clean --executor ray`` on a real two-node local Ray cluster: the same rows as local.
 
-A session fixture starts a head and a second node (``ray start``, one CPU each, in a temp dir of
-their own) and ends exactly those processes afterwards; the test is skipped, with the reason,
-only where ``ray start`` fails. Both cleanings read the same planted version (HTML, phone numbers,
-refusals, chit-chat, exact and near repeats, spread over many batches) and must write the same
-rows with the same lineage; the Ray one must have run on both nodes.
+The session's ``ray_cluster`` fixture (tests/integration/conftest.py) is a head and a second node
+(``ray start``, one CPU each, in a temp dir of their own), shared with the generation tests. Both
+cleanings read the same planted version (HTML, phone numbers, refusals, chit-chat, exact and near
+repeats, spread over many batches) and must write the same rows with the same lineage; the Ray
+one must have run on both nodes.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,7 @@ import pytest
 from graph.datasets.store import DatasetStore
 from tests.graph.datasets.helpers import sharegpt
 from tests.integration.cli_support import dialogforge
-from tests.integration.ray_cluster import (
-    LOOPBACK_ENV,
-    RayCluster,
-    RayUnavailable,
-    cluster_pids,
-    start_cluster,
-    stop_cluster,
-)
+from tests.integration.ray_cluster import LOOPBACK_ENV, RayCluster
 from tests.integration.test_cli_clean import DIRTY, imported
 
 pytestmark = pytest.mark.ray
@@ -46,19 +38,6 @@ def planted() -> list[dict[str, Any]]:
         answer = FAQ[index % 3].format(TAILS[index % 7]) + ("" if index % 4 else f" 第{index}号")
         rows.append(sharegpt(f"问题{index % 5}", answer))
     return rows
-
-
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[RayCluster]:
-    try:
-        cluster = start_cluster()
-    except RayUnavailable as why:
-        pytest.skip(f"Ray cannot start here: {why}")
-    try:
-        yield cluster
-    finally:
-        stop_cluster(cluster.temp_dir)
-    assert not cluster_pids(cluster.temp_dir), "a Ray process of the test cluster outlived stop_cluster"
 
 
 def rows_of(store: DatasetStore, ref: str) -> list[dict[str, Any]]:

@@ -74,13 +74,11 @@ class Stack:
         return await job_count(self.app)
 
 
-@pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    mock = SlackMock()
-    api_url = await mock.start()
-    settings = Settings(
+def slack_settings(data_dir: Path, api_url: str) -> Settings:
+    """The service's settings with the Slack bot mounted against the mock."""
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        data_dir=tmp_path,
+        data_dir=data_dir,
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
         slack_api_url=api_url,
@@ -88,7 +86,12 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         chatops_max_n_per_user=300,
         api_keys=None,
     )
-    async with served_app(settings) as (client, app):
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    mock = SlackMock()
+    async with served_app(slack_settings(tmp_path, await mock.start())) as (client, app):
         yield Stack(mock, client, app)
     await mock.stop()
 

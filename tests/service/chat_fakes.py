@@ -34,6 +34,7 @@ class FakeBackend:
     def __init__(self, updates: list[JobUpdate] | None = None, delay_s: float = 0.0) -> None:
         self.limits = Limits(max_job_n=400)
         self.started: list[JobRequest] = []
+        self.keys: list[str | None] = []
         self.cancelled: list[str] = []
         self.updates = updates or []
         self.delay_s = delay_s
@@ -47,7 +48,8 @@ class FakeBackend:
             id=job_id, request=request, status=self.status, progress=progress, created_at=now, updated_at=now
         )
 
-    async def start(self, request: JobRequest) -> JobRecord:
+    async def start(self, request: JobRequest, *, key: str | None = None) -> JobRecord:
+        self.keys.append(key)
         self.started.append(request)
         return self._record(f"job{len(self.started)}", request)
 

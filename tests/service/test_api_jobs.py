@@ -81,6 +81,9 @@ async def test_unknown_format_and_unknown_job(tmp_path: Path) -> None:
         ({"style": TEST_STYLE, "n": 1, "workspace": "a/b"}, "workspace: String should match pattern"),
         ({"style": TEST_STYLE, "n": 1, "colour": "red"}, "colour: Extra inputs are not permitted"),
         ({"style": TEST_STYLE, "n": 51}, "n must be at most 50"),
+        ({"style": TEST_STYLE, "n": 1, "ray_address": "auto"}, "ray_address is only used with executor ray"),
+        ({"style": TEST_STYLE, "n": 1, "executor": "ray", "batch": True}, "executor ray does not send calls through"),
+        ({"style": TEST_STYLE, "n": 1, "executor": "spark"}, "executor: Input should be 'local' or 'ray'"),
     ],
 )
 async def test_bad_job_requests_are_4xx_that_say_what_to_fix(tmp_path: Path, body: dict, fragment: str) -> None:

@@ -233,3 +233,17 @@ async def test_a_new_job_command_kind_plugs_into_the_grammar_and_is_started_and_
     await asyncio.gather(*dispatcher.tasks)
     assert "Started job `job1`: 5 × bank-logs@1 (sharegpt)" in output.texts("answer")[0]
     assert output.texts("upload") == ["bank-logs_1-job1-sharegpt.jsonl"]  # the label made safe for a file name
+
+
+async def test_a_follower_resumed_after_the_file_went_out_sends_only_the_summary(tmp_path: Path) -> None:
+    chat = chat_service(tmp_path, FakeBackend(updates(2)))
+    started = await chat.start(chat.parse("gentle 2"), ALICE, {})  # type: ignore[arg-type]
+    first = FakeOutput(fail={"reply"})  # the summary fails, as if the process died after the upload
+    await JobFollower(chat, started, first, interval_s=0.01).run()
+    assert first.kinds().count("upload") == 1
+    stored = chat.chat_jobs.get("job1")
+    assert stored is not None and stored.file_sent
+    again = FakeOutput()
+    await JobFollower(chat, stored, again, interval_s=0.01, resumed=True).run()
+    assert "upload" not in again.kinds() and again.kinds()[-1] == "reply"
+    assert again.texts("reply") == ["Job `job1` ended: completed."]  # the end of the job, no file again

@@ -93,7 +93,7 @@ async def test_a_refused_job_frees_its_reservation(tmp_path: Path) -> None:
     backend = FakeBackend()
     chat = chat_service(tmp_path, backend, max_jobs_per_user=1)
 
-    async def refuse(request: JobRequest) -> None:
+    async def refuse(request: JobRequest, *, key: str | None = None) -> None:
         raise LimitExceededError("4 jobs are running (max 4)")
 
     backend.start = refuse  # type: ignore[assignment,method-assign]
@@ -177,3 +177,11 @@ def test_the_store_keeps_followers_across_connections(tmp_path: Path) -> None:
     assert following.job_id == "j1" and following.posted and following.anchor == {"channel": "C1", "ts": "1.2"}
     assert again.get("j2") is not None and not again.get("j2").following  # type: ignore[union-attr]
     assert again.get("nope") is None
+
+
+async def test_the_delivery_is_the_jobs_client_key(tmp_path: Path) -> None:
+    backend = FakeBackend()
+    chat = chat_service(tmp_path, backend)
+    await chat.start(Generate("gentle", 5), ALICE, {}, "feishu:ev-1")
+    await chat.start(Generate("gentle", 5), ALICE, {})
+    assert backend.keys == ["chat:feishu:ev-1", None]

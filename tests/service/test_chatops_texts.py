@@ -6,7 +6,8 @@ from agents.schemas import Attempt, Lineage, Sample, Turn, Verdict
 from agents.styles import builtin_styles
 from graph.diversity import DiversityReport
 from graph.progress import JobProgress, JobSummary
-from service.chatops import texts
+from service.chatops import texts, views
+from service.chatops.store import ChatJob
 
 
 def summary(**changes: object) -> JobSummary:
@@ -80,11 +81,14 @@ def test_summary_of_a_stopped_job_says_why_and_the_error() -> None:
     assert "Diversity" not in text and "Last error: ConnectError: refused" in text
 
 
-def test_status_text_prefers_the_summary() -> None:
-    progress = JobProgress(job_id="abc123", target=10, accepted=4)
-    assert "(gentle, running): *4/10*" in texts.status_text("abc123", "gentle", "running", progress, None, "raw")
-    assert "done" in texts.status_text("abc123", "gentle", "completed", progress, summary(), "raw")
-    assert texts.status_text("abc123", "gentle", "queued", None, None, "raw") == "Job `abc123`: queued."
+def test_status_text_prefers_the_summary_in_the_words_of_the_jobs_kind() -> None:
+    progress = JobProgress(job_id="abc123", target=10, accepted=4, rejected=1)
+    job = ChatJob("abc123", "slack", "u", "c", "gentle", 10, "raw")
+    assert "(gentle, running): *4/10*" in views.status_text(job, "running", progress, None, None)
+    assert "done" in views.status_text(job, "completed", progress, summary(), None)
+    cleaning = ChatJob("abc123", "slack", "u", "c", "logs@1", 0, "raw", kind="clean")
+    assert "*5/10* rows read · 4 kept · 1 dropped" in views.status_text(cleaning, "running", progress, None, None)
+    assert "New version: `logs@2`" in views.status_text(cleaning, "completed", progress, summary(), "logs@2")
 
 
 def test_sample_text_shows_turns_and_scores() -> None:
@@ -121,3 +125,11 @@ def test_split_text_keeps_lines_and_never_exceeds_the_limit() -> None:
     assert pieces[0] == "a" * 30 and pieces[-1].endswith("d")
     assert texts.split_text("", 10) == [""] and texts.split_text("short", 10) == ["short"]
     assert texts.shorten("abcdef", 4) == "abc…" and texts.shorten("abc", 4) == "abc"
+
+
+def test_the_diversity_line_is_one_renderer_for_the_cli_and_the_chat() -> None:
+    from graph.diversity import DiversityReport
+
+    report = DiversityReport(n=4, distinct_2=0.81234, mean_pairwise_distance=0.4567, near_duplicates=1)
+    assert report.summary_line() == "distinct-2 0.812, mean pairwise distance 0.457, near-duplicate pairs 1"
+    assert report.summary_line(2, " · ") == "distinct-2 0.81 · mean pairwise distance 0.46 · near-duplicate pairs 1"

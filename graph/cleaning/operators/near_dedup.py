@@ -8,10 +8,10 @@ Rows are banded (``bands`` x ``rows_per_band`` = the number of permutations); a 
 hash matches a kept row's is a candidate, and the candidate is confirmed only when the Jaccard
 similarity estimated from the two signatures (kept as 8-bit b-bit MinHash: 1 byte a permutation)
 reaches ``threshold``. So a collision never drops a row by itself, and memory stays at about
-``8 x bands + num_perm`` bytes a kept row (``graph.cleaning.hash_index``).
+``4 x bands`` bytes a kept row (``graph.cleaning.hash_index``; rows, sketches and ids are spilled to disk).
 
-Optionally (``embedding: true``) a second pass compares the embeddings of the rows' user turns
-with the existing embedder, for paraphrases that share few shingles; see ``embedding_dedup``.
+Paraphrases share few shingles: ``semantic-dedup`` (optional, after this one) compares the rows'
+embeddings instead.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ from graph.cleaning.base import KEEP, Decision, Drop, KeyedOperator, KeyIndex, O
 from graph.cleaning.hash_index import HashRuns, IdList
 from graph.cleaning.operators.exact_dedup import dialogue_key_text
 from graph.cleaning.shingles import band_hashes, bbit_sketch, minhash_signatures
-
-_CHUNK_ROWS = 65_536
+from graph.cleaning.spill import SpillFile
 
 
 class NearDedupParams(OperatorParams):
@@ -79,23 +78,11 @@ class NearIndex(KeyIndex):
         """Start empty."""
         self.params = params
         self.bands = [HashRuns() for _ in range(params.bands)]
-        self.sketches: list[np.ndarray] = []
+        self.sketches = SpillFile(params.num_perm)  # read back only for candidates: on disk, not in memory
         self.kept_ids = IdList()
-        self._fill = 0
 
     def _sketch(self, row: int) -> np.ndarray:
-        return self.sketches[row // _CHUNK_ROWS][row % _CHUNK_ROWS]
-
-    def _store_sketches(self, sketches: np.ndarray) -> None:
-        start = 0
-        while start < len(sketches):
-            if not self.sketches or self._fill == _CHUNK_ROWS:
-                self.sketches.append(np.empty((_CHUNK_ROWS, sketches.shape[1]), dtype=np.uint8))
-                self._fill = 0
-            take = min(len(sketches) - start, _CHUNK_ROWS - self._fill)
-            self.sketches[-1][self._fill : self._fill + take] = sketches[start : start + take]
-            self._fill += take
-            start += take
+        return self.sketches.read(row)
 
     def similarity(self, left: np.ndarray, right: np.ndarray) -> float:
         """Estimate Jaccard similarity from two 8-bit sketches (b-bit MinHash, Li & König 2010)."""
@@ -144,6 +131,6 @@ class NearIndex(KeyIndex):
         rows = np.arange(len(self.kept_ids), len(self.kept_ids) + len(kept_local), dtype=np.int64)
         for b in range(band_count):
             self.bands[b].add(hashes[kept_local, b], rows)
-        self._store_sketches(sketches[kept_local])
+        self.sketches.append(sketches[kept_local])
         self.kept_ids.extend([ids[i] for i in kept_local])
         return decisions

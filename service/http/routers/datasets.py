@@ -39,6 +39,22 @@ _EXPORT_DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _links(name: str, version: str) -> dict[str, Any]:
+    """Return the OpenAPI links from a response naming a data set and a version to the routes that read them."""
+    both = {"name": name, "version": version}
+    return {
+        "ShowDataset": {"operationId": "get_dataset", "parameters": {"name": name}},
+        "ShowVersion": {"operationId": "get_version", "parameters": both},
+        "ExportVersion": {"operationId": "export_version", "parameters": both},
+        "DiffVersion": {"operationId": "diff_version", "parameters": {**both, "against": version}},
+    }
+
+
+# A client (or schemathesis' stateful phase) follows these from an upload or the list to real names.
+_UPLOAD_LINKS = _links("$response.body#/version/name", "$response.body#/version/version")
+_LIST_LINKS = _links("$response.body#/items/0/name", "$response.body#/items/0/latest/version")
+
+
 class DatasetSummary(BaseModel):
     """A data set and its latest version."""
 
@@ -71,7 +87,7 @@ class ImportResponse(BaseModel):
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ImportResponse,
-    responses=responses(401, 409, 413, 422),
+    responses={201: {"description": "The new version.", "links": _UPLOAD_LINKS}, **responses(401, 409, 413, 422)},
     summary="Upload a file as a new version of a data set",
 )
 async def upload_dataset(
@@ -110,7 +126,12 @@ async def upload_dataset(
         return await asyncio.to_thread(run)
 
 
-@router.get("", response_model=DatasetList, responses=responses(401), summary="List data sets")
+@router.get(
+    "",
+    response_model=DatasetList,
+    responses={200: {"description": "Every data set.", "links": _LIST_LINKS}, **responses(401)},
+    summary="List data sets",
+)
 async def list_datasets(datasets: DatasetsDep) -> DatasetList:
     """Return every data set with its latest version."""
 
@@ -124,14 +145,24 @@ async def list_datasets(datasets: DatasetsDep) -> DatasetList:
     return await asyncio.to_thread(run)
 
 
-@router.get("/{name}", response_model=DatasetDetail, responses=responses(401, 404, 422), summary="Show a data set")
+@router.get(
+    "/{name}",
+    response_model=DatasetDetail,
+    responses=responses(401, 404, 422),
+    summary="Show a data set",
+    operation_id="get_dataset",
+)
 async def get_dataset(name: DatasetName, datasets: DatasetsDep) -> DatasetDetail:
     """Return every version's manifest (404 lists the data sets that exist)."""
     return DatasetDetail(name=name, versions=await asyncio.to_thread(datasets.versions, name))
 
 
 @router.get(
-    "/{name}/versions/{version}", response_model=Manifest, responses=responses(401, 404, 422), summary="Show a version"
+    "/{name}/versions/{version}",
+    response_model=Manifest,
+    responses=responses(401, 404, 422),
+    summary="Show a version",
+    operation_id="get_version",
 )
 async def get_version(name: DatasetName, version: VersionSelector, datasets: DatasetsDep) -> Manifest:
     """Return one version's manifest (404 lists the versions that exist)."""
@@ -143,6 +174,7 @@ async def get_version(name: DatasetName, version: VersionSelector, datasets: Dat
     response_class=StreamingResponse,
     responses={**_EXPORT_DOC, **responses(401, 404, 422)},
     summary="Download a version (JSONL)",
+    operation_id="export_version",
 )
 async def export_version(
     name: DatasetName,
@@ -163,6 +195,7 @@ async def export_version(
     response_model=VersionDiff,
     responses=responses(401, 404, 422),
     summary="Compare a version with another",
+    operation_id="diff_version",
 )
 async def diff_version(
     name: DatasetName,

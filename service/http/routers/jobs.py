@@ -4,31 +4,49 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from service.http.deps import Authenticated, JobId, ManagerDep
 from service.http.errors import responses
 from service.http.schemas import JobCreate, JobList, JobResponse
+from service.jobs.client_keys import KEY_PATTERN, KEY_TTL_S
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=[Authenticated])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=KEY_PATTERN,
+        description=(
+            "Any unique string (e.g. a UUID) naming this creation: sent again with the same body, the answer is the "
+            f"job the first request made (nothing new starts); with another body, 409. Kept {KEY_TTL_S / 3600:.0f} h."
+        ),
+    ),
+]
 
 
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobResponse,
-    responses=responses(401, 404, 413, 422, 429, 503, 507),
+    responses=responses(401, 404, 409, 413, 422, 429, 503, 507),
     summary="Start a dataset job",
 )
-async def create_job(body: JobCreate, manager: ManagerDep, response: Response) -> JobResponse:
+async def create_job(
+    body: JobCreate, manager: ManagerDep, response: Response, idempotency_key: IdempotencyKey = None
+) -> JobResponse:
     """Start a job that makes n accepted samples; follow it with the returned links.
+
+    Send an ``Idempotency-Key`` header to make a retry safe: the same key and body return the
+    job the first request started (whatever its state); the same key with another body is 409.
 
     ``kind: clean`` cleans a version (``source``) into a new version of ``into`` with a chain of
     operators (``ops`` or ``recipe``); 404 when the source data set or version does not exist.
     422 when n exceeds the server's max, or the style or judge prompt is unknown; 429 when the
     server already runs its maximum of concurrent jobs; 507 when the data directory's disk is full.
     """
-    record = await manager.start(body)
+    record = await manager.start(body, key=None if idempotency_key is None else f"http:{idempotency_key}")
     response.headers["Location"] = f"/v1/jobs/{record.id}"
     return JobResponse.of(record)
 

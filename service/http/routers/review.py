@@ -233,7 +233,7 @@ async def decide(request: Request, state: State, ref: RefPath, sample_id: str) -
     return _redirect(item_url(ref, sample_id))
 
 
-@api_router.get("/{ref}", responses=responses(401, 404))
+@api_router.get("/{ref}", responses=responses(401, 404), summary="Show a review round's status")
 def review_status_json(request: Request, state: State, ref: RefPath) -> JSONResponse:
     """Progress, agreement per criterion, disagreements and seed 001's targets of a review round."""
     try:

@@ -18,11 +18,12 @@ from typing import Annotated, Any
 
 from pydantic import Discriminator, Tag, TypeAdapter
 
+from service.jobs.kinds.augment import AUGMENT, AugmentJobRequest
 from service.jobs.kinds.base import JobKind, JobRequestBase, JobRun, RunContext
 from service.jobs.kinds.clean import CLEAN, CleanJobRequest
 from service.jobs.kinds.generate import GENERATE, GenerateJobRequest
 
-KINDS: dict[str, JobKind[Any]] = {GENERATE.name: GENERATE, CLEAN.name: CLEAN}
+KINDS: dict[str, JobKind[Any]] = {GENERATE.name: GENERATE, CLEAN.name: CLEAN, AUGMENT.name: AUGMENT}
 DEFAULT_KIND = GENERATE.name
 
 
@@ -34,7 +35,9 @@ def request_kind(value: Any) -> str:
 
 
 JobRequest = Annotated[
-    Annotated[GenerateJobRequest, Tag("generate")] | Annotated[CleanJobRequest, Tag("clean")],
+    Annotated[GenerateJobRequest, Tag("generate")]
+    | Annotated[CleanJobRequest, Tag("clean")]
+    | Annotated[AugmentJobRequest, Tag("augment")],
     Discriminator(request_kind),
 ]
 """The one job request type: its ``kind`` says which model (no ``kind``: ``generate``)."""
@@ -54,6 +57,7 @@ def kind_of(request: JobRequestBase) -> JobKind[Any]:
 
 __all__ = [
     "KINDS",
+    "AugmentJobRequest",
     "CleanJobRequest",
     "GenerateJobRequest",
     "JobKind",

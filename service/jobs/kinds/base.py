@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agents.schemas import Sample
 from agents.styles import StylePack
@@ -70,6 +70,23 @@ class JobRequestBase(BaseModel):
     def parents(self) -> list[str]:
         """Return the data set versions the job reads (the parents of the version it writes with ``into``)."""
         return []
+
+
+class ExecutorChoice(BaseModel):
+    """Where a job's work runs: the fields of the kinds that can run on a Ray cluster."""
+
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="Where the work runs: this process, or a Ray cluster (the ray extra)."
+    )
+    ray_address: str | None = Field(
+        default=None, max_length=256, description="Ray cluster for executor ray: auto or host:port."
+    )
+
+    @model_validator(mode="after")
+    def _address_needs_ray(self) -> ExecutorChoice:
+        if self.ray_address is not None and self.executor != "ray":
+            raise ValueError("ray_address is only used with executor ray")
+        return self
 
 
 R = TypeVar("R", bound=JobRequestBase)

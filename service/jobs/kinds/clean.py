@@ -19,16 +19,16 @@ from pydantic import Field
 
 from agents.styles import StylePack
 from graph.cleaning.executors import make_executor
-from graph.cleaning.ray_stage import ExecutorError
 from graph.cleaning.registry import ChainError, ChainSpec, parse_ops, parse_recipe
 from graph.cleaning.report import CleanReport
 from graph.cleaning.run import BATCH_ROWS, REPORT_FILE, CleanResult, clean_version
 from graph.datasets.errors import DatasetError
 from graph.datasets.refs import check_name, check_tag
 from graph.datasets.store import DatasetStore
+from graph.executors.ray_session import ExecutorError
 from graph.progress import JobEvent, JobProgress, JobSummary, StopReason
 from service.jobs.errors import InvalidRequestError
-from service.jobs.kinds.base import JobRequestBase, JobRun, RunContext
+from service.jobs.kinds.base import ExecutorChoice, JobRequestBase, JobRun, RunContext
 
 if TYPE_CHECKING:
     from service.jobs.models import Limits
@@ -38,7 +38,7 @@ MAX_WORKERS = 16
 MAX_OPS_TEXT = 2_000
 
 
-class CleanJobRequest(JobRequestBase):
+class CleanJobRequest(JobRequestBase, ExecutorChoice):
     """Clean a version with a chain of operators into a new version of ``into``."""
 
     kind: Literal["clean"] = Field(description="The job kind.")
@@ -59,12 +59,6 @@ class CleanJobRequest(JobRequestBase):
     )
     workers: int = Field(default=2, ge=0, le=MAX_WORKERS, description="Worker processes for the rule operators.")
     batch_rows: int = Field(default=BATCH_ROWS, ge=1, le=100_000, description="Rows per batch (on Ray: one task).")
-    executor: Literal["local", "ray"] = Field(
-        default="local", description="Where the rule operators run: this process's pool, or a Ray cluster."
-    )
-    ray_address: str | None = Field(
-        default=None, max_length=256, description="Ray cluster for executor ray: auto or host:port."
-    )
     tag: str | None = Field(default=None, max_length=64, description="Tag the new version, e.g. v1.1.")
 
     def chain(self) -> ChainSpec:
@@ -147,13 +141,17 @@ class CleanRun:
         self._ticks: set[asyncio.Future[None]] = set()
 
     def progress(self) -> JobProgress:
-        """Rows read so far as ``accepted`` + ``rejected`` (kept and dropped), out of the source's rows."""
+        """Rows read so far as ``accepted`` + ``rejected`` (kept and dropped) of ``target`` (the source's rows).
+
+        ``rejected_by_reason`` counts the drops by ``operator:code``, ``rewrites`` the changes.
+        """
         report = self.report
         return JobProgress(
             job_id=self.context.job_id,
             target=self.target,
             accepted=report.rows_out,
             rejected=report.rows_in - report.rows_out,
+            rewrites=_changes(report),
             elapsed_s=self.context.elapsed_s + time.monotonic() - self._started,
             rejected_by_reason=dict(report.dropped_by_code()),
         )
@@ -207,7 +205,7 @@ class CleanRun:
         return self._summary("completed", f"{result.manifest.ref}: report at {folder}{reused}")
 
     def _on_progress(self, report: CleanReport) -> None:
-        """After every batch: keep the counters and tell the job's followers (SSE) how far it got."""
+        """After every batch: keep the counters and tell the job's followers (SSE, throttled) how far it got."""
         self.report = report
         tick = asyncio.ensure_future(self.context.on_event(JobEvent(kind="progress", progress=self.progress())))
         self._ticks.add(tick)
@@ -234,7 +232,7 @@ class CleanRun:
             accepted=kept,
             rejected=report.rows_in - report.rows_out,
             rejected_by_reason=dict(report.dropped_by_code()),
-            rewrites=sum(sum(op.changed.values()) for op in report.operators),
+            rewrites=_changes(report),
             llm_calls=0,
             tokens={},
             total_tokens=0,
@@ -244,6 +242,11 @@ class CleanRun:
             stop_reason=stop,
             message=message,
         )
+
+
+def _changes(report: CleanReport) -> int:
+    """Return the changes every operator made so far (a row changed by two operators counts twice)."""
+    return sum(sum(op.changed.values()) for op in report.operators)
 
 
 CLEAN = CleanKind()

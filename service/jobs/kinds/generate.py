@@ -8,11 +8,20 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 
 from agents.prompting import DEFAULT_JUDGE_PROMPT, judge_prompt_names
-from agents.styles import StylePack
+from agents.styles import StylePack, with_coherence
+from graph.executors.ray_session import ExecutorError
 from graph.runner import JobRunner
 from graph.state import LoopConfig
 from service.jobs.errors import InvalidRequestError
-from service.jobs.kinds.base import MAX_CONCURRENCY, NAME_PATTERN, JobRequestBase, JobRun, RunContext
+from service.jobs.kinds.base import (
+    MAX_CONCURRENCY,
+    NAME_PATTERN,
+    ExecutorChoice,
+    JobRequestBase,
+    JobRun,
+    RunContext,
+)
+from service.jobs.ray_generation import RayGeneration, check_hosted, check_ray_job
 
 if TYPE_CHECKING:
     from service.jobs.models import Limits
@@ -21,7 +30,7 @@ if TYPE_CHECKING:
 MAX_BATCH_CONCURRENCY = 1000  # batch mode: a sample waiting on a batch holds no connection
 
 
-class GenerateJobRequest(JobRequestBase):
+class GenerateJobRequest(JobRequestBase, ExecutorChoice):
     """Make n accepted samples in a style, steered toward topics the workspace has not covered."""
 
     kind: Literal["generate"] = Field(default="generate", description="The job kind.")
@@ -38,6 +47,9 @@ class GenerateJobRequest(JobRequestBase):
         description="Judge prompt name (prompts/judge); the command line also takes a .md path.",
     )
     max_rewrites: int = Field(default=2, ge=0, le=10)
+    turns: int | None = Field(
+        default=None, ge=1, le=6, description="Exchanges per sample (default: the style pack's turns, else 1)."
+    )
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
     batch: bool = Field(
         default=False,
@@ -116,12 +128,21 @@ class GenerateKind:
         if not local:
             check_judge(request.judge)
             refuse_remote_knowledge(request.knowledge)
-        return pack or styles.resolve(request.style)
+        pack = pack or styles.resolve(request.style)
+        if request.executor == "ray":
+            try:
+                check_ray_job(batch=request.batch, knowledge=request.knowledge, pack=pack)
+            except ExecutorError as exc:
+                raise InvalidRequestError(str(exc)) from None
+        return pack
 
     async def build(self, context: RunContext[GenerateJobRequest]) -> JobRun:
         """Wire the sample loop and a runner that continues from what earlier runs finished."""
         request, pack = context.request, context.pack
         assert pack is not None, "a generate job always has a style pack"
+        exchanges = request.turns or pack.turns
+        if exchanges > 1:  # the judge scores coherence across the turns too
+            pack = pack.model_copy(update={"rubric": with_coherence(pack.rubric)})
         deps = await asyncio.to_thread(
             context.engine.loop_deps,
             pack,
@@ -129,12 +150,16 @@ class GenerateKind:
             job_id=context.job_id,
             judge=request.judge,
             judge_from_path=context.local,
-            config=LoopConfig(max_rewrites=request.max_rewrites),
+            config=LoopConfig(max_rewrites=request.max_rewrites, exchanges=exchanges),
             seed=request.seed,
             knowledge=request.knowledge,
             batch=request.batch,
         )
-        return JobRunner(
+        ray = None
+        if request.executor == "ray":
+            check_hosted(context.engine.settings)
+            ray = RayGeneration(context.engine.settings, deps, request.ray_address, request.concurrency)
+        runner = JobRunner(
             deps,
             request.n,
             concurrency=request.concurrency,
@@ -143,7 +168,9 @@ class GenerateKind:
             previous=context.previous,
             elapsed_s=context.elapsed_s,
             on_event=context.on_event,
+            executor=ray.executor if ray is not None else None,
         )
+        return ray.attach(runner) if ray is not None else runner
 
 
 GENERATE = GenerateKind()

@@ -1,7 +1,8 @@
 import numpy as np
 
+from graph.cleaning import hash_index
 from graph.cleaning.base import Drop, Keep
-from graph.cleaning.hash_index import HashRuns
+from graph.cleaning.hash_index import HashRuns, IdList
 from graph.cleaning.operators.exact_dedup import ExactDedup
 from graph.cleaning.operators.near_dedup import NearDedup, NearDedupParams
 from tests.graph.cleaning.helpers import row
@@ -22,6 +23,19 @@ def test_hash_runs_keep_the_earliest_row_across_merges():
     found = runs.lookup(np.array([0, 36, 99], dtype=np.uint64))
     assert found.tolist() == [0, 36, -1]
     assert 37 <= len(runs) <= 100
+
+
+def test_large_runs_and_ids_are_read_back_from_their_temporary_files(monkeypatch):
+    monkeypatch.setattr(hash_index, "SPILL_ENTRIES", 16)  # every merged run of 16+ entries goes to disk
+    runs = HashRuns()
+    for start in range(0, 200, 10):
+        runs.add(np.arange(start, start + 10, dtype=np.uint64) * 7919, np.arange(start, start + 10))
+    assert runs.lookup(np.array([0, 150 * 7919, 199 * 7919, 5], dtype=np.uint64)).tolist() == [0, 150, 199, -1]
+    assert runs.nbytes == 200 * 8  # only the uint64 keys: the row numbers are in the temporary files
+    ids = IdList()
+    ids.extend(["a", "密钥-é", ""])
+    ids.extend(["4f87e919f6b3fc55"])
+    assert [ids[row] for row in range(len(ids))] == ["a", "密钥-é", "", "4f87e919f6b3fc55"]
 
 
 def test_exact_dedup_compares_every_turn_after_folding():

@@ -106,6 +106,14 @@ def test_balance_warns_above_the_bound(store: DatasetStore) -> None:
     assert not relaxed.versions[0].warnings
 
 
+def test_a_report_without_an_embedder_says_near_duplicates_were_not_computed(
+    store: DatasetStore, tmp_path: Path
+) -> None:
+    html_path, _ = write_report(build_reports(store, ["bank@1"], options=ReportOptions(map_sample=0)), tmp_path / "r")
+    html = html_path.read_text(encoding="utf-8")
+    assert "None" not in html and "Near-duplicates: not computed (no embedder)." in html
+
+
 def test_against_shares_bins_and_map(store: DatasetStore, tmp_path: Path) -> None:
     report = build_reports(store, ["bank@2", "bank@1"], embedder=FakeEmbedder(), options=ReportOptions())
     first, second = report.versions

@@ -1,0 +1,1 @@
+"""Where work runs besides this process: a Ray cluster (the session and the sample workers)."""

@@ -1,0 +1,65 @@
+"""The words of the data set commands: version refs, and the operator words in English and Chinese.
+
+Pure lookups for :mod:`service.chatops.grammar`; each problem returns None (the grammar words the
+error, listing what exists).
+"""
+
+from __future__ import annotations
+
+from agents.augment.registry import operator_names as augment_operator_names
+from graph.datasets.errors import InvalidNameError
+from graph.datasets.refs import parse_ref
+
+# Chinese (and short English) words for the augmentation operators.
+AUGMENT_WORDS: dict[str, str] = {
+    "换个说法": "paraphrase",
+    "换说法": "paraphrase",
+    "改写": "paraphrase",
+    "复述": "paraphrase",
+    "同义改写": "paraphrase",
+    "回译": "backtranslate",
+    "翻译回来": "backtranslate",
+    "扩展": "extend",
+    "续写": "extend",
+    "加轮": "extend",
+    "多轮": "extend",
+    "难例": "hard-cases",
+    "困难样例": "hard-cases",
+    "边界": "hard-cases",
+    "换场景": "scene-transfer",
+    "场景迁移": "scene-transfer",
+    "转风格": "style-transfer",
+    "风格迁移": "style-transfer",
+    "问答转对话": "qa-to-dialogue",
+    "问答": "qa-to-dialogue",
+    "rephrase": "paraphrase",
+    "reword": "paraphrase",
+    "backtranslation": "backtranslate",
+    "hard": "hard-cases",
+}
+
+
+def is_ref(word: str) -> bool:
+    """Return whether a word reads as a version reference: ``name``, ``name@3``, ``name@v1.1`` (the store's rules)."""
+    try:
+        parse_ref(word)
+    except InvalidNameError:
+        return False
+    return True
+
+
+def augment_op(word: str) -> str | None:
+    """Return the augmentation operator a word names (its name, or a Chinese or English alias), else None."""
+    lowered = word.lower()
+    if lowered in augment_operator_names():
+        return lowered
+    return AUGMENT_WORDS.get(word) or AUGMENT_WORDS.get(lowered)
+
+
+def augment_op_list() -> str:
+    """Return the operators with their Chinese words, e.g. ``paraphrase (换个说法, 改写)``."""
+    parts = []
+    for name in augment_operator_names():
+        words = [word for word, op in AUGMENT_WORDS.items() if op == name and not word.isascii()]
+        parts.append(f"{name} ({', '.join(words)})" if words else name)
+    return ", ".join(parts)
