@@ -2,7 +2,8 @@
 
 Only the small columns are read (``id``, ``status``, ``content_hash``, the lineage origin and
 operator) and joined by Arrow, so a million-row diff needs no Python object per row; the few
-examples are then read in full.
+examples are then read in full. A version whose content hashes are of an older scheme than the
+other's (``Manifest.content_hash_scheme``) has them computed again from its text.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
+from graph.datasets.manifest import Manifest
+from graph.datasets.rows import HASH_SCHEME, content_hashes
 from graph.datasets.store import DatasetStore, RefLike
 
 KINDS = ("added", "removed", "changed")
 _COLUMNS = ["id", "status", "content_hash", "lineage"]
+_TEXT = ["system", "turns"]
+
+
+def _rehashed(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Return the key columns with the content hash of the current scheme, from the batch's text."""
+    hashes = content_hashes(batch["system"], batch["turns"])
+    return pa.RecordBatch.from_arrays([batch["id"], batch["status"], hashes, batch["lineage"]], names=_COLUMNS)
 
 
 class SampleChange(BaseModel):
@@ -45,8 +55,11 @@ class VersionDiff(BaseModel):
     examples: dict[str, list[SampleChange]] = Field(default_factory=dict)
 
 
-def _keys(store: DatasetStore, ref: RefLike) -> pa.Table:
-    batches = list(store.iter_batches(ref, 65_536, _COLUMNS))
+def _keys(store: DatasetStore, manifest: Manifest, rehash: bool) -> pa.Table:
+    if rehash:
+        batches = [_rehashed(batch) for batch in store.iter_batches(manifest, 65_536, _COLUMNS + _TEXT)]
+    else:
+        batches = list(store.iter_batches(manifest, 65_536, _COLUMNS))
     table = (
         pa.Table.from_batches(batches) if batches else pa.table({c: pa.array([], pa.string()) for c in _COLUMNS[:3]})
     )
@@ -67,7 +80,9 @@ def diff_versions(store: DatasetStore, base: RefLike, other: RefLike, examples: 
         DatasetError: Either version does not exist.
     """
     left_manifest, right_manifest = store.resolve(base), store.resolve(other)
-    left, right = _keys(store, left_manifest), _keys(store, right_manifest)
+    schemes = {left_manifest.content_hash_scheme, right_manifest.content_hash_scheme}
+    left = _keys(store, left_manifest, len(schemes) > 1 and left_manifest.content_hash_scheme != HASH_SCHEME)
+    right = _keys(store, right_manifest, len(schemes) > 1 and right_manifest.content_hash_scheme != HASH_SCHEME)
     joined = left.join(
         right, keys="id", join_type="full outer", left_suffix="_a", right_suffix="_b", coalesce_keys=True
     )

@@ -17,6 +17,8 @@ from graph.datasets.refs import version_ref
 MANIFEST_FILE = "manifest.json"
 REJECTS_FILE = "rejects.jsonl"
 MANIFEST_FORMAT = "dialogforge.version/1"
+LEGACY_HASH_SCHEME = "blake2b-64"
+"""The content hash of versions written before their manifest recorded it (``content_hash_scheme``)."""
 
 
 class SourceFile(BaseModel):
@@ -52,6 +54,10 @@ class Manifest(BaseModel):
         default_factory=dict, description="Rows by lineage origin, operator, style and source file."
     )
     content_hash: str = Field(default="", description="SHA-256 over every row's id, status and content hash, in order.")
+    content_hash_scheme: str = Field(
+        default=LEGACY_HASH_SCHEME,
+        description="The hash of the rows' content_hash column (the default: versions written before it was recorded).",
+    )
     files: list[str] = Field(default_factory=list, description="The Parquet files of the rows, in order.")
     rejects_file: str | None = None
     partial: bool = Field(default=False, description="True when the operation stopped early (e.g. a cancelled job).")

@@ -5,8 +5,9 @@ natural shape (pandas, HF ``datasets``, DuckDB, Ray Data, no dialogforge needed)
 
 - ``id`` (string, unique in a version), ``status`` (``accepted``/``rejected``), ``system``,
 - ``turns``: a list of ``{role, content}`` structs, ``reject_reason``,
-- ``content_hash``: 16 hex digits of BLAKE2b over the system prompt and the turns (diffs and
-  duplicate checks read it instead of the text; the writer always computes it),
+- ``content_hash``: 16 hex digits of XXH3-64 over the system prompt and the turns (diffs and
+  duplicate checks read it instead of the text; the writer always computes it; versions written
+  before 2026-12 used BLAKE2b-64, which their manifest's ``content_hash_scheme`` says),
 - ``lineage``: a struct of the ``Lineage`` fields; its free-form dicts (``models``,
   ``prompt_hashes``, ``tokens``, ``params``) are JSON text, so every row has the same schema,
 - ``attempts``: every draft, rewrite, check failure and verdict, as JSON text.
@@ -15,16 +16,14 @@ natural shape (pandas, HF ``datasets``, DuckDB, Ray Data, no dialogforge needed)
 from __future__ import annotations
 
 import binascii
-import functools
-import hashlib
 import json
-import operator
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import xxhash
 
 from agents.schemas import Sample
 
@@ -72,19 +71,20 @@ INPUT_SCHEMA = pa.schema([field for field in SCHEMA if field.name != "content_ha
 
 _ROLE_CODES = {"user": 1, "assistant": 2}
 _HEADER = np.dtype([("role", "u1"), ("length", "<u4")])
-_BLAKE2B_64 = functools.partial(hashlib.blake2b, digest_size=8)
-_DIGEST = operator.methodcaller("digest")
+HASH_SCHEME = "xxh3-64"
+"""The content hash of the rows a writer stores now (``Manifest.content_hash_scheme``)."""
 
 
 def content_hash(system: str, turns: Iterable[tuple[str, str]]) -> str:
     """Return the content hash of one sample: its system prompt and ``(role, content)`` turns.
 
-    BLAKE2b-64 over the system prompt's UTF-8, then one (role code, content length) header per
-    turn, then the turns' UTF-8 contents; 16 hex digits.
+    XXH3-64 (``HASH_SCHEME``) over the system prompt's UTF-8, then one (role code, content
+    length) header per turn, then the turns' UTF-8 contents; 16 hex digits. A non-cryptographic
+    hash is enough: it names content and finds exact repeats, it guards nothing against an attacker.
     """
     pairs = [(role, content.encode("utf-8", "surrogatepass")) for role, content in turns]
     header = np.array([(_ROLE_CODES.get(role, 0), len(body)) for role, body in pairs], dtype=_HEADER)
-    digest = hashlib.blake2b(system.encode("utf-8", "surrogatepass"), digest_size=8)
+    digest = xxhash.xxh3_64(system.encode("utf-8", "surrogatepass"))
     digest.update(header.tobytes())
     digest.update(b"".join(body for _, body in pairs))
     return digest.hexdigest()
@@ -106,7 +106,7 @@ def content_hashes(system: pa.Array, turns: pa.Array) -> pa.Array:
 
     Each row's hashed bytes (system prompt, turn headers, turn contents) are laid end to end by
     one Arrow join (a row's contents are already contiguous in Arrow's buffer), so the per-row
-    work is one BLAKE2b call, driven by ``map`` without Python code per row.
+    work is one XXH3 call, driven by ``map`` without Python code per row.
     """
     count = len(turns)
     system = pc.fill_null(system, "")
@@ -126,7 +126,7 @@ def content_hashes(system: pa.Array, turns: pa.Array) -> pa.Array:
     bounds = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + count + 1].tolist()
     data = memoryview(joined.buffers()[2] or b"")
     pieces = map(data.__getitem__, map(slice, bounds[:-1], bounds[1:]))
-    digests = b"".join(map(_DIGEST, map(_BLAKE2B_64, pieces)))
+    digests = b"".join(map(xxhash.xxh3_64_digest, pieces))
     hexed = pa.py_buffer(binascii.hexlify(digests))
     steps = pa.py_buffer(np.arange(0, len(hexed) + 1, 16, dtype=np.int32).tobytes())
     return pa.StringArray.from_buffers(count, steps, hexed)

@@ -29,7 +29,7 @@ from agents.schemas import Sample
 from graph.datasets.errors import DatasetConflictError, RowProblem
 from graph.datasets.id_index import IdIndex, hex_keys, id_key
 from graph.datasets.manifest import MANIFEST_FILE, REJECTS_FILE, Manifest, SourceFile
-from graph.datasets.rows import INPUT_SCHEMA, SCHEMA, content_hashes, samples_table
+from graph.datasets.rows import HASH_SCHEME, INPUT_SCHEMA, SCHEMA, content_hashes, samples_table
 
 ROW_GROUP_ROWS = 65_536
 ROWS_PER_FILE = 500_000
@@ -234,6 +234,7 @@ class VersionWriter:
             self._rejects.close()
             self._rejects = None
         self.manifest.content_hash = self._hash.hexdigest()
+        self.manifest.content_hash_scheme = HASH_SCHEME
         self.manifest.lineage_counts = {key: dict(counts) for key, counts in self._counts.items() if counts}
 
     def commit(self) -> Manifest:

@@ -1,16 +1,18 @@
 """JSON Lines (``.jsonl``, ``.ndjson``): Arrow's C++ JSON reader over newline-aligned blocks.
 
-The file is read in blocks of ``BLOCK_BYTES`` cut at a newline, so memory stays bounded. A block
-that Arrow parses is passed on as a table; a block with a malformed line (bad JSON, a field of
-an unexpected type) is parsed again line by line, so each problem names its line and the good
-lines of the block still count.
+The file is read in blocks of ``BLOCK_BYTES`` cut at a newline, ``PARSE_THREADS`` parsed at once,
+so memory stays bounded. A block that Arrow parses is passed on as a table; a block with a
+malformed line (bad JSON, a field of an unexpected type) is parsed again line by line, so each
+problem names its line and the good lines of the block still count.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from graph.datasets.readers.base import RawBatch
 from graph.datasets.readers.encoding import sniff_encoding
 
 BLOCK_BYTES = 8 << 20
+PARSE_THREADS = 2
+"""Blocks parsed at once (Arrow parses without the GIL); batches are still yielded in file order."""
 
 
 class JsonLinesReader:
@@ -43,13 +47,13 @@ class JsonLinesReader:
                     if first and data.startswith(b"\xef\xbb\xbf"):
                         data = data[3:]
                     first = False
-                    buffer = leftover + data
-                    cut = buffer.rfind(b"\n")
+                    cut = data.rfind(b"\n")
                     if cut < 0:
-                        leftover = buffer
+                        leftover += data
                         continue
-                    leftover = buffer[cut + 1 :]
-                    yield buffer[: cut + 1]
+                    # one copy of the block: the previous block's tail and this one's whole lines
+                    yield b"".join((leftover, memoryview(data)[: cut + 1]))
+                    leftover = data[cut + 1 :]
                 if leftover.strip():
                     yield leftover + b"\n"
             return
@@ -91,30 +95,37 @@ class JsonLinesReader:
     def batches(self, schema: pa.Schema | None = None) -> Iterator[RawBatch]:
         """Yield one batch per block; ``schema`` (the fields a format reads) speeds Arrow up."""
         first_line = 1
-        for chunk in self.chunks():
-            yield self._parse(chunk, first_line, schema)
-            first_line += chunk.count(b"\n")
+        with ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="jsonl-parse") as pool:
+            parsing: deque[Future[RawBatch]] = deque()
+            for chunk in self.chunks():
+                lines = chunk.count(b"\n")
+                parsing.append(pool.submit(self._parse, chunk, first_line, lines, schema))
+                first_line += lines
+                if len(parsing) >= PARSE_THREADS:
+                    yield parsing.popleft().result()
+            while parsing:
+                yield parsing.popleft().result()
 
-    def _parse(self, chunk: bytes, first_line: int, schema: pa.Schema | None) -> RawBatch:
+    def _parse(self, chunk: bytes, first_line: int, lines: int, schema: pa.Schema | None) -> RawBatch:
+        """Parse a block of ``lines`` whole lines whose first is line ``first_line``."""
         options = paj.ParseOptions(
             explicit_schema=schema, unexpected_field_behavior="ignore" if schema is not None else "infer"
         )
         try:
             table = _read(chunk, options)
         except pa.ArrowInvalid:
-            return self._parse_lines(chunk, first_line)
-        lines = chunk.count(b"\n")
+            return self._parse_lines(chunk, first_line, lines)
         if table.num_rows == lines:
             rows = list(range(first_line, first_line + lines))
         else:  # blank lines: number the rows by the lines that hold them
             rows = [first_line + i for i, line in enumerate(chunk.split(b"\n")[:lines]) if line.strip()]
         return RawBatch(self.name, rows, table=table)
 
-    def _parse_lines(self, chunk: bytes, first_line: int) -> RawBatch:
+    def _parse_lines(self, chunk: bytes, first_line: int, lines: int) -> RawBatch:
         rows: list[int] = []
         records: list[dict[str, Any]] = []
         problems: list[RowProblem] = []
-        for offset, line in enumerate(chunk.split(b"\n")[: chunk.count(b"\n")]):
+        for offset, line in enumerate(chunk.split(b"\n")[:lines]):
             if not line.strip():
                 continue
             number = first_line + offset

@@ -115,6 +115,23 @@ def test_skip_keeps_going_and_keeps_rejects_beside_the_version(tmp_path: Path) -
     assert records[1]["raw"] == "{not json" and "not valid JSON" in records[1]["error"]
 
 
+def test_blocks_parsed_at_once_keep_file_order_and_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("graph.datasets.readers.jsonl.BLOCK_BYTES", 300)  # ~4 rows a block: many blocks
+    rows = [sharegpt(f"问题 {index}", f"回答 {index}") for index in range(60)]
+    path = write_jsonl(tmp_path / "many.jsonl", rows)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[37] = "{not json\n"  # line 38 of the file, in a block of its own parsed line by line
+    path.write_text("".join(lines), encoding="utf-8")
+    manifest, samples, _ = _import(tmp_path, path, on_error="skip")
+    assert manifest.rows == 59 and manifest.rejected == 1
+    assert [s.turns[0].content for s in samples] == [f"问题 {i}" for i in range(60) if i != 37]
+    assert [s.lineage.source_row for s in samples] == [i + 1 for i in range(60) if i != 37]
+    rejects = (tmp_path / "store/datasets/d/v1/rejects.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["row"] for line in rejects] == [38]
+
+
 def test_ambiguous_and_unknown_files_ask_for_an_option(tmp_path: Path) -> None:
     both = {**sharegpt("q", "a"), "instruction": "i", "output": "o"}
     with pytest.raises(FormatError, match=r"fit sharegpt .* and alpaca; choose with --format"):
