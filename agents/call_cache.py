@@ -17,11 +17,13 @@ and diskcache has no delete-by-age.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,28 +125,46 @@ class CallCache:
                 found.update((key, bytes(value)) for key, value in rows)
             if found:
                 now = time.time()
-                self._db.executemany("UPDATE entries SET used = ? WHERE key = ?", [(now, key) for key in found])
+                with self._transaction():  # one commit for all the marks, not one each
+                    self._db.executemany("UPDATE entries SET used = ? WHERE key = ?", [(now, key) for key in found])
             self.hits += len(found)
             self.misses += len(keys) - len(found)
         return found
 
     def put_many(self, kind: str, items: dict[str, bytes]) -> None:
-        """Store several entries of one kind."""
-        for key, value in items.items():
-            self.put(key, kind, value)
+        """Store several entries of one kind, in one transaction."""
+        if not items:
+            return
+        now = time.time()
+        with self._lock, self._transaction():
+            for key, value in items.items():
+                self._put_locked(key, kind, value, now)
+            if self._size > self.max_bytes:
+                self._evict_locked(int(self.max_bytes * 0.9))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Run the statements inside in one transaction (the lock held); on an error roll back and recount."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self._size = int(self._db.execute("SELECT COALESCE(SUM(size), 0) FROM entries").fetchone()[0])
+            raise
+        self._db.execute("COMMIT")
 
     def put(self, key: str, kind: str, value: bytes) -> None:
         """Store ``value`` under ``key``; evict the least recently used entries past the bound."""
-        now = time.time()
-        with self._lock:
-            old = self._db.execute("SELECT size FROM entries WHERE key = ?", (key,)).fetchone()
-            self._db.execute(
-                "INSERT OR REPLACE INTO entries (key, kind, value, size, created, used) VALUES (?, ?, ?, ?, ?, ?)",
-                (key, kind, value, len(value), now, now),
-            )
-            self._size += len(value) - (old[0] if old else 0)
-            if self._size > self.max_bytes:
-                self._evict_locked(int(self.max_bytes * 0.9))
+        self.put_many(kind, {key: value})
+
+    def _put_locked(self, key: str, kind: str, value: bytes, now: float) -> None:
+        old = self._db.execute("SELECT size FROM entries WHERE key = ?", (key,)).fetchone()
+        self._db.execute(
+            "INSERT OR REPLACE INTO entries (key, kind, value, size, created, used) VALUES (?, ?, ?, ?, ?, ?)",
+            (key, kind, value, len(value), now, now),
+        )
+        self._size += len(value) - (old[0] if old else 0)
 
     def _evict_locked(self, target: int) -> None:
         """Delete least recently used entries until at most ``target`` bytes are kept."""

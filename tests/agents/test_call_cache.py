@@ -38,6 +38,19 @@ def test_entries_round_trip_and_the_size_bound_evicts_least_recently_used(tmp_pa
     assert again.get("c") == b"z" * 400 and again._size == 800
 
 
+def test_many_entries_are_stored_and_marked_in_one_commit(tmp_path: Path) -> None:
+    """An embeddings batch writes its vectors on the caller's path: one commit, not one per vector."""
+    cache = CallCache(tmp_path)
+    commits: list[str] = []
+    cache._db.set_trace_callback(lambda statement: commits.append(statement) if statement == "COMMIT" else None)
+    cache.put_many("embedding", {f"k{index}": b"v" * 8 for index in range(50)})
+    assert len(cache.get_many([f"k{index}" for index in range(60)])) == 50
+    assert commits == ["COMMIT", "COMMIT"]  # the 50 writes, then the 50 marks of use
+    cache.close()
+    reopened = CallCache(tmp_path)
+    assert reopened.get("k49") == b"v" * 8 and reopened._size == 50 * 8
+
+
 def test_clear_everything_or_only_what_is_older(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = CallCache(tmp_path)
     monkeypatch.setattr(time, "time", lambda: 1_000_000.0)
