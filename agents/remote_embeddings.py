@@ -64,7 +64,7 @@ class OpenAIEmbedder:
     """
 
     dim: int
-    parallel_calls = 4  # batches CachingEmbedder may send at once: a round trip is mostly waiting
+    parallel_calls = 8  # batches CachingEmbedder may send at once: a round trip is mostly waiting
 
     def __init__(self, model: str, endpoint: EmbeddingEndpoint) -> None:
         """Connect and probe the model once.

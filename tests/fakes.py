@@ -27,10 +27,12 @@ class RecordingEmbedder(FakeEmbedder):
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self.embed_calls = 0
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Record the texts, then embed them like FakeEmbedder."""
+        """Record the texts and count the call, then embed them like FakeEmbedder."""
         self.seen.extend(texts)
+        self.embed_calls += 1
         return super().embed(texts)
 
 

@@ -31,6 +31,39 @@ def joined(turns: Sequence[Turn], roles: Iterable[Role] = ("user", "assistant"))
     return "\n".join(turn.content for turn in turns if turn.role in wanted)
 
 
+class EmbeddedTogether:
+    """An embedder that has embedded a check's texts in one call up front and answers from them.
+
+    A check that compares several texts (each turn with its parent's, then the whole dialogue)
+    would otherwise make one embeddings round trip per comparison, each on the child's critical
+    path; texts it was not given up front are passed on to the wrapped embedder.
+    """
+
+    def __init__(self, embedder: EmbedderLike, texts: Iterable[str]) -> None:
+        """Embed the distinct non-empty ``texts`` in one call."""
+        self._embedder = embedder
+        wanted = list(dict.fromkeys(text for text in texts if text.strip()))
+        vectors = np.asarray(embedder.embed(wanted), dtype=np.float32) if wanted else np.empty((0, 0), np.float32)
+        self._known = dict(zip(wanted, vectors, strict=True))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one vector per text, from the up-front call where it holds them."""
+        missing = list(dict.fromkeys(text for text in texts if text not in self._known))
+        if missing:
+            self._known.update(zip(missing, np.asarray(self._embedder.embed(missing), dtype=np.float32), strict=True))
+        return np.stack([self._known[text] for text in texts]) if texts else np.empty((0, 0), np.float32)
+
+
+def turn_texts(*dialogues: Sequence[Turn], whole: bool = False) -> list[str]:
+    """Return every turn's content and, with ``whole``, each dialogue joined.
+
+    The turns are what ``check_meaning`` embeds; the whole dialogues what ``check_not_same_meaning`` does.
+    """
+    return [
+        text for turns in dialogues for text in (*(turn.content for turn in turns), *([joined(turns)] if whole else []))
+    ]
+
+
 def similarities(embedder: EmbedderLike, pairs: Sequence[tuple[str, str]]) -> list[float]:
     """Return the cosine similarity of each (left, right) pair, embedding every text in one call."""
     if not pairs:

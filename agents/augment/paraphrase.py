@@ -14,7 +14,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from agents.augment.checks import check_meaning, check_not_copy, check_not_same_meaning, check_phrases_in, joined
+from agents.augment.checks import (
+    EmbeddedTogether,
+    check_meaning,
+    check_not_copy,
+    check_not_same_meaning,
+    check_phrases_in,
+    joined,
+    turn_texts,
+)
 from agents.augment.operator import ChildRequest, Operator, OperatorParams, operator_variables
 from agents.checks import CheckFailure, EmbedderLike
 from agents.grounding import stated_numbers
@@ -70,6 +78,7 @@ class Paraphrase(Operator[ParaphraseParams]):
     ) -> list[CheckFailure]:
         """Meaning within the band, numbers kept, surface changed."""
         params, parent = request.params, request.parent.turns
+        embedder = EmbeddedTogether(embedder, turn_texts(parent, turns, whole=True))  # one round trip for both checks
         failures = [*numbers_kept(parent, turns), *check_meaning(embedder, parent, turns, params.min_similarity)]
         copy = check_not_copy(parent, turns, params.max_overlap) or check_not_same_meaning(
             embedder, parent, turns, params.max_similarity

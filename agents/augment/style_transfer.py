@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from agents.augment.checks import check_meaning, check_not_copy
+from agents.augment.checks import EmbeddedTogether, check_meaning, check_not_copy, turn_texts
 from agents.augment.operator import ChildRequest, Operator, OperatorParams, operator_variables
 from agents.checks import CheckFailure, EmbedderLike
 from agents.rendering import format_dialogue, format_examples
@@ -59,6 +59,7 @@ class StyleTransfer(Operator[StyleTransferParams]):
     ) -> list[CheckFailure]:
         """User turns and replies keep their content; the replies' wording changed."""
         params, parent = request.params, request.parent.turns
+        embedder = EmbeddedTogether(embedder, turn_texts(parent, turns))  # one round trip for both roles
         failures = [
             *check_meaning(
                 embedder, parent, turns, params.min_user_similarity, roles=("user",), what="what the user says"

@@ -13,7 +13,7 @@ from agents.augment.operator import ChildRequest
 from agents.augment.registry import OperatorError, describe_operators, get_operator, parse_spec
 from agents.schemas import Lineage, Sample, Turn
 from agents.styles import builtin_styles
-from tests.fakes import FakeEmbedder, ScriptedChatModel, prompt_text
+from tests.fakes import FakeEmbedder, RecordingEmbedder, ScriptedChatModel, prompt_text
 
 GENTLE = builtin_styles()["gentle"]
 LOOSE = {"min_similarity": 0.0}  # the hashed-bigram fake embedder is not semantic: meaning bounds off by default
@@ -155,3 +155,18 @@ def test_unknown_operators_and_bad_parameters_name_what_to_fix() -> None:
     with pytest.raises(OperatorError, match="bad parameters for paraphrase: max_overlaps: Extra inputs"):
         parse_spec("paraphrase", {"max_overlaps": 0.5})
     assert [name for name, _ in describe_operators()][:2] == ["paraphrase", "backtranslate"]
+
+
+@pytest.mark.parametrize("op", ["paraphrase", "style-transfer"])
+def test_a_check_embeds_its_texts_in_one_round_trip(op: str) -> None:
+    """Each embeddings call is on the child's critical path (0.1 s and more with a hosted embedder)."""
+    child = [
+        Turn(role="user", content="我家猫咪病了，真担心"),
+        Turn(role="assistant", content="先别慌呢，带它看医生好吗？"),
+    ]
+    request = ChildRequest(CAT, GENTLE, parse_spec(op, {}))
+    embedder = RecordingEmbedder()
+    failures = get_operator(op).check(request, child, {}, embedder)
+    assert embedder.embed_calls == 1, failures
+    assert set(embedder.seen) >= {turn.content for turn in (*CAT.turns, *child)}
+    assert len(embedder.seen) == len(set(embedder.seen))  # each text once
