@@ -12,8 +12,8 @@ returns uvicorn's httptools protocol with two deadlines added:
   so a body trickled a byte at a time cannot hold a connection for hours (a slow POST).
 
 A connection that misses a deadline gets ``408 Request Timeout`` (when no response has started)
-and is closed, without a log line (an unauthenticated client must not fill the logs). Idle
-kept-alive connections are closed by uvicorn's own ``timeout_keep_alive``, and the number of
+and is closed (a FIN first, see ``LINGER_S``), without a log line (an unauthenticated client must
+not fill the logs). Idle kept-alive connections are closed by uvicorn's own ``timeout_keep_alive``, and the number of
 connections is capped by its ``limit_concurrency`` (503 beyond). A service on the public internet
 should still sit behind a reverse proxy (TLS, per-client limits): see docs/service.md.
 """
@@ -35,6 +35,12 @@ TIMEOUT_RESPONSE = (
     + _BODY
 )
 MIN_BODY_BYTES_PER_S = 1024  # a real upload over the slowest link still sends this much
+LINGER_S = 2.0
+"""How long a cut connection still reads (and drops) what the client sends after the 408.
+
+Closing a socket with unread bytes sends a TCP reset, which can reach the client before it has read
+the 408 (it then sees "connection reset" instead of the answer): the response goes out with a FIN
+(``write_eof``), and the connection is closed when the client closes its end, or after this."""
 
 
 class SlowClientProtocol(HttpToolsProtocol):
@@ -45,11 +51,18 @@ class SlowClientProtocol(HttpToolsProtocol):
     _deadline: asyncio.TimerHandle | None = None
     _body_started = 0.0
     _body_bytes = 0
+    _lingering = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the header deadline as the connection opens."""
         super().connection_made(transport)
         self._arm(self.header_timeout_s)
+
+    def data_received(self, data: bytes) -> None:
+        """Parse what arrives, unless the connection was cut: then it is read and dropped."""
+        if self._lingering:
+            return
+        super().data_received(data)
 
     def on_message_begin(self) -> None:
         """Start the header deadline at a kept-alive connection's next request (the first keeps running)."""
@@ -95,7 +108,13 @@ class SlowClientProtocol(HttpToolsProtocol):
             return
         if self.cycle is None or not self.cycle.response_started:
             self.transport.write(TIMEOUT_RESPONSE)
-        self.transport.close()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self._lingering = True
+        self.transport.write_eof()
+        self.transport.resume_reading()  # flow control may have paused it: unread bytes would reset
+        self.loop.call_later(LINGER_S, self.transport.close)
 
 
 def slow_client_protocol(header_timeout_s: float, body_timeout_s: float) -> type[SlowClientProtocol]:
