@@ -250,7 +250,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     args.ceiling_concurrency,
                     lambda: pool,
                 )
-                pool.close()
+                await pool.close()
                 print(on_ray.line())
                 engine.chroma = chromadb.EphemeralClient()  # the same coordinator with its memory in RAM
                 in_ram = await run_job(
@@ -276,7 +276,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 print(f"\n(b) one worker actor: fake LLM {args.latency:.1f} s a call, {args.per_worker} in flight")
                 pool = await started_pool(ray, setup, args.per_worker, 1, _sample_worker())
                 per_worker, calls = await worker_rate(pool, args.n, args.per_worker)
-                pool.close()
+                await pool.close()
                 ideal = args.per_worker / (calls * args.latency)
                 print(
                     f"1 Ray worker: {per_worker:.2f} candidates/s ({calls:.2f} LLM calls each; ideal {ideal:.2f}/s "
@@ -289,7 +289,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 pool = await started_pool(ray, setup, total, None, _sample_worker())
                 label = f"ray executor ({len(pool.actors)} workers)"
                 remote = await run_job(engine, store, pack, label, args.n, total, lambda: pool)
-                pool.close()
+                await pool.close()
                 print(remote.line())
                 print(
                     f"ray / local: {remote.rate / local.rate:.3f} whole job, {remote.steady / local.steady:.3f} steady"

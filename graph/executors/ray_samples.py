@@ -39,6 +39,8 @@ MAX_TASK_RETRIES = 2
 """Times Ray re-runs a unit whose actor died while running it."""
 UNIT_ATTEMPTS = 3
 """Workers a unit is sent to at most before it counts as a failed sample."""
+CLOSE_WAIT_S = 30.0
+"""Seconds a closing pool waits for Ray to report its killed actors dead."""
 
 WorkerSetup = Callable[[], LoopDeps]
 """Builds a worker's dependencies on its node (its own LLM clients and embedder; no memory)."""
@@ -140,11 +142,29 @@ class WorkerPool:
             return candidate
         raise WorkerSampleError(f"no worker could run the sample: {type(failure).__name__}")
 
-    def close(self) -> None:
-        """End the actors (their in-flight units are abandoned: the runner has stopped waiting for them)."""
-        for worker in self.actors:
-            self._ray.kill(worker, no_restart=True)
+    async def close(self) -> None:
+        """End the actors and wait (at most :data:`CLOSE_WAIT_S`) until Ray reports each one dead.
+
+        Their in-flight units are abandoned: the runner has stopped waiting for them. ``ray.kill``
+        only asks; without the wait a job could return while its workers still held their CPUs.
+        """
+        ray, actors = self._ray, self.actors
+        for worker in actors:
+            ray.kill(worker, no_restart=True)
         self.actors, self.load = [], []
+
+        async def ended(worker: Any) -> None:
+            while True:
+                try:
+                    await worker.where.remote()
+                except ray.exceptions.RayActorError:
+                    return
+                await asyncio.sleep(0.05)
+
+        try:
+            await asyncio.wait_for(asyncio.gather(*(ended(worker) for worker in actors)), CLOSE_WAIT_S)
+        except TimeoutError:
+            logger.warning("ray: %d worker(s) not reported dead %.0f s after the kill", len(actors), CLOSE_WAIT_S)
 
 
 class UnitRunner(Protocol):

@@ -134,6 +134,6 @@ class RayGeneration:
             try:
                 summary = await self._runner().run()
             finally:
-                self.pool.close()
+                await self.pool.close()
         stats = ExecutorStats(nodes=len(self.pool.nodes), workers=workers, retried_units=self.pool.retried)
         return summary.model_copy(update={"executor": stats})
