@@ -64,7 +64,11 @@ class BatchClient:
         return [json.loads(line)["custom_id"] for line in text.splitlines() if line.strip()]
 
     async def job_batches(self, job_id: str, *, since: float, max_scanned: int = 2_000) -> list[Batch]:
-        """Return the unfinished batches whose metadata names ``job_id``, newest first.
+        """Return the batches whose metadata names ``job_id`` that are unfinished or completed, newest first.
+
+        A completed one is listed too: a job killed after ``batches.create`` may resume only after
+        its batch has finished, and its answers are still to be read (failed, expired and cancelled
+        ones have none).
 
         The provider lists batches newest first; the scan stops at the first one created before
         ``since`` (unix time) or after ``max_scanned`` batches, so a long history is never read whole.
@@ -75,7 +79,9 @@ class BatchClient:
             scanned += 1
             if batch.created_at < since or scanned > max_scanned:
                 break
-            if (batch.metadata or {}).get("job") == job_id and batch.status not in FINAL_STATUSES:
+            if (batch.metadata or {}).get("job") == job_id and (
+                batch.status not in FINAL_STATUSES or batch.status == "completed"
+            ):
                 found.append(batch)
         return found
 

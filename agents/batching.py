@@ -217,7 +217,7 @@ class BatchDispatcher:
             self._spawn(self._poll(submitted))
 
     async def _unrecorded_batches(self) -> list[LedgerEntry]:
-        """Return the provider's unfinished batches of this job that the ledger lacks, oldest first."""
+        """Return the provider's unfinished or completed batches of this job that the ledger lacks, oldest first."""
         assert self.ledger is not None
         known = {entry.batch_id for entry in await asyncio.to_thread(self.ledger.all_batches, self.job_id)}
         since = time.time() - self.options.deadline_s - UNRECORDED_LOOKBACK_S

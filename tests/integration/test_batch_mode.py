@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from agents.batch_api import BatchClient
 from agents.batching import BatchDispatcher, BatchOptions
@@ -106,8 +107,14 @@ def test_a_restarted_batch_job_adopts_its_submissions_instead_of_sending_them_ag
     assert {entry.status for entry in recorded} == {"completed"}
 
 
-def test_a_batch_submitted_but_never_recorded_is_found_at_the_provider_and_adopted(tmp_path: Path) -> None:
-    """The crash window between ``batches.create`` and the ledger's write: the batch is listed, not resent."""
+@pytest.mark.parametrize("finished_before_resume", [False, True], ids=["running", "finished"])
+def test_a_batch_submitted_but_never_recorded_is_found_at_the_provider_and_adopted(
+    tmp_path: Path, finished_before_resume: bool
+) -> None:
+    """The crash window between ``batches.create`` and the ledger's write: the batch is listed, not resent.
+
+    ``finished``: the job resumes after the batch has completed at the provider (a slow restart).
+    """
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
 
     async def scenario(base_url: str, ledger: SqliteBatchLedger) -> tuple[Any, Any]:
@@ -115,6 +122,8 @@ def test_a_batch_submitted_but_never_recorded_is_found_at_the_provider_and_adopt
         await killed.submit([{"custom_id": "call-1", "body": body}], {"job": "job-7", "stage": "generate"})
         await killed.submit([{"custom_id": "other", "body": body}], {"job": "job-8", "stage": "generate"})
         await killed.close()
+        if finished_before_resume:
+            await asyncio.sleep(1.0)  # the fake answers a batch in 0.3 s
         options = BatchOptions(window_s=0.1, poll_s=0.05)
         resumed = BatchDispatcher(BatchClient(base_url, "sk-none"), "job-7", options, ledger)
         try:
