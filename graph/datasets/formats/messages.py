@@ -14,6 +14,7 @@ names its exact field.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -36,10 +37,18 @@ USER_TAGS = ("human", "user")
 ASSISTANT_TAGS = ("gpt", "assistant", "chatgpt", "bing", "bard", "model", "bot")
 SYSTEM_TAGS = ("system", "developer")
 TOOL_TAGS = ("function_call", "observation", "tool", "function", "ipython", "tool_call", "tool_response")
-_TAGS = pa.array([*USER_TAGS, *ASSISTANT_TAGS, *SYSTEM_TAGS])
 _CODES = np.array([0] * len(USER_TAGS) + [1] * len(ASSISTANT_TAGS) + [2] * len(SYSTEM_TAGS), dtype=np.int8)
-_ROLE_NAMES = pa.array(["user", "assistant"])
 _USER, _ASSISTANT, _SYSTEM, _OTHER = 0, 1, 2, 3
+
+
+@cache
+def _arrays() -> tuple[pa.Array, pa.Array]:
+    """Return the known tags and the role names as Arrow arrays.
+
+    Built on first use, not at import: ``pa.array`` imports pandas (0.3 s), which the first batch
+    then does on the converting thread while the reader threads already parse.
+    """
+    return pa.array([*USER_TAGS, *ASSISTANT_TAGS, *SYSTEM_TAGS]), pa.array(["user", "assistant"])
 
 
 def role_of(tag: Any, where: str) -> int:
@@ -142,7 +151,7 @@ class MessagesFormat:
         parent = np.repeat(np.arange(count), lengths)
         position = np.arange(len(values)) - offsets[:-1][parent]
 
-        found = pc.index_in(pc.ascii_lower(values.field(self.role_key)), value_set=_TAGS)
+        found = pc.index_in(pc.ascii_lower(values.field(self.role_key)), value_set=_arrays()[0])
         index = found.to_numpy(zero_copy_only=False)
         codes = np.where(np.isnan(index), _OTHER, _CODES[np.nan_to_num(index).astype(np.int64)]).astype(np.int8)
         contents = values.field(self.content_key)
@@ -163,7 +172,7 @@ class MessagesFormat:
         system = self._system(table, values, system_first, parent, count)
         good = ~bad
         value_mask = keep & good[parent]
-        roles = pc.take(_ROLE_NAMES, pa.array(codes[value_mask]))
+        roles = pc.take(_arrays()[1], pa.array(codes[value_mask]))
         turn_values = pa.StructArray.from_arrays([roles, contents.filter(pa.array(value_mask))], ["role", "content"])
         good_counts = kept_counts[good]
         turns = pa.ListArray.from_arrays(
