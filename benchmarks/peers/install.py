@@ -3,7 +3,7 @@
 One venv per tool under ``--work`` (default ``.data/peers``), ``pip install`` of the pinned version
 from the package index (nothing else is downloaded), then an import check in that venv. Prints, per
 tool, ``ok`` with its version or exactly why it failed (the last lines pip or Python printed).
-The benchmark that runs the tools against the fake provider is not written yet (see the issue 17 note).
+The side-by-side run that uses these venvs is ``benchmarks.peers.side_by_side``.
 
 Run: ``python -m benchmarks.peers.install [--work DIR]``.
 """
@@ -15,8 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-PEERS = {  # pip requirement -> module to import
-    "distilabel==1.5.3": "distilabel",
+PEERS = {  # pip requirement(s) -> module to import
+    # distilabel's OpenAILLM needs openai, and distilabel.models imports requests; neither is its dependency
+    "distilabel==1.5.3 openai==3.60.0 requests==2.34.2": "distilabel",
     "bespokelabs-curator==0.1.31": "bespokelabs.curator",
     "data-designer==0.9.7": "data_designer",
 }
@@ -29,11 +30,12 @@ def _tail(text: str, lines: int = 3) -> str:
 def install(requirement: str, module: str, work: Path) -> str:
     """Create the tool's venv if needed, install it, import it; return a one-line outcome."""
     name = requirement.split("==")[0]
+    packages = requirement.split()
     venv = work / name
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run([str(python), "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
+    pip = subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], capture_output=True, text=True)
     if pip.returncode != 0:
         return f"{name}: pip install failed: {_tail(pip.stderr or pip.stdout)}"
     probe = f"import {module}, importlib.metadata as m; print(m.version({name!r}))"

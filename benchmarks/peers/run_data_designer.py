@@ -1,0 +1,140 @@
+"""The side-by-side task in data-designer 0.9.7: per topic one generation call, one judge call, keep the JSON-judged.
+
+A ``DataDesignerConfigBuilder`` with the topics as a ``DataFrameSeedSource`` (ORDERED, one record
+per topic) -> ``LLMTextColumnConfig`` ``dialogue`` -> ``LLMTextColumnConfig`` ``judge``, both on one
+``ModelConfig`` (alias ``fake``, model ``fake``) on a ``ModelProvider`` (``provider_type="openai"``,
+endpoint ``--base-url``, key ``sk-fake``), run with ``DataDesigner.create``. The judge is a text
+column, not ``LLMJudgeColumnConfig``: that one needs ``scores`` and parses the answer into its own
+score schema (retrying failed parses, i.e. extra calls), which the fake server's answers do not
+follow. A record is kept when its ``judge`` text parses with ``json.loads``.
+
+Concurrency: data-designer's request-admission controller caps in-flight calls per provider+model
+at the ``max_parallel_requests`` of its aliases (``engine/models/request_admission/controller.py``
+``_GlobalCapState.register_alias``: ``effective_max = min(...)``); both columns share the one alias,
+so ``ChatCompletionInferenceParams(max_parallel_requests=--concurrency)`` holds the whole run to
+that many. ``RunConfig(buffer_size=N)`` puts all records in one row group, and the async
+scheduler's task cap (``max_in_flight_tasks``) is raised to at least ``2 * concurrency``; the AIMD
+tuning is left at its defaults (no startup ramp; it only lowers the limit on 429s). Early shutdown
+on errors is off (``disable_early_shutdown=True``) so every record is tried, as in the other peers.
+
+``seconds`` runs from just before ``create`` until its ``on_batch_complete`` callback (the one row
+group written to parquet), so it leaves out data-designer's profiling after generation. Set for a
+run without network or side traffic: ``NEMO_TELEMETRY_ENABLED=false`` (else usage events are posted
+to events.telemetry.data.nvidia.com), ``RunConfig(otel_metrics_port=None)`` (no Prometheus
+endpoint on 9464), ``skip_health_check=True`` (no probe call to the server before the run),
+``DATA_DESIGNER_HOME`` under ``--workdir``, ``DISABLE_DATA_DESIGNER_PLUGINS=true``,
+``DATA_DESIGNER_DISABLE_VERSION_CHECK=1``, Hugging Face offline. The profiler that ``create`` runs
+after generation counts tokens with tiktoken, which downloads ``cl100k_base`` from
+openaipublic.blob.core.windows.net and has no off switch: the script replaces
+``data_designer.engine.utils.token_counting.get_cl100k_base_tokenizer`` with one that raises, so
+the token statistics come out as "calculation failed" (as they do offline anyway) with no download.
+
+Runs in its own venv (no dialogforge import), made with ``python3 -m venv .data/peers/data-designer
+&& .data/peers/data-designer/bin/pip install data-designer==0.9.7`` (nothing extra needed).
+
+Run: ``.data/peers/data-designer/bin/python benchmarks/peers/run_data_designer.py --base-url
+http://127.0.0.1:8131/v1 --topics topics.txt --concurrency 32 --workdir /tmp/data-designer-run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+GENERATE = "Write a short, empathetic customer-service dialogue (user and assistant) about: {{ topic }}"
+JUDGE = "Score the criteria: empathy, style, correctness. Reply with JSON.\n\n{{ dialogue }}"
+
+
+def _parses(text: Any) -> bool:
+    """Whether the judge's answer is JSON."""
+    try:
+        json.loads(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def main() -> None:
+    """Build the config, run ``create`` once, print the figures as the last stdout line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--topics", type=Path, required=True)
+    parser.add_argument("--n", type=int, default=None, help="use the first N topics (default: all)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workdir", type=Path, required=True)
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    work = args.workdir.resolve()
+    os.environ.update({
+        "NEMO_TELEMETRY_ENABLED": "false", "DATA_DESIGNER_HOME": str(work / "home"),
+        "DISABLE_DATA_DESIGNER_PLUGINS": "true", "DATA_DESIGNER_DISABLE_VERSION_CHECK": "1",
+        "HF_HOME": str(work / "hf"), "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1",
+    })  # fmt: skip
+    # data-designer logs to stdout via its own handler: keep stdout for the result line
+    result_out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    import data_designer.config as dd
+    import pandas as pd
+    from data_designer.engine.utils import token_counting
+    from data_designer.interface.data_designer import DataDesigner
+
+    def _no_tokenizer() -> Any:
+        raise RuntimeError("tiktoken cl100k_base download disabled (offline benchmark)")
+
+    # the post-run profiler counts tokens with tiktoken, which downloads cl100k_base; no setting stops it
+    token_counting.get_cl100k_base_tokenizer = _no_tokenizer
+
+    topics = [line.strip() for line in args.topics.read_text(encoding="utf-8").splitlines() if line.strip()]
+    topics = topics[: args.n] if args.n else topics
+    n = len(topics)
+
+    provider = dd.ModelProvider(name="fake-server", endpoint=args.base_url, provider_type="openai", api_key="sk-fake")
+    model = dd.ModelConfig(
+        alias="fake", model="fake", provider="fake-server", skip_health_check=True,
+        inference_parameters=dd.ChatCompletionInferenceParams(max_parallel_requests=args.concurrency),
+    )  # fmt: skip
+    builder = dd.DataDesignerConfigBuilder(model_configs=[model])
+    builder.with_seed_dataset(dd.DataFrameSeedSource(df=pd.DataFrame({"topic": topics})))
+    builder.add_column(dd.LLMTextColumnConfig(name="dialogue", prompt=GENERATE, model_alias="fake"))
+    builder.add_column(dd.LLMTextColumnConfig(name="judge", prompt=JUDGE, model_alias="fake"))
+
+    designer = DataDesigner(artifact_path=work / "artifacts", model_providers=[provider])
+    designer.set_run_config(
+        dd.RunConfig(
+            buffer_size=n, max_in_flight_tasks=max(1024, 2 * args.concurrency),
+            otel_metrics_port=None, disable_early_shutdown=True,
+        )
+    )  # fmt: skip
+    done: list[float] = []
+    start = time.perf_counter()
+    result = designer.create(
+        builder, num_records=n, dataset_name="peer-run", on_batch_complete=lambda _: done.append(time.perf_counter())
+    )
+    total = time.perf_counter() - start
+    seconds = (done[-1] if done else time.perf_counter()) - start
+    frame = result.load_dataset()
+    generated = int(frame["dialogue"].notna().sum()) if "dialogue" in frame else 0
+    kept = int(frame["judge"].map(_parses).sum()) if "judge" in frame else 0
+    logging.getLogger(__name__).info("create() took %.2f s in all (with profiling), %d rows", total, len(frame))
+    how = (
+        f"ChatCompletionInferenceParams(max_parallel_requests={args.concurrency}) on the one model alias both "
+        f"columns use (the request-admission cap per provider+model), RunConfig(buffer_size={n}) for one row group"
+    )
+    figures = {
+        "tool": "data-designer", "version": importlib.metadata.version("data-designer"), "topics": n,
+        "generated": generated, "kept": kept, "seconds": round(seconds, 3), "concurrency": args.concurrency, "how": how,
+    }  # fmt: skip
+    print(json.dumps(figures), file=result_out, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""dialogforge against distilabel, Curator and DataDesigner on one task, side by side (issue 17).
+
+The task: N topics (96 by default), for each one generation call and one judge call, keep the
+passing. Every tool runs against the same fake OpenAI-compatible server (``--latency`` s a call,
+a fresh server per run so its counters are that run's), with ``--concurrency`` calls in flight.
+Each peer runs its own script (``run_<tool>.py``) in its own virtual environment, made by
+``python -m benchmarks.peers.install``; dialogforge runs as a user runs it: ``dialogforge generate
+-n N --concurrency C --no-cache`` in a fresh data directory, with embeddings from the same server
+(``DIALOGFORGE_EMBEDDER=openai:fake``) and the same cap on calls in flight as the peers
+(``DIALOGFORGE_LLM_MAX_CONCURRENCY``: unset, its topic brainstorms go beyond the samples' C).
+dialogforge also brainstorms its own topics, checks each draft, rejects near-duplicates and
+rewrites what the judge fails, so its calls per kept sample are printed beside the peers'.
+
+Printed per run: kept samples, the tool's own seconds for the work (start-up excluded) and kept/s
+from them, the process's wall time and peak RSS, the calls and the most in flight the server saw;
+then per tool the medians of the rounds, the ratio to the ideal (``concurrency / (calls per kept
+x latency)`` with the task's 2 calls) and dialogforge's ratio to the best peer.
+
+Run: ``python -m benchmarks.peers.install && python -m benchmarks.peers.side_by_side --rounds 3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.loopback import REPO, fake_llm_server, provider_health
+
+HERE = Path(__file__).resolve().parent
+PEER_VENVS = {"distilabel": "distilabel", "curator": "bespokelabs-curator", "data-designer": "data-designer"}
+SUBJECTS = (
+    "a card payment declined abroad", "a late delivery", "a double charge", "a forgotten password",
+    "a refund that has not arrived", "a lost card", "a points balance", "a subscription to cancel",
+    "an address change", "a damaged parcel", "an app that crashes at login", "an interest rate question",
+)  # fmt: skip
+
+
+@dataclass
+class Run:
+    """One tool's run: what it kept, how long its work took, what the server saw."""
+
+    tool: str
+    kept: int
+    seconds: float
+    wall_s: float
+    peak_rss_mb: float
+    calls: int
+    max_in_flight: int
+
+    @property
+    def kept_per_s(self) -> float:
+        """Kept samples a second of the tool's own work time."""
+        return self.kept / self.seconds if self.seconds > 0 else 0.0
+
+
+def write_topics(path: Path, count: int) -> None:
+    """Write ``count`` distinct topics, one a line."""
+    lines = [f"{SUBJECTS[index % len(SUBJECTS)]} (case {index + 1})" for index in range(count)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def peer_command(tool: str, work: Path, base_url: str, topics: Path, args: argparse.Namespace, out: Path) -> list[str]:
+    """Return the command that runs a peer's script in its own venv."""
+    python = work / PEER_VENVS[tool] / "bin" / "python"
+    if not python.exists():
+        raise SystemExit(f"{tool} is not installed under {work}: run python -m benchmarks.peers.install first")
+    script = HERE / f"run_{tool.replace('-', '_')}.py"
+    return [
+        str(python), str(script), "--base-url", base_url, "--topics", str(topics), "--n", str(args.n),
+        "--concurrency", str(args.concurrency), "--workdir", str(out),
+    ]  # fmt: skip
+
+
+def dialogforge_command(args: argparse.Namespace, out: Path) -> list[str]:
+    """Return the CLI command a user would type (the environment names the endpoint)."""
+    return [
+        sys.executable, "-m", "service.cli.main", "generate", "--style", args.style, "-n", str(args.n),
+        "--concurrency", str(args.concurrency), "--no-cache", "-o", str(out / "data.jsonl"),
+        "--report", str(out / "report"),
+    ]  # fmt: skip
+
+
+def run_tool(tool: str, args: argparse.Namespace, work: Path, topics: Path) -> Run:
+    """Run one tool against a fresh fake server and return its figures."""
+    with tempfile.TemporaryDirectory(prefix=f"peer-{tool}-") as folder, fake_llm_server(args.latency) as base_url:
+        out = Path(folder)
+        env = {**os.environ, "NO_COLOR": "1"}
+        if tool == "dialogforge":
+            command = dialogforge_command(args, out)
+            env |= {
+                "DIALOGFORGE_LLM_BASE_URL": base_url,
+                "DIALOGFORGE_LLM_API_KEY": "sk-fake",
+                "DIALOGFORGE_EMBEDDER": "openai:fake",
+                "DIALOGFORGE_DATA_DIR": str(out / "data"),
+                # the peers are held to C calls in flight; dialogforge's topic brainstorms would add a few
+                "DIALOGFORGE_LLM_MAX_CONCURRENCY": str(args.concurrency),
+            }
+        else:
+            command = peer_command(tool, work, base_url, topics, args, out)
+        stdout_path, stderr_path = out / "stdout.txt", out / "stderr.txt"
+        with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
+            started = time.perf_counter()
+            process = subprocess.Popen(command, cwd=REPO, env=env, stdout=stdout, stderr=stderr)
+            timer = threading.Timer(args.timeout, process.kill)
+            timer.start()
+            _, status, usage = os.wait4(process.pid, 0)
+            timer.cancel()
+            process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        peak = usage.ru_maxrss / 1024
+        if process.returncode != 0:
+            tail = stderr_path.read_text("utf-8", "replace").strip().splitlines()[-3:]
+            raise SystemExit(f"{tool} failed (exit {process.returncode}): {' | '.join(tail)}")
+        kept, seconds = _outcome(tool, stdout_path.read_text("utf-8", "replace"), out)
+        health = provider_health(base_url)
+    return Run(tool, kept, seconds, wall, peak, int(health["calls"]), int(health["max_in_flight"]))
+
+
+def _outcome(tool: str, stdout: str, out: Path) -> tuple[int, float]:
+    """Return (kept, seconds of work): the peer's last JSON line, or dialogforge's report."""
+    if tool == "dialogforge":
+        summary = json.loads((out / "report" / "report.json").read_text(encoding="utf-8"))
+        summary = summary.get("summary", summary)
+        return int(summary["accepted"]), float(summary["wall_s"])
+    last = json.loads(stdout.strip().splitlines()[-1])
+    return int(last["kept"]), float(last["seconds"])
+
+
+def main() -> None:
+    """Run every tool ``--rounds`` times, alternating the order, and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=96, help="topics (samples to keep)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--latency", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--style", default="empathetic-cs")
+    parser.add_argument("--tools", default="dialogforge,distilabel,curator,data-designer")
+    parser.add_argument("--work", type=Path, default=REPO / ".data" / "peers", help="where the peers' venvs are")
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+    tools = [tool.strip() for tool in args.tools.split(",") if tool.strip()]
+    print(f"load {', '.join(f'{x:.2f}' for x in os.getloadavg())}; n {args.n}, concurrency {args.concurrency}, "
+          f"latency {args.latency} s, cpus {os.cpu_count()}", flush=True)  # fmt: skip
+    runs: dict[str, list[Run]] = {tool: [] for tool in tools}
+    with tempfile.TemporaryDirectory(prefix="peer-topics-") as folder:
+        topics = Path(folder) / "topics.txt"
+        write_topics(topics, args.n)
+        for round_index in range(args.rounds):
+            order = tools[round_index % len(tools) :] + tools[: round_index % len(tools)]
+            for tool in order:
+                run = run_tool(tool, args, args.work, topics)
+                runs[tool].append(run)
+                print(
+                    f"round {round_index + 1} {tool:<13} kept {run.kept:>4} in {run.seconds:6.2f} s "
+                    f"({run.kept_per_s:5.2f}/s), process {run.wall_s:6.2f} s, peak RSS {run.peak_rss_mb:5.0f} MB, "
+                    f"calls {run.calls:>4} ({run.calls / max(run.kept, 1):.2f}/kept), max in flight "
+                    f"{run.max_in_flight}",
+                    flush=True,
+                )
+    ideal = args.concurrency / (2 * args.latency)
+    medians = {tool: statistics.median(run.kept_per_s for run in found) for tool, found in runs.items()}
+    for tool, rate in medians.items():
+        print(f"{tool:<13} median {rate:5.2f} kept/s = {rate / ideal:.2f} of the ideal {ideal:.1f}/s")
+    peers = {tool: rate for tool, rate in medians.items() if tool != "dialogforge"}
+    if "dialogforge" in medians and peers:
+        best = max(peers, key=lambda tool: peers[tool])
+        print(f"dialogforge / best peer ({best}): {medians['dialogforge'] / peers[best]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
