@@ -31,51 +31,41 @@ http://127.0.0.1:8121/v1 --topics topics.txt --concurrency 32 --workdir /tmp/cur
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
 import importlib.util
 import itertools
-import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-GENERATE = "Write a short, empathetic customer-service dialogue (user and assistant) about: {topic}"
-JUDGE = "Score the criteria: empathy, style, correctness. Reply with JSON.\n\n{generation}"
-
-
-def _parses(text: Any) -> bool:
-    """Whether the judge's answer is JSON."""
-    try:
-        json.loads(text)
-    except (TypeError, ValueError):
-        return False
-    return True
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo: peer_task needs only the standard library
+from benchmarks.peers.peer_task import (
+    GENERATE,
+    JUDGE,
+    OFFLINE_ENV,
+    keep_stdout_for_result,
+    parse_args,
+    parses,
+    print_result,
+    read_topics,
+)
 
 
 def main() -> None:
     """Run the two stages once without cache, print the figures as the last stdout line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--topics", type=Path, required=True)
-    parser.add_argument("--n", type=int, default=None, help="use the first N topics (default: all)")
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workdir", type=Path, required=True)
-    args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    work = args.workdir.resolve()
+    args = parse_args(__doc__.splitlines()[0] if __doc__ else "")
+    work = args.workdir
     # curator's logs and rich status go to fd 1: send them to stderr, keep the result line for stdout
-    result_out = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
+    result_out = keep_stdout_for_result()
     os.environ.pop("CURATOR_VIEWER", None)
     os.environ.update({
         "CURATOR_CACHE_DIR": str(work / "curator-cache"), "CURATOR_DISABLE_CACHE": "1",
         "CURATOR_DISABLE_RICH_DISPLAY": "1", "TELEMETRY_ENABLED": "false", "DO_NOT_TRACK": "1",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False",
         "HF_HOME": str(work / "hf"), "HF_DATASETS_CACHE": str(work / "hf" / "datasets"),
-        "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+        **OFFLINE_ENV,
         "OPENAI_API_KEY": "sk-fake",
     })  # fmt: skip
     # curator estimates tokens with tiktoken cl100k_base; litellm bundles that file: read it from there
@@ -88,8 +78,7 @@ def main() -> None:
     import bespokelabs.curator.request_processor.online.openai_online_request_processor  # noqa: F401
     from bespokelabs import curator
 
-    topics = [line.strip() for line in args.topics.read_text(encoding="utf-8").splitlines() if line.strip()]
-    topics = topics[: args.n] if args.n else topics
+    topics = read_topics(args)
     backend_params: dict[str, Any] = {
         "base_url": args.base_url, "api_key": "sk-fake", "max_concurrent_requests": args.concurrency,
         "max_requests_per_minute": 1_000_000, "max_tokens_per_minute": 1_000_000_000,
@@ -105,7 +94,7 @@ def main() -> None:
 
     class Judge(curator.LLM):
         def prompt(self, input: dict[str, Any]) -> str:
-            return JUDGE.format(generation=input["generation"])
+            return JUDGE.format(dialogue=input["generation"])
 
         def parse(self, input: dict[str, Any], response: str) -> dict[str, Any]:
             return {"topic": input["topic"], "generation": input["generation"], "judgement": response}
@@ -120,19 +109,20 @@ def main() -> None:
     judged_rows = list(judge(generated_rows).dataset) if generated_rows else []
     marks.append(time.perf_counter())
     seconds = marks[-1] - marks[0]
-    kept = sum(1 for row in judged_rows if _parses(row.get("judgement")))
+    kept = sum(1 for row in judged_rows if parses(row.get("judgement")))
     build_g, run_g, build_j, run_j = (b - a for a, b in itertools.pairwise(marks))
     print(
         f"curator: {len(generated_rows)} generated (LLM() {build_g:.2f} s, run {run_g:.2f} s), {len(judged_rows)} "
         f"judged (LLM() {build_j:.2f} s, run {run_j:.2f} s), {kept} kept, {seconds:.2f} s in all",
         file=sys.stderr,
     )
-    print(json.dumps({
-        "tool": "curator", "version": importlib.metadata.version("bespokelabs-curator"), "topics": len(topics),
-        "generated": len(generated_rows), "kept": kept, "seconds": round(seconds, 3), "concurrency": args.concurrency,
-        "how": f"backend_params max_concurrent_requests={args.concurrency} (an asyncio.Semaphore in the online "
-               f"processor), with max_requests_per_minute=1e6 and max_tokens_per_minute=1e9 so neither bucket binds",
-    }), file=result_out, flush=True)  # fmt: skip
+    how = (
+        f"backend_params max_concurrent_requests={args.concurrency} (an asyncio.Semaphore in the online processor), "
+        "with max_requests_per_minute=1e6 and max_tokens_per_minute=1e9 so neither bucket binds"
+    )
+    version = importlib.metadata.version("bespokelabs-curator")
+    print_result(result_out, "curator", version, len(topics), len(generated_rows), kept, seconds=round(seconds, 3),
+                 concurrency=args.concurrency, how=how)  # fmt: skip
 
 
 if __name__ == "__main__":

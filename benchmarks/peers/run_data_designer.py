@@ -38,9 +38,7 @@ http://127.0.0.1:8131/v1 --topics topics.txt --concurrency 32 --workdir /tmp/dat
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
-import json
 import logging
 import os
 import sys
@@ -48,38 +46,31 @@ import time
 from pathlib import Path
 from typing import Any
 
-GENERATE = "Write a short, empathetic customer-service dialogue (user and assistant) about: {{ topic }}"
-JUDGE = "Score the criteria: empathy, style, correctness. Reply with JSON.\n\n{{ dialogue }}"
-
-
-def _parses(text: Any) -> bool:
-    """Whether the judge's answer is JSON."""
-    try:
-        json.loads(text)
-    except (TypeError, ValueError):
-        return False
-    return True
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo: peer_task needs only the standard library
+from benchmarks.peers.peer_task import (
+    GENERATE,
+    JUDGE,
+    OFFLINE_ENV,
+    jinja,
+    keep_stdout_for_result,
+    parse_args,
+    parses,
+    print_result,
+    read_topics,
+)
 
 
 def main() -> None:
     """Build the config, run ``create`` once, print the figures as the last stdout line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--topics", type=Path, required=True)
-    parser.add_argument("--n", type=int, default=None, help="use the first N topics (default: all)")
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workdir", type=Path, required=True)
-    args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    work = args.workdir.resolve()
+    args = parse_args(__doc__.splitlines()[0] if __doc__ else "")
+    work = args.workdir
     os.environ.update({
         "NEMO_TELEMETRY_ENABLED": "false", "DATA_DESIGNER_HOME": str(work / "home"),
         "DISABLE_DATA_DESIGNER_PLUGINS": "true", "DATA_DESIGNER_DISABLE_VERSION_CHECK": "1",
-        "HF_HOME": str(work / "hf"), "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1",
+        "HF_HOME": str(work / "hf"), **OFFLINE_ENV,
     })  # fmt: skip
     # data-designer logs to stdout via its own handler: keep stdout for the result line
-    result_out = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
+    result_out = keep_stdout_for_result()
     sys.stdout = sys.stderr
 
     import data_designer.config as dd
@@ -93,8 +84,7 @@ def main() -> None:
     # the post-run profiler counts tokens with tiktoken, which downloads cl100k_base; no setting stops it
     token_counting.get_cl100k_base_tokenizer = _no_tokenizer
 
-    topics = [line.strip() for line in args.topics.read_text(encoding="utf-8").splitlines() if line.strip()]
-    topics = topics[: args.n] if args.n else topics
+    topics = read_topics(args)
     n = len(topics)
 
     provider = dd.ModelProvider(name="fake-server", endpoint=args.base_url, provider_type="openai", api_key="sk-fake")
@@ -104,8 +94,8 @@ def main() -> None:
     )  # fmt: skip
     builder = dd.DataDesignerConfigBuilder(model_configs=[model])
     builder.with_seed_dataset(dd.DataFrameSeedSource(df=pd.DataFrame({"topic": topics})))
-    builder.add_column(dd.LLMTextColumnConfig(name="dialogue", prompt=GENERATE, model_alias="fake"))
-    builder.add_column(dd.LLMTextColumnConfig(name="judge", prompt=JUDGE, model_alias="fake"))
+    builder.add_column(dd.LLMTextColumnConfig(name="dialogue", prompt=jinja(GENERATE), model_alias="fake"))
+    builder.add_column(dd.LLMTextColumnConfig(name="judge", prompt=jinja(JUDGE), model_alias="fake"))
 
     designer = DataDesigner(artifact_path=work / "artifacts", model_providers=[provider])
     designer.set_run_config(
@@ -123,17 +113,15 @@ def main() -> None:
     seconds = (done[-1] if done else time.perf_counter()) - start
     frame = result.load_dataset()
     generated = int(frame["dialogue"].notna().sum()) if "dialogue" in frame else 0
-    kept = int(frame["judge"].map(_parses).sum()) if "judge" in frame else 0
+    kept = int(frame["judge"].map(parses).sum()) if "judge" in frame else 0
     logging.getLogger(__name__).info("create() took %.2f s in all (with profiling), %d rows", total, len(frame))
     how = (
         f"ChatCompletionInferenceParams(max_parallel_requests={args.concurrency}) on the one model alias both "
         f"columns use (the request-admission cap per provider+model), RunConfig(buffer_size={n}) for one row group"
     )
-    figures = {
-        "tool": "data-designer", "version": importlib.metadata.version("data-designer"), "topics": n,
-        "generated": generated, "kept": kept, "seconds": round(seconds, 3), "concurrency": args.concurrency, "how": how,
-    }  # fmt: skip
-    print(json.dumps(figures), file=result_out, flush=True)
+    version = importlib.metadata.version("data-designer")
+    print_result(result_out, "data-designer", version, n, generated, kept, seconds=round(seconds, 3),
+                 concurrency=args.concurrency, how=how)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -22,48 +22,37 @@ http://127.0.0.1:8111/v1 --topics topics.txt --concurrency 32 --workdir /tmp/dis
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
-import json
 import logging
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-GENERATE = "Write a short, empathetic customer-service dialogue (user and assistant) about: {{ topic }}"
-JUDGE = "Score the criteria: empathy, style, correctness. Reply with JSON.\n\n{{ dialogue }}"
-
-
-def _parses(text: Any) -> bool:
-    """Whether the judge's answer is JSON."""
-    try:
-        json.loads(text)
-    except (TypeError, ValueError):
-        return False
-    return True
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo: peer_task needs only the standard library
+from benchmarks.peers.peer_task import (
+    GENERATE,
+    JUDGE,
+    OFFLINE_ENV,
+    jinja,
+    keep_stdout_for_result,
+    parse_args,
+    parses,
+    print_result,
+    read_topics,
+)
 
 
 def main() -> None:
     """Build the pipeline, run it once without cache, print the figures as the last stdout line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--topics", type=Path, required=True)
-    parser.add_argument("--n", type=int, default=None, help="use the first N topics (default: all)")
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workdir", type=Path, required=True)
-    args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
+    args = parse_args(__doc__.splitlines()[0] if __doc__ else "")
     # distilabel's rich logs and prints (and its step processes') go to fd 1: send them to stderr
-    result_out = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
-    work = args.workdir.resolve()
+    result_out = keep_stdout_for_result()
+    work = args.workdir
     os.environ.update({
         "DISTILABEL_CACHE_DIR": str(work / "distilabel-cache"),
-        "HF_HOME": str(work / "hf"), "HF_DATASETS_CACHE": str(work / "hf" / "datasets"),
-        "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-        "DO_NOT_TRACK": "1", "OPENAI_API_KEY": "sk-fake",
+        "HF_HOME": str(work / "hf"), "HF_DATASETS_CACHE": str(work / "hf" / "datasets"), **OFFLINE_ENV,
+        "OPENAI_API_KEY": "sk-fake",
     })  # fmt: skip
 
     # distilabel silences the "httpx" logger; this openai release logs each call through "httpx2"
@@ -73,8 +62,7 @@ def main() -> None:
     from distilabel.steps import LoadDataFromDicts
     from distilabel.steps.tasks import TextGeneration
 
-    topics = [line.strip() for line in args.topics.read_text(encoding="utf-8").splitlines() if line.strip()]
-    topics = topics[: args.n] if args.n else topics
+    topics = read_topics(args)
     per_step = max(1, args.concurrency // 2)  # the two LLM steps run at once, each a batch at a time
 
     def llm() -> OpenAILLM:
@@ -83,12 +71,12 @@ def main() -> None:
     with Pipeline(name="side-by-side", cache_dir=work / "distilabel-cache") as pipeline:
         load = LoadDataFromDicts(data=[{"topic": topic} for topic in topics], batch_size=len(topics))
         generate = TextGeneration(
-            name="generate", llm=llm(), template=GENERATE, columns=["topic"], input_batch_size=per_step,
+            name="generate", llm=llm(), template=jinja(GENERATE), columns=["topic"], input_batch_size=per_step,
             output_mappings={"generation": "dialogue", "model_name": "generate_model"},
             add_raw_output=False, add_raw_input=False,
         )  # fmt: skip
         judge = TextGeneration(
-            name="judge", llm=llm(), template=JUDGE, columns=["dialogue"], input_batch_size=per_step,
+            name="judge", llm=llm(), template=jinja(JUDGE), columns=["dialogue"], input_batch_size=per_step,
             output_mappings={"generation": "judgement", "model_name": "judge_model"},
             add_raw_output=False, add_raw_input=False,
         )  # fmt: skip
@@ -99,14 +87,15 @@ def main() -> None:
     seconds = time.perf_counter() - started
     rows = list(distiset["default"]["train"])
     generated = sum(1 for row in rows if row.get("dialogue"))
-    kept = sum(1 for row in rows if row.get("dialogue") and _parses(row.get("judgement")))
+    kept = sum(1 for row in rows if row.get("dialogue") and parses(row.get("judgement")))
     print(f"distilabel: {len(rows)} rows, {generated} generated, {kept} kept in {seconds:.2f} s", file=sys.stderr)
-    print(json.dumps({
-        "tool": "distilabel", "version": importlib.metadata.version("distilabel"), "topics": len(topics),
-        "generated": generated, "kept": kept, "seconds": round(seconds, 3), "concurrency": args.concurrency,
-        "how": f"Pipeline of two TextGeneration tasks with OpenAILLM (AsyncLLM: asyncio.gather over each batch), "
-               f"input_batch_size={per_step} each since both steps run at once in their own processes",
-    }), file=result_out, flush=True)  # fmt: skip
+    how = (
+        "Pipeline of two TextGeneration tasks with OpenAILLM (AsyncLLM: asyncio.gather over each batch), "
+        f"input_batch_size={per_step} each since both steps run at once in their own processes"
+    )
+    version = importlib.metadata.version("distilabel")
+    print_result(result_out, "distilabel", version, len(topics), generated, kept, seconds=round(seconds, 3),
+                 concurrency=args.concurrency, how=how)  # fmt: skip
 
 
 if __name__ == "__main__":
