@@ -41,31 +41,22 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo: peer_task needs only the standard library
-from benchmarks.peers.peer_task import (
-    GENERATE,
-    JUDGE,
-    OFFLINE_ENV,
-    keep_stdout_for_result,
-    parse_args,
-    parses,
-    print_result,
-    read_topics,
-)
+from benchmarks.peers import peer_task as task
 
 
 def main() -> None:
     """Run the two stages once without cache, print the figures as the last stdout line."""
-    args = parse_args(__doc__.splitlines()[0] if __doc__ else "")
+    args = task.parse_args(__doc__.splitlines()[0] if __doc__ else "")
     work = args.workdir
     # curator's logs and rich status go to fd 1: send them to stderr, keep the result line for stdout
-    result_out = keep_stdout_for_result()
+    result_out = task.keep_stdout_for_result()
     os.environ.pop("CURATOR_VIEWER", None)
     os.environ.update({
         "CURATOR_CACHE_DIR": str(work / "curator-cache"), "CURATOR_DISABLE_CACHE": "1",
         "CURATOR_DISABLE_RICH_DISPLAY": "1", "TELEMETRY_ENABLED": "false", "DO_NOT_TRACK": "1",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False",
         "HF_HOME": str(work / "hf"), "HF_DATASETS_CACHE": str(work / "hf" / "datasets"),
-        **OFFLINE_ENV,
+        **task.OFFLINE_ENV,
         "OPENAI_API_KEY": "sk-fake",
     })  # fmt: skip
     # curator estimates tokens with tiktoken cl100k_base; litellm bundles that file: read it from there
@@ -78,7 +69,7 @@ def main() -> None:
     import bespokelabs.curator.request_processor.online.openai_online_request_processor  # noqa: F401
     from bespokelabs import curator
 
-    topics = read_topics(args)
+    topics = task.read_topics(args)
     backend_params: dict[str, Any] = {
         "base_url": args.base_url, "api_key": "sk-fake", "max_concurrent_requests": args.concurrency,
         "max_requests_per_minute": 1_000_000, "max_tokens_per_minute": 1_000_000_000,
@@ -87,14 +78,14 @@ def main() -> None:
 
     class Generate(curator.LLM):
         def prompt(self, input: dict[str, Any]) -> str:
-            return GENERATE.format(topic=input["topic"])
+            return task.GENERATE.format(topic=input["topic"])
 
         def parse(self, input: dict[str, Any], response: str) -> dict[str, Any]:
             return {"topic": input["topic"], "generation": response}
 
     class Judge(curator.LLM):
         def prompt(self, input: dict[str, Any]) -> str:
-            return JUDGE.format(dialogue=input["generation"])
+            return task.JUDGE.format(dialogue=input["generation"])
 
         def parse(self, input: dict[str, Any], response: str) -> dict[str, Any]:
             return {"topic": input["topic"], "generation": input["generation"], "judgement": response}
@@ -109,7 +100,7 @@ def main() -> None:
     judged_rows = list(judge(generated_rows).dataset) if generated_rows else []
     marks.append(time.perf_counter())
     seconds = marks[-1] - marks[0]
-    kept = sum(1 for row in judged_rows if parses(row.get("judgement")))
+    kept = sum(1 for row in judged_rows if task.parses(row.get("judgement")))
     build_g, run_g, build_j, run_j = (b - a for a, b in itertools.pairwise(marks))
     print(
         f"curator: {len(generated_rows)} generated (LLM() {build_g:.2f} s, run {run_g:.2f} s), {len(judged_rows)} "
@@ -121,7 +112,7 @@ def main() -> None:
         "with max_requests_per_minute=1e6 and max_tokens_per_minute=1e9 so neither bucket binds"
     )
     version = importlib.metadata.version("bespokelabs-curator")
-    print_result(result_out, "curator", version, len(topics), len(generated_rows), kept, seconds=round(seconds, 3),
+    task.print_result(result_out, "curator", version, len(topics), len(generated_rows), kept, seconds=round(seconds, 3),
                  concurrency=args.concurrency, how=how)  # fmt: skip
 
 

@@ -47,30 +47,20 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo: peer_task needs only the standard library
-from benchmarks.peers.peer_task import (
-    GENERATE,
-    JUDGE,
-    OFFLINE_ENV,
-    jinja,
-    keep_stdout_for_result,
-    parse_args,
-    parses,
-    print_result,
-    read_topics,
-)
+from benchmarks.peers import peer_task as task
 
 
 def main() -> None:
     """Build the config, run ``create`` once, print the figures as the last stdout line."""
-    args = parse_args(__doc__.splitlines()[0] if __doc__ else "")
+    args = task.parse_args(__doc__.splitlines()[0] if __doc__ else "")
     work = args.workdir
     os.environ.update({
         "NEMO_TELEMETRY_ENABLED": "false", "DATA_DESIGNER_HOME": str(work / "home"),
         "DISABLE_DATA_DESIGNER_PLUGINS": "true", "DATA_DESIGNER_DISABLE_VERSION_CHECK": "1",
-        "HF_HOME": str(work / "hf"), **OFFLINE_ENV,
+        "HF_HOME": str(work / "hf"), **task.OFFLINE_ENV,
     })  # fmt: skip
     # data-designer logs to stdout via its own handler: keep stdout for the result line
-    result_out = keep_stdout_for_result()
+    result_out = task.keep_stdout_for_result()
     sys.stdout = sys.stderr
 
     import data_designer.config as dd
@@ -84,7 +74,7 @@ def main() -> None:
     # the post-run profiler counts tokens with tiktoken, which downloads cl100k_base; no setting stops it
     token_counting.get_cl100k_base_tokenizer = _no_tokenizer
 
-    topics = read_topics(args)
+    topics = task.read_topics(args)
     n = len(topics)
 
     provider = dd.ModelProvider(name="fake-server", endpoint=args.base_url, provider_type="openai", api_key="sk-fake")
@@ -94,8 +84,8 @@ def main() -> None:
     )  # fmt: skip
     builder = dd.DataDesignerConfigBuilder(model_configs=[model])
     builder.with_seed_dataset(dd.DataFrameSeedSource(df=pd.DataFrame({"topic": topics})))
-    builder.add_column(dd.LLMTextColumnConfig(name="dialogue", prompt=jinja(GENERATE), model_alias="fake"))
-    builder.add_column(dd.LLMTextColumnConfig(name="judge", prompt=jinja(JUDGE), model_alias="fake"))
+    builder.add_column(dd.LLMTextColumnConfig(name="dialogue", prompt=task.jinja(task.GENERATE), model_alias="fake"))
+    builder.add_column(dd.LLMTextColumnConfig(name="judge", prompt=task.jinja(task.JUDGE), model_alias="fake"))
 
     designer = DataDesigner(artifact_path=work / "artifacts", model_providers=[provider])
     designer.set_run_config(
@@ -113,14 +103,14 @@ def main() -> None:
     seconds = (done[-1] if done else time.perf_counter()) - start
     frame = result.load_dataset()
     generated = int(frame["dialogue"].notna().sum()) if "dialogue" in frame else 0
-    kept = int(frame["judge"].map(parses).sum()) if "judge" in frame else 0
+    kept = int(frame["judge"].map(task.parses).sum()) if "judge" in frame else 0
     logging.getLogger(__name__).info("create() took %.2f s in all (with profiling), %d rows", total, len(frame))
     how = (
         f"ChatCompletionInferenceParams(max_parallel_requests={args.concurrency}) on the one model alias both "
         f"columns use (the request-admission cap per provider+model), RunConfig(buffer_size={n}) for one row group"
     )
     version = importlib.metadata.version("data-designer")
-    print_result(result_out, "data-designer", version, n, generated, kept, seconds=round(seconds, 3),
+    task.print_result(result_out, "data-designer", version, n, generated, kept, seconds=round(seconds, 3),
                  concurrency=args.concurrency, how=how)  # fmt: skip
 
 

@@ -30,28 +30,18 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo: peer_task needs only the standard library
-from benchmarks.peers.peer_task import (
-    GENERATE,
-    JUDGE,
-    OFFLINE_ENV,
-    jinja,
-    keep_stdout_for_result,
-    parse_args,
-    parses,
-    print_result,
-    read_topics,
-)
+from benchmarks.peers import peer_task as task
 
 
 def main() -> None:
     """Build the pipeline, run it once without cache, print the figures as the last stdout line."""
-    args = parse_args(__doc__.splitlines()[0] if __doc__ else "")
+    args = task.parse_args(__doc__.splitlines()[0] if __doc__ else "")
     # distilabel's rich logs and prints (and its step processes') go to fd 1: send them to stderr
-    result_out = keep_stdout_for_result()
+    result_out = task.keep_stdout_for_result()
     work = args.workdir
     os.environ.update({
         "DISTILABEL_CACHE_DIR": str(work / "distilabel-cache"),
-        "HF_HOME": str(work / "hf"), "HF_DATASETS_CACHE": str(work / "hf" / "datasets"), **OFFLINE_ENV,
+        "HF_HOME": str(work / "hf"), "HF_DATASETS_CACHE": str(work / "hf" / "datasets"), **task.OFFLINE_ENV,
         "OPENAI_API_KEY": "sk-fake",
     })  # fmt: skip
 
@@ -62,7 +52,7 @@ def main() -> None:
     from distilabel.steps import LoadDataFromDicts
     from distilabel.steps.tasks import TextGeneration
 
-    topics = read_topics(args)
+    topics = task.read_topics(args)
     per_step = max(1, args.concurrency // 2)  # the two LLM steps run at once, each a batch at a time
 
     def llm() -> OpenAILLM:
@@ -71,12 +61,13 @@ def main() -> None:
     with Pipeline(name="side-by-side", cache_dir=work / "distilabel-cache") as pipeline:
         load = LoadDataFromDicts(data=[{"topic": topic} for topic in topics], batch_size=len(topics))
         generate = TextGeneration(
-            name="generate", llm=llm(), template=jinja(GENERATE), columns=["topic"], input_batch_size=per_step,
+            name="generate", llm=llm(), template=task.jinja(task.GENERATE), columns=["topic"],
+            input_batch_size=per_step,
             output_mappings={"generation": "dialogue", "model_name": "generate_model"},
             add_raw_output=False, add_raw_input=False,
         )  # fmt: skip
         judge = TextGeneration(
-            name="judge", llm=llm(), template=jinja(JUDGE), columns=["dialogue"], input_batch_size=per_step,
+            name="judge", llm=llm(), template=task.jinja(task.JUDGE), columns=["dialogue"], input_batch_size=per_step,
             output_mappings={"generation": "judgement", "model_name": "judge_model"},
             add_raw_output=False, add_raw_input=False,
         )  # fmt: skip
@@ -87,14 +78,14 @@ def main() -> None:
     seconds = time.perf_counter() - started
     rows = list(distiset["default"]["train"])
     generated = sum(1 for row in rows if row.get("dialogue"))
-    kept = sum(1 for row in rows if row.get("dialogue") and parses(row.get("judgement")))
+    kept = sum(1 for row in rows if row.get("dialogue") and task.parses(row.get("judgement")))
     print(f"distilabel: {len(rows)} rows, {generated} generated, {kept} kept in {seconds:.2f} s", file=sys.stderr)
     how = (
         "Pipeline of two TextGeneration tasks with OpenAILLM (AsyncLLM: asyncio.gather over each batch), "
         f"input_batch_size={per_step} each since both steps run at once in their own processes"
     )
     version = importlib.metadata.version("distilabel")
-    print_result(result_out, "distilabel", version, len(topics), generated, kept, seconds=round(seconds, 3),
+    task.print_result(result_out, "distilabel", version, len(topics), generated, kept, seconds=round(seconds, 3),
                  concurrency=args.concurrency, how=how)  # fmt: skip
 
 
