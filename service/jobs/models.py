@@ -17,6 +17,8 @@ from service.jobs.kinds import JobRequest as JobRequest  # re-exported: the one 
 from service.jobs.kinds.base import NAME_PATTERN as NAME_PATTERN
 
 JobStatus = Literal["queued", "running", "completed", "incomplete", "cancelled", "failed", "interrupted"]
+ENDED_STATUSES: frozenset[JobStatus] = frozenset({"completed", "incomplete", "cancelled", "failed"})
+"""The statuses a job ends in (an interrupted job is resumed: it goes back through queued)."""
 JobOrigin = Literal["service", "cli"]
 ACTIVE_STATUSES: tuple[JobStatus, ...] = ("queued", "running")
 RESUMABLE_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "interrupted")

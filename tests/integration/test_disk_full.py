@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks.loopback import fake_llm_server
+from service.jobs.models import ENDED_STATUSES
 from tests.integration.serve_support import Server, stored_accepted
 from tests.service.api_support import style_pack_yaml
 
 N = 20
 TMPFS_MB = 64
-ENDED = ("completed", "incomplete", "cancelled", "failed")  # the statuses a job ends in (models.JobStatus)
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_a_full_disk_interrupts_the_job_answers_507_and_it_resumes_when_freed(
         filler.unlink()
         done = wait_for(
             # a resumed job passes through "queued" (CI caught it there once): wait for an end
-            lambda: (j := server.get(f"/v1/jobs/{job['id']}").json())["status"] in ENDED and j,
+            lambda: (j := server.get(f"/v1/jobs/{job['id']}").json())["status"] in ENDED_STATUSES and j,
             180,
             "the job resuming and ending once space was freed",
         )

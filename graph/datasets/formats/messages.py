@@ -42,13 +42,15 @@ _USER, _ASSISTANT, _SYSTEM, _OTHER = 0, 1, 2, 3
 
 
 @cache
-def _arrays() -> tuple[pa.Array, pa.Array]:
-    """Return the known tags and the role names as Arrow arrays.
+def _known_tags() -> pa.Array:
+    """Return the role tags understood, as Arrow (built on first use: ``pa.array`` imports pandas, 0.3 s)."""
+    return pa.array([*USER_TAGS, *ASSISTANT_TAGS, *SYSTEM_TAGS])
 
-    Built on first use, not at import: ``pa.array`` imports pandas (0.3 s), which the first batch
-    then does on the converting thread while the reader threads already parse.
-    """
-    return pa.array([*USER_TAGS, *ASSISTANT_TAGS, *SYSTEM_TAGS]), pa.array(["user", "assistant"])
+
+@cache
+def _role_names() -> pa.Array:
+    """Return the stored role names by code (0 user, 1 assistant), as Arrow, built on first use."""
+    return pa.array(["user", "assistant"])
 
 
 def role_of(tag: Any, where: str) -> int:
@@ -151,7 +153,7 @@ class MessagesFormat:
         parent = np.repeat(np.arange(count), lengths)
         position = np.arange(len(values)) - offsets[:-1][parent]
 
-        found = pc.index_in(pc.ascii_lower(values.field(self.role_key)), value_set=_arrays()[0])
+        found = pc.index_in(pc.ascii_lower(values.field(self.role_key)), value_set=_known_tags())
         index = found.to_numpy(zero_copy_only=False)
         codes = np.where(np.isnan(index), _OTHER, _CODES[np.nan_to_num(index).astype(np.int64)]).astype(np.int8)
         contents = values.field(self.content_key)
@@ -172,7 +174,7 @@ class MessagesFormat:
         system = self._system(table, values, system_first, parent, count)
         good = ~bad
         value_mask = keep & good[parent]
-        roles = pc.take(_arrays()[1], pa.array(codes[value_mask]))
+        roles = pc.take(_role_names(), pa.array(codes[value_mask]))
         turn_values = pa.StructArray.from_arrays([roles, contents.filter(pa.array(value_mask))], ["role", "content"])
         good_counts = kept_counts[good]
         turns = pa.ListArray.from_arrays(
