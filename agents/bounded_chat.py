@@ -26,6 +26,7 @@ from agents.admission import Admission, Ticket, current_ticket, estimate_tokens
 from agents.batching import BatchDispatcher
 from agents.call_cache import CACHE_HIT, CallCache, call_key
 from agents.call_scope import current_scope
+from agents.job_calls import job_call_slot
 
 
 def _message_text(messages: list[BaseMessage]) -> str:
@@ -169,16 +170,17 @@ class BoundedChatModel(BaseChatModel):
     async def _live(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> tuple[BaseMessage, ChatResult]:
-        """Call the endpoint once its admission allows."""
-        ticket = await self.admission.acquire(self._estimate(messages, kwargs))
-        token = current_ticket.set(ticket)
-        message: BaseMessage | None = None
-        try:
-            message = await self._async_inner().ainvoke(messages, stop=stop, **kwargs)
-            return message, self._result(message)
-        finally:
-            current_ticket.reset(token)
-            self._settle(ticket, message)
+        """Call the endpoint once the job has a free slot and the endpoint's admission allows."""
+        async with job_call_slot():
+            ticket = await self.admission.acquire(self._estimate(messages, kwargs))
+            token = current_ticket.set(ticket)
+            message: BaseMessage | None = None
+            try:
+                message = await self._async_inner().ainvoke(messages, stop=stop, **kwargs)
+                return message, self._result(message)
+            finally:
+                current_ticket.reset(token)
+                self._settle(ticket, message)
 
     async def _batched(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any], key: str | None

@@ -19,7 +19,6 @@ import asyncio
 import os
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agents.augment.registry import get_operator, parse_spec
@@ -52,7 +51,6 @@ def parents(count: int) -> list[Sample]:
 
 async def run(runner: AugmentRunner, store: DatasetStore, concurrency: int) -> tuple[AugmentReport, str]:
     """Run the operator over the version and write the children."""
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2 * concurrency))
 
     async def keep(child: Sample) -> None:
         if child.status == "accepted":

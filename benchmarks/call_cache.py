@@ -15,7 +15,6 @@ import asyncio
 import os
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agents.styles import resolve_style
@@ -35,7 +34,6 @@ def run_job(engine: Engine, workspace: str, args: argparse.Namespace) -> tuple[J
     runner = JobRunner(deps, args.n, concurrency=args.concurrency)
 
     async def run() -> JobSummary:
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2 * args.concurrency))
         return await runner.run()
 
     started = time.perf_counter()

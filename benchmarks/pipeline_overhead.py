@@ -30,7 +30,6 @@ import pstats
 import random
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +66,6 @@ class AcceptClock:
 
 async def run_job(engine: Engine, pack: StylePack, n: int, concurrency: int, clock: AcceptClock) -> JobSummary:
     """Run one job on the engine and return its summary."""
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2 * concurrency))
     deps = engine.loop_deps(pack, "bench")
     return await JobRunner(deps, n, concurrency=concurrency, on_event=clock).run()
 

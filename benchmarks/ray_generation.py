@@ -36,7 +36,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,7 +152,6 @@ async def run_job(
     units: Callable[[], UnitRunner] | None,
 ) -> Measured:
     """Run one stored job (``units`` None: the local executor) in a fresh workspace; return its figures."""
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2 * concurrency + 8))
     job_id = uuid.uuid4().hex[:12]
     store.create_job(job_id, GenerateJobRequest(style=pack.name, n=n, concurrency=min(concurrency, 64)), pack)
     deps = engine.loop_deps(pack, f"bench-{job_id}", job_id=job_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.admission import AdmissionStats
 from agents.call_scope import call_scope, derive_seed
+from agents.job_calls import job_call_slots
 from agents.schemas import Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
 from graph.diversity import diversity_report
@@ -22,8 +23,10 @@ from graph.judge_stats import JudgeStats
 from graph.nodes import LoopDeps
 from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, answer_failures, reason_code
 from graph.replay import PlanJournal
+from graph.spares import should_start_another
 from graph.state import SampleState, merge_usage
 from graph.work import TopicSource, WorkItem, WorkSource
+from graph.worker_threads import ensure_worker_threads
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ SampleExecutor = Callable[[LoopDeps], SampleInvoke]
 """Where a job's samples run: given the job's dependencies, the function that runs one sample."""
 ATTEMPTS_PER_SAMPLE = 4
 MAX_CONSECUTIVE_ERRORS = 5
+SPARES_AFTER = 10  # finished samples before the rejection rate is trusted to start spares
+SURPLUS = "surplus: the job had its n accepted samples when this spare finished"
 
 
 async def _ignore(_: JobEvent) -> None:
@@ -43,10 +48,15 @@ async def _ignore(_: JobEvent) -> None:
 class JobRunner:
     """Run one job with bounded concurrency; emit an event per finished sample.
 
-    The runner starts a sample only while ``accepted + in_flight < n``, so a job ends with exactly
-    ``n`` accepted samples unless a budget, the deadline, cancellation, repeated errors or an
-    exhausted work source stop it. Each sample starts from an item of the work ``source`` (by
-    default topics from ``deps.planner``, or ``topic`` for every sample).
+    The runner starts a sample while the samples in flight are unlikely to bring the job to ``n``
+    at the job's acceptance rate so far (graph/spares.py): near the end it runs a few spares
+    beside the last samples instead of redoing each rejected one in a serial
+    tail. The first ``n`` accepted are kept; when they are in, the spares still running are
+    cancelled, and a spare that finished accepted after them is rejected as ``surplus`` (its cost
+    is in the summary under that reason). So a job ends with exactly ``n`` accepted samples unless
+    a budget, the deadline, cancellation, repeated errors or an exhausted work source stop it.
+    Each sample starts from an item of the work ``source`` (by default topics from
+    ``deps.planner``, or ``topic`` for every sample).
 
     A resumed job passes every sample its earlier runs finished (``previous``, accepted and
     rejected) and the time they took (``elapsed_s``): the counters start from them, so accepted
@@ -107,6 +117,10 @@ class JobRunner:
         self.rejected = 0
         self.started = 0
         self.in_flight = 0
+        self._kept = 0  # accepted samples admitted (counted before they are recorded: no race for the n-th)
+        self._attempts: dict[str, asyncio.Task[Sample | None]] = {}
+        self._surplus: set[str] = set()  # spares cancelled because the job had its n
+        self._partial: dict[str, dict[str, Any]] = {}  # each running sample's state after its last node
         self.consecutive_errors = 0
         self.last_error = ""
         self.stop_reason: StopReason | None = None
@@ -204,7 +218,7 @@ class JobRunner:
             while True:
                 if self._stop_check():
                     return None
-                if len(self.accepted) + self.in_flight < self.n:
+                if self._needs_another():
                     self.in_flight += 1
                     self.started += 1
                     while self._next_ordinal in self._finished_ordinals:
@@ -212,6 +226,12 @@ class JobRunner:
                     self._next_ordinal += 1
                     return self._next_ordinal - 1
                 await self._condition.wait()
+
+    def _needs_another(self) -> bool:
+        """Whether the samples in flight are unlikely to bring the job to n (graph/spares.py)."""
+        finished = len(self.accepted) + self.rejected
+        acceptance = len(self.accepted) / finished if finished >= SPARES_AFTER else 1.0
+        return should_start_another(self.in_flight, self.n - len(self.accepted), acceptance)
 
     async def _next_item(self, sample_id: str) -> WorkItem | None:
         """Ask the source for the sample's work; when it has none left, give the slot back."""
@@ -243,21 +263,29 @@ class JobRunner:
                 await self.deps.journal.finish(ordinal)
             self.consecutive_errors = 0
         except asyncio.CancelledError:
-            raise
+            task = asyncio.current_task()
+            if sample_id not in self._surplus or (task is not None and task.cancelling() > 1):
+                raise
+            if task is not None:
+                task.uncancel()  # cancelled as a spare, not by the job's own cancellation: record it
+            state = {**self._partial.get(sample_id, initial), "status": "rejected", "reject_reason": SURPLUS}
         except Exception as exc:  # one bad sample must never crash the job; a full disk stops it
             if is_storage_full(exc):
                 raise
             state = self._failed(sample_id, initial, exc)
+        finally:
+            self._partial.pop(sample_id, None)
         return sample_from_state(
             self.deps, self.job_id, self.prompt_hashes, sample_id, state, started_at, item.parent_id
         )
 
     async def _invoke_graph(self, initial: SampleState, scope_seed: int) -> dict[str, Any]:
-        """Run the sample's graph in this process."""
+        """Run the sample's graph in this process, keeping its state after each node (for a cancelled spare)."""
+        state: dict[str, Any] = dict(initial)
+        config = {"recursion_limit": recursion_limit(self.deps)}
         with call_scope(scope_seed):
-            state: dict[str, Any] = await self.graph.ainvoke(
-                initial, config={"recursion_limit": recursion_limit(self.deps)}
-            )
+            async for state in self.graph.astream(initial, config=config, stream_mode="values"):
+                self._partial[initial["sample_id"]] = state
         return state
 
     def _failed(self, sample_id: str, initial: SampleState, exc: Exception) -> dict[str, Any]:
@@ -280,6 +308,12 @@ class JobRunner:
             self.rejected_by_reason[reason_code(sample.reject_reason)] += 1
             self.cost_by_reason[reason_code(sample.reject_reason)] += self._cost(sample.lineage.tokens)
 
+    async def _drop(self) -> None:
+        """Give back the slot of a sample that ended without a result."""
+        async with self._condition:
+            self.in_flight -= 1
+            self._condition.notify_all()
+
     async def _record(self, sample: Sample) -> None:
         """Count a finished sample and wake waiting workers."""
         async with self._condition:
@@ -287,9 +321,8 @@ class JobRunner:
             self._count(sample)
             self._condition.notify_all()
 
-    async def _attempt(self, ordinal: int) -> Sample | None:
+    async def _attempt(self, ordinal: int, sample_id: str) -> Sample | None:
         """Run claimed sample number ``ordinal`` from its work item; None when the source had nothing left."""
-        sample_id = uuid.uuid4().hex
         try:
             item = await self._next_item(sample_id)
         except asyncio.CancelledError:
@@ -307,14 +340,44 @@ class JobRunner:
         sample: Sample | None = None
         try:
             sample = await self._run_sample(sample_id, item, ordinal)
+            sample = self._admit(sample)
             return sample
         finally:
             self.source.release(sample_id, sample)
 
+    def _admit(self, sample: Sample) -> Sample:
+        """Keep an accepted sample while the job has fewer than n; at the n-th, cancel the spares.
+
+        Synchronous, so two samples finishing together cannot both take the n-th place.
+        """
+        if sample.status != "accepted":
+            return sample
+        if self._kept >= self.n:
+            return sample.model_copy(update={"status": "rejected", "reject_reason": SURPLUS})
+        self._kept += 1
+        if self._kept == self.n:
+            for other, task in self._attempts.items():
+                if other != sample.id and not task.done():
+                    self._surplus.add(other)
+                    task.cancel()
+        return sample
+
     async def _worker(self) -> None:
         """Start samples until the job must stop."""
         while (ordinal := await self._claim()) is not None:
-            sample = await self._attempt(ordinal)
+            sample_id = uuid.uuid4().hex
+            attempt = asyncio.create_task(self._attempt(ordinal, sample_id))
+            self._attempts[sample_id] = attempt
+            try:
+                sample = await attempt
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if sample_id not in self._surplus or (task is not None and task.cancelling()):
+                    raise
+                await self._drop()  # a spare cancelled before it had work: nothing to record
+                continue
+            finally:
+                self._attempts.pop(sample_id, None)
             if sample is None:
                 continue
             await self._record(sample)
@@ -327,7 +390,16 @@ class JobRunner:
         full, stops the whole job: the other samples are cancelled and the exception is raised.
         """
         self._t0 = time.monotonic() - self.elapsed_before
+        ensure_worker_threads()  # asyncio's default pool (6 threads on 2 cores) would queue the samples
         await self.on_event(JobEvent(kind="started", progress=self.progress()))
+        with job_call_slots(self.concurrency):  # brainstorms share the samples' concurrency
+            await self._run_samples()
+        summary = await self.summarise()
+        await self.on_event(JobEvent(kind="finished", progress=self.progress(), summary=summary))
+        return summary
+
+    async def _run_samples(self) -> None:
+        """Prepare the work source and run the workers until the job stops."""
         try:
             if self.deps.batches is not None:  # a resumed job adopts the batches it submitted before
                 await self.deps.batches.resume()
@@ -343,9 +415,6 @@ class JobRunner:
             if self.deps.batches is not None:
                 await self.deps.batches.close()
             await self.deps.memory.aflush()  # accepted samples still waiting in memory go to the store
-        summary = await self.summarise()
-        await self.on_event(JobEvent(kind="finished", progress=self.progress(), summary=summary))
-        return summary
 
     async def summarise(self) -> JobSummary:
         """Compute the summary, diversity of the accepted set included."""

@@ -6,9 +6,8 @@ a fresh server per run so its counters are that run's), with ``--concurrency`` c
 Each peer runs its own script (``run_<tool>.py``) in its own virtual environment, made by
 ``python -m benchmarks.peers.install``; dialogforge runs as a user runs it: ``dialogforge generate
 -n N --concurrency C --no-cache`` in a fresh data directory, with embeddings from the same server
-(``DIALOGFORGE_EMBEDDER=openai:fake``) and the same cap on calls in flight as the peers
-(``DIALOGFORGE_LLM_MAX_CONCURRENCY``: unset, its topic brainstorms go beyond the samples' C).
-dialogforge also brainstorms its own topics, checks each draft, rejects near-duplicates and
+(``DIALOGFORGE_EMBEDDER=openai:fake``) and no cap set: its samples and topic brainstorms share
+the job's C calls in flight (agents/job_calls.py). dialogforge also brainstorms its own topics, checks each draft, rejects near-duplicates and
 rewrites what the judge fails, so its calls per kept sample are printed beside the peers'.
 
 Printed per run: kept samples, the tool's own seconds for the work (start-up excluded) and kept/s
@@ -101,8 +100,6 @@ def run_tool(tool: str, args: argparse.Namespace, work: Path, topics: Path) -> R
                 "DIALOGFORGE_LLM_API_KEY": "sk-fake",
                 "DIALOGFORGE_EMBEDDER": "openai:fake",
                 "DIALOGFORGE_DATA_DIR": str(out / "data"),
-                # the peers are held to C calls in flight; dialogforge's topic brainstorms would add a few
-                "DIALOGFORGE_LLM_MAX_CONCURRENCY": str(args.concurrency),
             }
         else:
             command = peer_command(tool, work, base_url, topics, args, out)

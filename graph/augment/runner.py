@@ -33,6 +33,7 @@ from graph.augment.loop import AugmentDeps, ChildState, build_child_graph, child
 from graph.augment.source import RowSource, child_key
 from graph.progress import Budget, StopReason, reason_code
 from graph.state import merge_usage
+from graph.worker_threads import ensure_worker_threads
 
 logger = logging.getLogger(__name__)
 ChildSink = Callable[[Sample], Awaitable[None]]
@@ -152,6 +153,7 @@ class AugmentRunner:
     async def run(self, source: RowSource, on_child: ChildSink) -> AugmentReport:
         """Augment every parent of ``source`` (bounded concurrency), handing every finished child to ``on_child``."""
         self._source = source
+        ensure_worker_threads()  # each child's checks run in a thread: the default 6 would queue them
         slots = asyncio.Semaphore(self.concurrency)
         tasks: set[asyncio.Task[None]] = set()
         try:

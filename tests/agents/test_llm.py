@@ -11,6 +11,7 @@ from langchain_openai import ChatOpenAI
 
 from agents.admission import Admission
 from agents.answers import draft_schema
+from agents.job_calls import job_call_slots
 from agents.llm import (
     BoundedChatModel,
     LLMConfig,
@@ -102,6 +103,20 @@ async def test_concurrency_bound_really_bounds() -> None:
     answers = await asyncio.gather(*calls)
     assert len(answers) == 20
     assert fake.max_in_flight == 3
+
+
+async def test_a_jobs_call_slots_bound_its_calls_below_an_uncapped_endpoint() -> None:
+    fake = SlowChatModel(responder=lambda messages, options: "ok")
+    model = BoundedChatModel(inner=fake, admission=Admission())  # no cap at the endpoint
+
+    async def job() -> list[Any]:
+        with job_call_slots(2):  # samples and brainstorms of one job alike
+            return await asyncio.gather(*(model.ainvoke([HumanMessage(f"call {i}")]) for i in range(8)))
+
+    assert len(await job()) == 8
+    assert fake.max_in_flight == 2
+    outside = await asyncio.gather(*(model.ainvoke([HumanMessage(f"free {i}")]) for i in range(8)))
+    assert len(outside) == 8 and fake.max_in_flight == 8  # no job: only the endpoint's admission bounds
 
 
 async def test_bounded_model_keeps_bind_options_and_usage() -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from graph.progress import Budget, JobEvent
-from graph.runner import MAX_CONSECUTIVE_ERRORS, JobRunner
+from benchmarks.fake_llm import fake_answer
+from graph.progress import Budget, JobEvent, reason_code
+from graph.runner import MAX_CONSECUTIVE_ERRORS, SURPLUS, JobRunner
 from graph.state import LoopConfig
 from graph.topic_planner import TopicPlanner
+from tests.fakes import SlowChatModel
 from tests.graph.loop_support import (
     GENTLE,
     MARKER_RULE,
@@ -259,3 +262,53 @@ async def test_a_failing_diversity_measure_leaves_the_summary_without_it(
     summary = await runner.run()
     assert summary.accepted == 2 and summary.stop_reason == "completed" and summary.diversity is None
     assert summary.message == "diversity not measured: ConnectionError: embedding endpoint gone"
+
+
+def every_other(override: Any) -> Any:
+    """Use ``override`` for every second call of a role, answer normally otherwise."""
+
+    def answer(prompt: str, call: int) -> str:
+        return override(prompt, call) if call % 2 else fake_answer(prompt, "DraftAnswer")
+
+    return answer
+
+
+async def test_spares_near_the_end_keep_exactly_n_and_the_surplus_is_rejected(tmp_path: Path) -> None:
+    # Every other draft lacks a marker and is rejected at the check: the job learns acceptance 0.5
+    # and, near its end, runs more samples than it still needs. The first n accepted are kept.
+    script = Script(generator=every_other(markerless))
+    events = Events()
+    deps = make_deps(tmp_path, script, config=LoopConfig(max_rewrites=0), brainstorm=False)
+    slow = SlowChatModel(responder=script, delay_s=0.02)
+    deps = replace(deps, models=replace(deps.models, generator=slow, judge=slow, rewriter=slow))
+    runner = JobRunner(deps, 16, concurrency=8, on_event=events)
+    summary = await runner.run()
+
+    assert summary.accepted == 16 and summary.complete
+    assert deps.memory.count() == 16  # a surplus sample never reaches the memory
+    progress = [event.progress for event in events.events]
+    assert max(p.in_flight for p in progress) <= 8
+    assert any(p.accepted + p.in_flight > 16 for p in progress)  # spares ran beside the last samples
+    samples = events.samples()
+    assert sum(sample.status == "accepted" for sample in samples) == 16
+    assert summary.rejected == len(samples) - 16
+    assert summary.rejected_by_reason.get("surplus", 0) >= 1  # the spares still running were cancelled
+    assert all(s.reject_reason.startswith(SURPLUS) for s in samples if reason_code(s.reject_reason) == "surplus")
+    assert deps.memory.reserved() == []
+
+
+async def test_a_cancelled_job_does_not_turn_its_samples_into_surplus(tmp_path: Path) -> None:
+    async def on_event(event: JobEvent) -> None:
+        if event.kind == "sample":
+            await runner.cancel()
+
+    script = Script()
+    slow = SlowChatModel(responder=script, delay_s=0.02)
+    deps = make_deps(tmp_path, script)
+    deps = replace(deps, models=replace(deps.models, generator=slow, judge=slow, rewriter=slow))
+    runner = JobRunner(deps, 10, concurrency=4, on_event=on_event)
+    summary = await runner.run()
+
+    assert summary.stop_reason == "cancelled"
+    assert "surplus" not in summary.rejected_by_reason
+    assert summary.accepted + summary.rejected == runner.started  # the samples in flight finished and are kept

@@ -48,7 +48,7 @@ def test_cli_states_its_limits_first_and_runs_more_than_8_calls_at_once(tmp_path
     first = result.stderr.splitlines()[0]
     assert first.startswith("concurrency 16; LLM calls in flight: up to 16 (no cap set"), first
     assert "RPM 6000" in first and "TPM off" in first and "embedder e5" in first
-    assert served["max_in_flight"] > 8  # the old silent cap
+    assert 8 < served["max_in_flight"] <= 16, served  # not the old silent cap; brainstorms within the 16
     assert "429/503 answers 0" in result.stdout
 
 
