@@ -228,9 +228,15 @@ class JobRunner:
                 await self._condition.wait()
 
     def _needs_another(self) -> bool:
-        """Whether the samples in flight are unlikely to bring the job to n (graph/spares.py)."""
+        """Whether the samples in flight are unlikely to bring the job to n (graph/spares.py).
+
+        Spares are for samples that wait on the endpoint. A job served mostly from the call cache
+        (a rerun) has no such tail, and its spares would make calls the first run never made.
+        """
         finished = len(self.accepted) + self.rejected
-        acceptance = len(self.accepted) / finished if finished >= SPARES_AFTER else 1.0
+        served = sum(self.usage.values(), TokenUsage())
+        live = served.calls > served.cache_hits
+        acceptance = len(self.accepted) / finished if finished >= SPARES_AFTER and live else 1.0
         return should_start_another(self.in_flight, self.n - len(self.accepted), acceptance)
 
     async def _next_item(self, sample_id: str) -> WorkItem | None:

@@ -7,8 +7,12 @@ Each peer runs its own script (``run_<tool>.py``) in its own virtual environment
 ``python -m benchmarks.peers.install``; dialogforge runs as a user runs it: ``dialogforge generate
 -n N --concurrency C --no-cache`` in a fresh data directory, with embeddings from the same server
 (``DIALOGFORGE_EMBEDDER=openai:fake``) and no cap set: its samples and topic brainstorms share
-the job's C calls in flight (agents/job_calls.py). dialogforge also brainstorms its own topics, checks each draft, rejects near-duplicates and
-rewrites what the judge fails, so its calls per kept sample are printed beside the peers'.
+the job's C calls in flight (agents/job_calls.py). dialogforge also brainstorms its own topics,
+checks each draft, rejects near-duplicates and rewrites what the judge fails, so its calls per
+kept sample are printed beside the peers'.
+``dialogforge-given`` is the same command with the peers' inputs: a style pack file (made from
+``--style``) that lists the task's N topics, as the peers are given them, and rejects only exact
+repeats (``near_duplicate_similarity: 1.0``); the rule checks and the judge stay.
 
 Printed per run: kept samples, the tool's own seconds for the work (start-up excluded) and kept/s
 from them, the process's wall time and peak RSS, the calls and the most in flight the server saw;
@@ -32,6 +36,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from agents.styles import resolve_style
 from benchmarks.loopback import REPO, fake_llm_server, provider_health
 
 HERE = Path(__file__).resolve().parent
@@ -79,10 +86,20 @@ def peer_command(tool: str, work: Path, base_url: str, topics: Path, args: argpa
     ]  # fmt: skip
 
 
-def dialogforge_command(args: argparse.Namespace, out: Path) -> list[str]:
+def given_topics_pack(args: argparse.Namespace, topics: Path, out: Path) -> Path:
+    """Write a pack file: ``--style`` with the task's topics listed and only exact repeats rejected."""
+    pack = resolve_style(args.style).model_dump(mode="json", exclude_defaults=True)
+    pack |= {"name": "peers-task", "aliases": [], "near_duplicate_similarity": 1.0}
+    pack["topics"] = topics.read_text(encoding="utf-8").split("\n")[: args.n]
+    path = out / "peers-task.yaml"
+    path.write_text(yaml.safe_dump(pack, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def dialogforge_command(args: argparse.Namespace, out: Path, style: str) -> list[str]:
     """Return the CLI command a user would type (the environment names the endpoint)."""
     return [
-        sys.executable, "-m", "service.cli.main", "generate", "--style", args.style, "-n", str(args.n),
+        sys.executable, "-m", "service.cli.main", "generate", "--style", style, "-n", str(args.n),
         "--concurrency", str(args.concurrency), "--no-cache", "-o", str(out / "data.jsonl"),
         "--report", str(out / "report"),
     ]  # fmt: skip
@@ -93,8 +110,9 @@ def run_tool(tool: str, args: argparse.Namespace, work: Path, topics: Path) -> R
     with tempfile.TemporaryDirectory(prefix=f"peer-{tool}-") as folder, fake_llm_server(args.latency) as base_url:
         out = Path(folder)
         env = {**os.environ, "NO_COLOR": "1"}
-        if tool == "dialogforge":
-            command = dialogforge_command(args, out)
+        if tool.startswith("dialogforge"):
+            style = str(given_topics_pack(args, topics, out)) if tool == "dialogforge-given" else args.style
+            command = dialogforge_command(args, out, style)
             env |= {
                 "DIALOGFORGE_LLM_BASE_URL": base_url,
                 "DIALOGFORGE_LLM_API_KEY": "sk-fake",
@@ -124,7 +142,7 @@ def run_tool(tool: str, args: argparse.Namespace, work: Path, topics: Path) -> R
 
 def _outcome(tool: str, stdout: str, out: Path) -> tuple[int, float]:
     """Return (kept, seconds of work): the peer's last JSON line, or dialogforge's report."""
-    if tool == "dialogforge":
+    if tool.startswith("dialogforge"):
         summary = json.loads((out / "report" / "report.json").read_text(encoding="utf-8"))
         summary = summary.get("summary", summary)
         return int(summary["accepted"]), float(summary["wall_s"])
@@ -140,7 +158,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--style", default="empathetic-cs")
-    parser.add_argument("--tools", default="dialogforge,distilabel,curator,data-designer")
+    parser.add_argument("--tools", default="dialogforge,dialogforge-given,distilabel,curator,data-designer")
     parser.add_argument("--work", type=Path, default=REPO / ".data" / "peers", help="where the peers' venvs are")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
@@ -157,7 +175,7 @@ def main() -> None:
                 run = run_tool(tool, args, args.work, topics)
                 runs[tool].append(run)
                 print(
-                    f"round {round_index + 1} {tool:<13} kept {run.kept:>4} in {run.seconds:6.2f} s "
+                    f"round {round_index + 1} {tool:<17} kept {run.kept:>4} in {run.seconds:6.2f} s "
                     f"({run.kept_per_s:5.2f}/s), process {run.wall_s:6.2f} s, peak RSS {run.peak_rss_mb:5.0f} MB, "
                     f"calls {run.calls:>4} ({run.calls / max(run.kept, 1):.2f}/kept), max in flight "
                     f"{run.max_in_flight}",
@@ -166,11 +184,13 @@ def main() -> None:
     ideal = args.concurrency / (2 * args.latency)
     medians = {tool: statistics.median(run.kept_per_s for run in found) for tool, found in runs.items()}
     for tool, rate in medians.items():
-        print(f"{tool:<13} median {rate:5.2f} kept/s = {rate / ideal:.2f} of the ideal {ideal:.1f}/s")
-    peers = {tool: rate for tool, rate in medians.items() if tool != "dialogforge"}
-    if "dialogforge" in medians and peers:
-        best = max(peers, key=lambda tool: peers[tool])
-        print(f"dialogforge / best peer ({best}): {medians['dialogforge'] / peers[best]:.2f}x")
+        print(f"{tool:<17} median {rate:5.2f} kept/s = {rate / ideal:.2f} of the ideal {ideal:.1f}/s")
+    peers = {tool: rate for tool, rate in medians.items() if not tool.startswith("dialogforge")}
+    if not peers:
+        return
+    best = max(peers, key=lambda tool: peers[tool])
+    for ours in (tool for tool in medians if tool.startswith("dialogforge")):
+        print(f"{ours} / best peer ({best}): {medians[ours] / peers[best]:.2f}x")
 
 
 if __name__ == "__main__":
