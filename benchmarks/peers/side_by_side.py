@@ -17,7 +17,9 @@ repeats (``near_duplicate_similarity: 1.0``); the rule checks and the judge stay
 Printed per run: kept samples, the tool's own seconds for the work (start-up excluded) and kept/s
 from them, the process's wall time and peak RSS, the calls and the most in flight the server saw;
 then per tool the medians of the rounds, the ratio to the ideal (``concurrency / (calls per kept
-x latency)`` with the task's 2 calls) and dialogforge's ratio to the best peer.
+x latency)`` with the task's 2 calls and the mean latency) and dialogforge's ratio to the best
+peer. ``--tail lognormal`` makes the fake's latency heavy-tailed (median ``--latency``, p99 about
+6x the median), where tools that wait for a whole batch's slowest call lose most.
 
 Run: ``python -m benchmarks.peers.install && python -m benchmarks.peers.side_by_side --rounds 3``.
 """
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -39,6 +42,7 @@ from pathlib import Path
 import yaml
 
 from agents.styles import resolve_style
+from benchmarks.fake_openai_server import TAIL_SIGMA
 from benchmarks.loopback import REPO, fake_llm_server, provider_health
 
 HERE = Path(__file__).resolve().parent
@@ -107,7 +111,8 @@ def dialogforge_command(args: argparse.Namespace, out: Path, style: str) -> list
 
 def run_tool(tool: str, args: argparse.Namespace, work: Path, topics: Path) -> Run:
     """Run one tool against a fresh fake server and return its figures."""
-    with tempfile.TemporaryDirectory(prefix=f"peer-{tool}-") as folder, fake_llm_server(args.latency) as base_url:
+    server = fake_llm_server(args.latency, tail=args.tail)
+    with tempfile.TemporaryDirectory(prefix=f"peer-{tool}-") as folder, server as base_url:
         out = Path(folder)
         env = {**os.environ, "NO_COLOR": "1"}
         if tool.startswith("dialogforge"):
@@ -157,6 +162,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tail", choices=["fixed", "lognormal"], default="fixed", help="the fake's chat latency")
     parser.add_argument("--style", default="empathetic-cs")
     parser.add_argument("--tools", default="dialogforge,dialogforge-given,distilabel,curator,data-designer")
     parser.add_argument("--work", type=Path, default=REPO / ".data" / "peers", help="where the peers' venvs are")
@@ -164,7 +170,7 @@ def main() -> None:
     args = parser.parse_args()
     tools = [tool.strip() for tool in args.tools.split(",") if tool.strip()]
     print(f"load {', '.join(f'{x:.2f}' for x in os.getloadavg())}; n {args.n}, concurrency {args.concurrency}, "
-          f"latency {args.latency} s, cpus {os.cpu_count()}", flush=True)  # fmt: skip
+          f"latency {args.latency} s ({args.tail}), cpus {os.cpu_count()}", flush=True)  # fmt: skip
     runs: dict[str, list[Run]] = {tool: [] for tool in tools}
     with tempfile.TemporaryDirectory(prefix="peer-topics-") as folder:
         topics = Path(folder) / "topics.txt"
@@ -181,7 +187,8 @@ def main() -> None:
                     f"{run.max_in_flight}",
                     flush=True,
                 )
-    ideal = args.concurrency / (2 * args.latency)
+    mean_latency = args.latency * (math.exp(TAIL_SIGMA**2 / 2) if args.tail == "lognormal" else 1.0)
+    ideal = args.concurrency / (2 * mean_latency)
     medians = {tool: statistics.median(run.kept_per_s for run in found) for tool, found in runs.items()}
     for tool, rate in medians.items():
         print(f"{tool:<17} median {rate:5.2f} kept/s = {rate / ideal:.2f} of the ideal {ideal:.1f}/s")
