@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from agents.styles import Criterion, StylePack
 from graph.knowledge import Grounding
 from graph.memory import TopicMemory
 from graph.replay import PlanJournal
+from graph.spares import SURPLUS
 from graph.state import LoopConfig, SampleState
 from graph.topic_planner import TopicPlanner
 
@@ -49,6 +51,7 @@ class LoopDeps:
     prices: PriceTable | None = None  # for the cost in progress and summary
     grounding: Grounding | None = None
     batches: BatchDispatcher | None = None  # batch mode: the job's Batch API submissions (models use it too)
+    take_seat: Callable[[str], bool] | None = None  # the runner's: may this sample be the job's next accepted?
 
 
 def user_text(turns: list[Turn]) -> str:
@@ -217,7 +220,11 @@ class SampleNodes:
         return update
 
     async def accept(self, state: SampleState) -> Update:
-        """Store the sample in the memory; a duplicate accepted meanwhile by a sibling is rejected."""
+        """Store the sample in the memory; a duplicate accepted meanwhile by a sibling is rejected.
+
+        So is a spare when the job already has its n (``deps.take_seat``, graph/runner.py): it never
+        reaches the memory.
+        """
         deps, text = self.deps, user_text(state["turns"])
         async with deps.accept_lock:
             neighbor = await deps.memory.anear_duplicate(text, deps.pack.near_duplicate_similarity)
@@ -225,6 +232,8 @@ class SampleNodes:
                 duplicate = check_near_duplicate(deps.pack, neighbor.similarity, neighbor.text)
                 reason = duplicate.reason if duplicate else "near duplicate"
                 return {"status": "rejected", "reject_reason": f"near_duplicate: {reason}"}
+            if deps.take_seat is not None and not deps.take_seat(state["sample_id"]):
+                return {"status": "rejected", "reject_reason": SURPLUS}  # a spare after the job's n-th
             await deps.memory.aadd_accepted(state["sample_id"], text, state["topic"], deps.job_id)
         return {"status": "accepted", "reject_reason": None}
 

@@ -23,7 +23,7 @@ from graph.judge_stats import JudgeStats
 from graph.nodes import LoopDeps
 from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, answer_failures, reason_code
 from graph.replay import PlanJournal
-from graph.spares import should_start_another
+from graph.spares import SURPLUS, should_start_another
 from graph.state import SampleState, merge_usage
 from graph.work import TopicSource, WorkItem, WorkSource
 from graph.worker_threads import ensure_worker_threads
@@ -38,7 +38,6 @@ SampleExecutor = Callable[[LoopDeps], SampleInvoke]
 ATTEMPTS_PER_SAMPLE = 4
 MAX_CONSECUTIVE_ERRORS = 5
 SPARES_AFTER = 10  # finished samples before the rejection rate is trusted to start spares
-SURPLUS = "surplus: the job had its n accepted samples when this spare finished"
 
 
 async def _ignore(_: JobEvent) -> None:
@@ -93,7 +92,7 @@ class JobRunner:
         self.job_id = deps.job_id or uuid.uuid4().hex[:12]
         self.seed = deps.seed if deps.seed is not None else derive_seed("job", self.job_id)
         journal = PlanJournal(deps.cache, deps.pack, self.seed, self.job_id) if deps.cache is not None else None
-        deps = replace(deps, job_id=self.job_id, journal=journal)  # memory entries need the id
+        deps = replace(deps, job_id=self.job_id, journal=journal, take_seat=self._take_seat)  # memory needs the id
         self._finished_ordinals = journal.finished() if journal is not None else set()
         self._next_ordinal = 0
         self.deps, self.n, self.concurrency = deps, n, concurrency
@@ -117,7 +116,7 @@ class JobRunner:
         self.rejected = 0
         self.started = 0
         self.in_flight = 0
-        self._kept = 0  # accepted samples admitted (counted before they are recorded: no race for the n-th)
+        self._seated: set[str] = set()  # accepted by the accept node (before recorded: no race for the n-th)
         self._attempts: dict[str, asyncio.Task[Sample | None]] = {}
         self._surplus: set[str] = set()  # spares cancelled because the job had its n
         self._partial: dict[str, dict[str, Any]] = {}  # each running sample's state after its last node
@@ -131,6 +130,7 @@ class JobRunner:
         admission = deps.models.admission
         self._throttled_before = admission.stats().throttled if admission else 0
         self._restore(previous or [])
+        self._seated.update(sample.id for sample in self.accepted)  # a resumed job's earlier ones count toward n
 
     def _restore(self, previous: list[Sample]) -> None:
         """Start the counters from the samples earlier runs of this job finished."""
@@ -346,27 +346,24 @@ class JobRunner:
         sample: Sample | None = None
         try:
             sample = await self._run_sample(sample_id, item, ordinal)
-            sample = self._admit(sample)
             return sample
         finally:
             self.source.release(sample_id, sample)
 
-    def _admit(self, sample: Sample) -> Sample:
-        """Keep an accepted sample while the job has fewer than n; at the n-th, cancel the spares.
+    def _take_seat(self, sample_id: str) -> bool:
+        """Let the accept node keep a sample while the job has fewer than n; at the n-th, cancel the spares.
 
         Synchronous, so two samples finishing together cannot both take the n-th place.
         """
-        if sample.status != "accepted":
-            return sample
-        if self._kept >= self.n:
-            return sample.model_copy(update={"status": "rejected", "reject_reason": SURPLUS})
-        self._kept += 1
-        if self._kept == self.n:
+        if len(self._seated) >= self.n:
+            return False
+        self._seated.add(sample_id)
+        if len(self._seated) == self.n:
             for other, task in self._attempts.items():
-                if other != sample.id and not task.done():
+                if other not in self._seated and not task.done():
                     self._surplus.add(other)
                     task.cancel()
-        return sample
+        return True
 
     async def _worker(self) -> None:
         """Start samples until the job must stop."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 CONFIDENCE = 0.9
+SURPLUS = "surplus: the job had its n accepted samples when this spare finished"
 
 
 def chance_of_enough(in_flight: int, remaining: int, acceptance: float) -> float:
