@@ -16,14 +16,14 @@ from agents.call_scope import call_scope, derive_seed
 from agents.job_calls import job_call_slots
 from agents.schemas import Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
-from graph.diversity import diversity_report
 from graph.faults import is_storage_full
-from graph.job_lineage import judge_prompt_name, prompt_hashes, sample_from_state
+from graph.job_lineage import prompt_hashes, sample_from_state
+from graph.job_summary import summarise_job
 from graph.judge_stats import JudgeStats
 from graph.nodes import LoopDeps
 from graph.progress import Budget, JobEvent, JobProgress, JobSummary, StopReason, answer_failures, reason_code
 from graph.replay import PlanJournal
-from graph.spares import SURPLUS, should_start_another
+from graph.spares import SURPLUS, Seats, acceptance_so_far, should_start_another
 from graph.state import SampleState, merge_usage
 from graph.work import TopicSource, WorkItem, WorkSource
 from graph.worker_threads import ensure_worker_threads
@@ -37,7 +37,6 @@ SampleExecutor = Callable[[LoopDeps], SampleInvoke]
 """Where a job's samples run: given the job's dependencies, the function that runs one sample."""
 ATTEMPTS_PER_SAMPLE = 4
 MAX_CONSECUTIVE_ERRORS = 5
-SPARES_AFTER = 10  # finished samples before the rejection rate is trusted to start spares
 
 
 async def _ignore(_: JobEvent) -> None:
@@ -48,12 +47,11 @@ class JobRunner:
     """Run one job with bounded concurrency; emit an event per finished sample.
 
     The runner starts a sample while the samples in flight are unlikely to bring the job to ``n``
-    at the job's acceptance rate so far (graph/spares.py): near the end it runs a few spares
-    beside the last samples instead of redoing each rejected one in a serial
-    tail. The first ``n`` accepted are kept; when they are in, the spares still running are
-    cancelled, and a spare that finished accepted after them is rejected as ``surplus`` (its cost
-    is in the summary under that reason). So a job ends with exactly ``n`` accepted samples unless
-    a budget, the deadline, cancellation, repeated errors or an exhausted work source stop it.
+    at its acceptance rate so far: near the end it runs a few spares instead of redoing each
+    rejected sample in a serial tail. The first ``n`` accepted take the job's seats; spares left
+    over are rejected as ``surplus`` (graph/spares.py). So a job ends with exactly ``n`` accepted
+    samples unless a budget, the deadline, cancellation, repeated errors or an exhausted work
+    source stop it.
     Each sample starts from an item of the work ``source`` (by default topics from
     ``deps.planner``, or ``topic`` for every sample).
 
@@ -92,7 +90,8 @@ class JobRunner:
         self.job_id = deps.job_id or uuid.uuid4().hex[:12]
         self.seed = deps.seed if deps.seed is not None else derive_seed("job", self.job_id)
         journal = PlanJournal(deps.cache, deps.pack, self.seed, self.job_id) if deps.cache is not None else None
-        deps = replace(deps, job_id=self.job_id, journal=journal, take_seat=self._take_seat)  # memory needs the id
+        self.seats = Seats(n, (sample.id for sample in previous or [] if sample.status == "accepted"))
+        deps = replace(deps, job_id=self.job_id, journal=journal, take_seat=self.seats.take)  # memory needs the id
         self._finished_ordinals = journal.finished() if journal is not None else set()
         self._next_ordinal = 0
         self.deps, self.n, self.concurrency = deps, n, concurrency
@@ -116,9 +115,6 @@ class JobRunner:
         self.rejected = 0
         self.started = 0
         self.in_flight = 0
-        self._seated: set[str] = set()  # accepted by the accept node (before recorded: no race for the n-th)
-        self._attempts: dict[str, asyncio.Task[Sample | None]] = {}
-        self._surplus: set[str] = set()  # spares cancelled because the job had its n
         self._partial: dict[str, dict[str, Any]] = {}  # each running sample's state after its last node
         self.consecutive_errors = 0
         self.last_error = ""
@@ -130,7 +126,6 @@ class JobRunner:
         admission = deps.models.admission
         self._throttled_before = admission.stats().throttled if admission else 0
         self._restore(previous or [])
-        self._seated.update(sample.id for sample in self.accepted)  # a resumed job's earlier ones count toward n
 
     def _restore(self, previous: list[Sample]) -> None:
         """Start the counters from the samples earlier runs of this job finished."""
@@ -168,14 +163,18 @@ class JobRunner:
             rewrites=self.rewrites,
             llm_calls=self.llm_calls(),
             tokens=self.total_tokens(),
-            elapsed_s=time.monotonic() - self._t0,
+            elapsed_s=self.elapsed_s(),
             rejected_by_reason=dict(self.rejected_by_reason),
             admission=self.admission(),
-            cost_usd=self._cost(self._all_usage()) if self.deps.prices else None,
+            cost_usd=self._cost(self.all_usage()) if self.deps.prices else None,
             batches=self.deps.batches.stats() if self.deps.batches else None,
         )
 
-    def _all_usage(self) -> dict[str, TokenUsage]:
+    def elapsed_s(self) -> float:
+        """Seconds the job has run, earlier runs of a resumed job included."""
+        return time.monotonic() - self._t0
+
+    def all_usage(self) -> dict[str, TokenUsage]:
         """Usage per role so far, the topic brainstorms included."""
         usage = dict(self.usage)
         if self.source.usage.calls:
@@ -228,15 +227,8 @@ class JobRunner:
                 await self._condition.wait()
 
     def _needs_another(self) -> bool:
-        """Whether the samples in flight are unlikely to bring the job to n (graph/spares.py).
-
-        Spares are for samples that wait on the endpoint. A job served mostly from the call cache
-        (a rerun) has no such tail, and its spares would make calls the first run never made.
-        """
-        finished = len(self.accepted) + self.rejected
-        served = sum(self.usage.values(), TokenUsage())
-        live = served.calls > served.cache_hits
-        acceptance = len(self.accepted) / finished if finished >= SPARES_AFTER and live else 1.0
+        """Whether the samples in flight are unlikely to bring the job to n (graph/spares.py)."""
+        acceptance = acceptance_so_far(len(self.accepted), self.rejected, sum(self.usage.values(), TokenUsage()))
         return should_start_another(self.in_flight, self.n - len(self.accepted), acceptance)
 
     async def _next_item(self, sample_id: str) -> WorkItem | None:
@@ -269,11 +261,8 @@ class JobRunner:
                 await self.deps.journal.finish(ordinal)
             self.consecutive_errors = 0
         except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if sample_id not in self._surplus or (task is not None and task.cancelling() > 1):
+            if not self.seats.cancelled_as_spare(sample_id):
                 raise
-            if task is not None:
-                task.uncancel()  # cancelled as a spare, not by the job's own cancellation: record it
             state = {**self._partial.get(sample_id, initial), "status": "rejected", "reject_reason": SURPLUS}
         except Exception as exc:  # one bad sample must never crash the job; a full disk stops it
             if is_storage_full(exc):
@@ -328,12 +317,15 @@ class JobRunner:
             self._condition.notify_all()
 
     async def _attempt(self, ordinal: int, sample_id: str) -> Sample | None:
-        """Run claimed sample number ``ordinal`` from its work item; None when the source had nothing left."""
+        """Run claimed sample number ``ordinal`` from its work item; None: it ended without one (slot given back)."""
         try:
             item = await self._next_item(sample_id)
         except asyncio.CancelledError:
             self.source.release(sample_id, None)
-            raise
+            if not self.seats.cancelled_as_spare(sample_id):
+                raise
+            await self._drop()  # a spare cancelled before it had work: nothing to record
+            return None
         except Exception as exc:  # a failing source fails this sample, like a failing node
             initial: SampleState = {"sample_id": sample_id, "attempts": [], "usage": {}}
             failed = sample_from_state(
@@ -350,37 +342,16 @@ class JobRunner:
         finally:
             self.source.release(sample_id, sample)
 
-    def _take_seat(self, sample_id: str) -> bool:
-        """Let the accept node keep a sample while the job has fewer than n; at the n-th, cancel the spares.
-
-        Synchronous, so two samples finishing together cannot both take the n-th place.
-        """
-        if len(self._seated) >= self.n:
-            return False
-        self._seated.add(sample_id)
-        if len(self._seated) == self.n:
-            for other, task in self._attempts.items():
-                if other not in self._seated and not task.done():
-                    self._surplus.add(other)
-                    task.cancel()
-        return True
-
     async def _worker(self) -> None:
         """Start samples until the job must stop."""
         while (ordinal := await self._claim()) is not None:
             sample_id = uuid.uuid4().hex
-            attempt = asyncio.create_task(self._attempt(ordinal, sample_id))
-            self._attempts[sample_id] = attempt
+            attempt = asyncio.create_task(self._attempt(ordinal, sample_id))  # its own task: a seat may cancel it
+            self.seats.running(sample_id, attempt)
             try:
                 sample = await attempt
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if sample_id not in self._surplus or (task is not None and task.cancelling()):
-                    raise
-                await self._drop()  # a spare cancelled before it had work: nothing to record
-                continue
             finally:
-                self._attempts.pop(sample_id, None)
+                self.seats.ended(sample_id)
             if sample is None:
                 continue
             await self._record(sample)
@@ -420,49 +391,5 @@ class JobRunner:
             await self.deps.memory.aflush()  # accepted samples still waiting in memory go to the store
 
     async def summarise(self) -> JobSummary:
-        """Compute the summary, diversity of the accepted set included."""
-        stop = self._stop_check() or "completed"
-        texts = [sample.user_text() for sample in self.accepted]
-        diversity, message = None, self.last_error if stop == "errors" else ""
-        if texts:
-            try:
-                diversity = await asyncio.to_thread(
-                    diversity_report, texts, self.deps.embedder, self.deps.pack.near_duplicate_similarity
-                )
-            except Exception as exc:  # a summary without diversity beats losing the job's samples
-                logger.warning("diversity not measured: %s: %s", type(exc).__name__, exc)
-                message = message or f"diversity not measured: {type(exc).__name__}: {exc}"
-        usage = self._all_usage()
-        count = len(self.accepted)
-        prices = self.deps.prices
-        batch = self.deps.batches is not None
-        cost = prices.report(usage, self.deps.models.names, count, self.cost_by_reason, batch=batch) if prices else None
-        return JobSummary(
-            job_id=self.job_id,
-            style=self.deps.pack.name,
-            workspace=self.deps.memory.workspace,
-            target=self.n,
-            accepted=count,
-            rejected=self.rejected,
-            rejected_by_reason=dict(self.rejected_by_reason),
-            rewrites=self.rewrites,
-            llm_calls=self.llm_calls(),
-            cache_hits=sum(role.cache_hits for role in usage.values()),
-            tokens=usage,
-            total_tokens=self.total_tokens(),
-            calls_per_accepted=self.llm_calls() / count if count else None,
-            tokens_per_accepted=self.total_tokens() / count if count else None,
-            wall_s=round(time.monotonic() - self._t0, 3),
-            stop_reason=stop,
-            message=message,
-            models=dict(self.deps.models.names),
-            prompt_hashes=self.prompt_hashes,
-            judge_prompt=judge_prompt_name(self.deps),
-            thresholds=self.deps.pack.thresholds,
-            diversity=diversity,
-            admission=self.admission(),
-            cost=cost,
-            answer_failures=dict(self.answer_failures),
-            judge=self.judge_stats.model_copy(deep=True),
-            batches=self.deps.batches.stats() if self.deps.batches else None,
-        )
+        """Compute the summary, diversity of the accepted set included (graph/job_summary.py)."""
+        return await summarise_job(self, self._stop_check() or "completed")

@@ -257,7 +257,7 @@ async def test_a_failing_diversity_measure_leaves_the_summary_without_it(
     def endpoint_gone(*args: object) -> None:
         raise ConnectionError("embedding endpoint gone")
 
-    monkeypatch.setattr("graph.runner.diversity_report", endpoint_gone)
+    monkeypatch.setattr("graph.job_summary.diversity_report", endpoint_gone)
     runner = JobRunner(make_deps(tmp_path, Script()), 2, concurrency=1)
     summary = await runner.run()
     assert summary.accepted == 2 and summary.stop_reason == "completed" and summary.diversity is None
