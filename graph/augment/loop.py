@@ -3,7 +3,7 @@
 The same bounded loop as a generated sample (the routing functions of :mod:`graph.routing`): the
 operator's draft replaces ``generate``; the checks are the target pack's text checks, then the
 operator's own checks against the parent (no LLM), then a near-duplicate check against the
-parents and the children accepted so far; the judge scores with the operator's rubric (the
+parents and the children accepted so far (:mod:`graph.augment.seen`); the judge scores with the operator's rubric (the
 pack's, plus ``coherence`` for multi-turn children); the rewriter gets the exact reasons and the
 operator's contract (what the child owes its parent), so a repair never undoes the operator.
 """
@@ -17,21 +17,20 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.augment.checks import joined
 from agents.augment.operator import ChildRequest, Operator
 from agents.augment.registry import get_operator
-from agents.checks import CheckFailure, EmbedderLike, normalise, run_text_checks, trigram_jaccard
+from agents.checks import EmbedderLike, run_text_checks
 from agents.judge_plan import JudgePlan, judge_sample
 from agents.llm import RoleModels
 from agents.rewriter import rewrite_dialogue
 from agents.schemas import Attempt
 from graph import routing
+from graph.augment.seen import Seen
 from graph.builder import CHECK_ROUTES, DRAFT_ROUTES, JUDGE_ROUTES
 from graph.nodes import check_update, draft_update, verdict_update
 from graph.state import SampleState
 
 Update = dict[str, Any]
-SIBLING_JACCARD = 0.8  # a child sharing this much of its 3-grams with an accepted one is a duplicate
 
 
 class ChildState(SampleState, total=False):
@@ -39,38 +38,6 @@ class ChildState(SampleState, total=False):
 
     request: ChildRequest[Any]
     notes: dict[str, Any]
-
-
-@dataclass
-class Seen:
-    """The texts a new child must not duplicate: every parent and every accepted child (normalised)."""
-
-    exact: set[str] = field(default_factory=set)
-    children: dict[str, list[str]] = field(default_factory=dict)  # parent id -> accepted children's text
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    def add_parent(self, text: str) -> None:
-        """Remember a parent's text."""
-        self.exact.add(normalise(text))
-
-    def duplicate(self, parent_id: str, text: str) -> CheckFailure | None:
-        """Return a near-duplicate failure if ``text`` is a parent, an accepted child, or near a sibling."""
-        flat = normalise(text)
-        if flat in self.exact:
-            return CheckFailure("near_duplicate", "the child repeats a sample of the data set word for word")
-        for sibling in self.children.get(parent_id, []):
-            overlap = trigram_jaccard(flat, sibling)
-            if overlap >= SIBLING_JACCARD:
-                return CheckFailure(
-                    "near_duplicate", f"the child nearly repeats a sibling already made ({overlap:.0%} shared)"
-                )
-        return None
-
-    def add_child(self, parent_id: str, text: str) -> None:
-        """Remember an accepted child."""
-        flat = normalise(text)
-        self.exact.add(flat)
-        self.children.setdefault(parent_id, []).append(flat)
 
 
 @dataclass
@@ -120,7 +87,7 @@ class ChildNodes:
         if not failures:
             failures = await asyncio.to_thread(_operator(state).check, request, turns, notes, self.deps.embedder)
         if not failures:
-            duplicate = self.deps.seen.duplicate(request.parent.id, joined(turns))
+            duplicate = self.deps.seen.duplicate(request.parent, turns)
             failures = [duplicate] if duplicate else []
         return check_update(state, failures)
 
@@ -152,12 +119,12 @@ class ChildNodes:
 
     async def accept(self, state: ChildState) -> Update:
         """Keep the child unless a sibling accepted meanwhile made it a duplicate."""
-        request, text, seen = state["request"], joined(state["turns"]), self.deps.seen
+        request, turns, seen = state["request"], state["turns"], self.deps.seen
         async with seen.lock:
-            duplicate = seen.duplicate(request.parent.id, text)
+            duplicate = seen.duplicate(request.parent, turns)
             if duplicate is not None:
                 return {"status": "rejected", "reject_reason": f"near_duplicate: {duplicate.reason}"}
-            seen.add_child(request.parent.id, text)
+            seen.add_child(request.parent.id, state["sample_id"], turns)
         return {"status": "accepted", "reject_reason": None}
 
     async def reject(self, state: ChildState) -> Update:

@@ -127,7 +127,7 @@ class AugmentRunner:
             self.report.started += 1
             self.report.count(child)
             if child.status == "accepted":
-                self.deps.seen.add_child(key[0], joined(child.turns))
+                self.deps.seen.add_child(key[0], child.id, child.turns)
 
     def refusal(self, parent: Sample) -> str | None:
         """Return why no operator can take this parent (None: at least one can)."""
@@ -158,8 +158,7 @@ class AugmentRunner:
         tasks: set[asyncio.Task[None]] = set()
         try:
             async for page in source.pages():
-                for parent in page:
-                    self.deps.seen.add_parent(joined(parent.turns))
+                self.deps.seen.add_parents(page)
                 for parent in page:
                     await slots.acquire()
                     if self.stop_check():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 
-from agents.augment.registry import parse_spec
+from agents.augment.registry import OperatorSpec, parse_ops
 from graph.datasets.export import ExportFormat
 from graph.datasets.refs import parse_ref
 from service.jobs.kinds.augment import AugmentJobRequest
@@ -19,6 +19,7 @@ from service.jobs.kinds.generate import GenerateJobRequest
 from service.jobs.models import JobRequest
 
 DEFAULT_FORMAT: ExportFormat = "sharegpt"
+ParamValue = str | int | tuple[str, ...]
 
 
 class ChatCommand:
@@ -146,6 +147,12 @@ class Augment(DatasetJobCommand):
     ops: tuple[str, ...] = ("paraphrase",)
     per_sample: int = 1
     style: str | None = None  # the target style (None: the rows' own)
+    params: tuple[tuple[str, ParamValue], ...] = ()  # the CLI's shorthands: ("scenes", ("餐厅",)), ("turns", 4)
+
+    def specs(self) -> list[OperatorSpec]:
+        """Return the operators with their parameters, validated (raises ``OperatorError`` naming a bad one)."""
+        shorthands = {name: list(value) if isinstance(value, tuple) else value for name, value in self.params}
+        return parse_ops(",".join(self.ops), shorthands)
 
     def pinned(self, ref: str, rows: int) -> Augment:
         """Return the command on ``ref``; ``n`` is the most children it can make (what the bounds count)."""
@@ -153,9 +160,13 @@ class Augment(DatasetJobCommand):
 
     def job_request(self) -> JobRequest:
         """Return an ``augment`` job of the version into its own data set (parents kept)."""
-        specs = [parse_spec(op, {}) for op in self.ops]
         return AugmentJobRequest(
-            kind="augment", source=self.ref, into=self.into, ops=specs, per_sample=self.per_sample, style=self.style
+            kind="augment",
+            source=self.ref,
+            into=self.into,
+            ops=self.specs(),
+            per_sample=self.per_sample,
+            style=self.style,
         )
 
 

@@ -1,4 +1,4 @@
-"""The words of the data set commands: version refs, and the operator words in English and Chinese.
+"""The words of the data set commands: version refs, operator words and operator parameters, in English and Chinese.
 
 Pure lookups for :mod:`service.chatops.grammar`; each problem returns None (the grammar words the
 error, listing what exists).
@@ -6,6 +6,9 @@ error, listing what exists).
 
 from __future__ import annotations
 
+from typing import Literal
+
+from agents.augment.registry import SHORTHANDS
 from agents.augment.registry import operator_names as augment_operator_names
 from graph.datasets.errors import InvalidNameError
 from graph.datasets.refs import parse_ref
@@ -63,3 +66,58 @@ def augment_op_list() -> str:
         words = [word for word, op in AUGMENT_WORDS.items() if op == name and not word.isascii()]
         parts.append(f"{name} ({', '.join(words)})" if words else name)
     return ", ".join(parts)
+
+
+# The operator parameters a chat command can set (the CLI's shorthands: ``--scenes``, ``--via``,
+# ``--turns``, ``--focus``), by name or Chinese word: ``场景=餐厅,书店``, ``via=en``, ``轮数=4``.
+PARAM_WORDS: dict[str, str] = {
+    **{name: name for name in SHORTHANDS},
+    "scene": "scenes",
+    "场景": "scenes",
+    "经由": "via",
+    "中转": "via",
+    "中转语言": "via",
+    "轮数": "turns",
+    "轮": "turns",
+    "重点": "focus",
+    "焦点": "focus",
+}
+ParamKind = Literal["list", "text", "number"]
+PARAM_KINDS: dict[str, ParamKind] = {"scenes": "list", "via": "list", "turns": "number", "focus": "text"}
+PARAM_EXAMPLES: dict[str, str] = {
+    "scenes": "场景=餐厅,书店",
+    "via": "via=en",
+    "turns": "轮数=4",
+    "focus": "重点=信用卡逾期",
+}
+_ASSIGN = ("=", "＝", ":", "：")
+
+# Languages by their Chinese names, for ``via`` (the pivot languages of backtranslate).
+LANGUAGE_WORDS: dict[str, str] = {
+    "英语": "en",
+    "英文": "en",
+    "中文": "zh",
+    "汉语": "zh",
+    "日语": "ja",
+    "日文": "ja",
+    "韩语": "ko",
+    "韩文": "ko",
+    "法语": "fr",
+    "德语": "de",
+    "西班牙语": "es",
+    "俄语": "ru",
+}
+
+
+def param_assignment(word: str) -> tuple[str, str] | None:
+    """Return (parameter, first value) of a word like ``场景=餐厅`` or ``turns:4`` (the value may be empty), or None."""
+    for sign in _ASSIGN:
+        key, found, value = word.partition(sign)
+        if found and (param := PARAM_WORDS.get(key.lower())) is not None:
+            return param, value
+    return None
+
+
+def param_value(param: str, word: str) -> str:
+    """Return a parameter's value as the operators read it (a language's Chinese name as its code)."""
+    return LANGUAGE_WORDS.get(word, word.lower()) if param == "via" else word

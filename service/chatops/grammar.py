@@ -11,7 +11,8 @@ full-width), commas or the boundary between Chinese and Latin/digit characters, 
 - ``cancel <id>`` | ``取消 <id>``
 - ``sample <style>`` | ``样例 <style>``
 - ``clean <ref> [ops]`` | ``清洗 <ref>``: e.g. ``clean bank-logs@1 normalize,pii,exact-dedup``
-- ``augment <ref> <op> [n] [style]`` | ``增强 <ref> <op words> [n条] [style]``: e.g. ``增强 bank-logs@2 换个说法 2条``
+- ``augment <ref> <op> [n] [style] [param=value]`` | ``增强 <ref> <op words> [n条] [style] [参数=值]``: e.g.
+  ``增强 bank-logs@2 换个说法 2条``, ``增强 cafe@1 换场景 场景=餐厅,书店``, ``增强 support@1 续写 4轮``
 - ``report <ref>`` | ``报告 <ref>``
 
 Every problem raises :class:`CommandError` with a message in plain words that says what to fix.
@@ -29,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agents.augment.registry import OperatorError, parse_spec
+from agents.augment.registry import SHORTHANDS, OperatorError
 from graph.cleaning.registry import ChainError, parse_ops
 from graph.datasets.export import EXPORT_FORMATS, ExportFormat
 from service.chatops.commands import (
@@ -40,12 +41,21 @@ from service.chatops.commands import (
     Clean,
     Generate,
     Help,
+    ParamValue,
     Report,
     SampleNow,
     Status,
     Styles,
 )
-from service.chatops.dataset_words import augment_op, augment_op_list, is_ref
+from service.chatops.dataset_words import (
+    PARAM_EXAMPLES,
+    PARAM_KINDS,
+    augment_op,
+    augment_op_list,
+    is_ref,
+    param_assignment,
+    param_value,
+)
 from service.jobs.kinds.augment import MAX_PER_SAMPLE
 
 MAX_TEXT_CHARS = 500
@@ -248,39 +258,89 @@ def _clean_command(args: list[str], vocabulary: Vocabulary) -> Clean:
 
 
 def _augment_command(args: list[str], vocabulary: Vocabulary) -> Augment:
-    """Parse ``augment <ref> <op> [op ...] [n] [style]``: operators by name or Chinese word, n children per row.
+    """Parse ``augment <ref> <op> [op ...] [n] [style] [param=value ...]``: operators by name or Chinese word.
 
-    A style (name or alias) sets the target style; without one the job takes the rows' own.
+    ``n`` is children per row; a style (name or alias) sets the target style (without one the job
+    takes the rows' own). Parameters are the CLI's shorthands by name or Chinese word
+    (``场景=餐厅,书店``, ``via=en``, ``轮数=4`` or ``4轮``, ``重点=信用卡逾期 vs 贷款逾期``); the
+    words after a list or text parameter that name nothing else are more of its value.
     """
     ref = _ref("augment", args, "augment bank-logs@2 paraphrase 2")
     ops: list[str] = []
     per_sample: int | None = None
     style: str | None = None
-    for word in args[1:]:
+    values: dict[str, list[str]] = {}
+    open_param: str | None = None  # the list or text parameter the next plain words extend
+    for word in _turns_words(args[1:]):
         count = _count(word)
+        if (assignment := param_assignment(word)) is not None:
+            param, value = assignment
+            if param in values:
+                raise CommandError(f"{param} is given twice; say it once, e.g. `{PARAM_EXAMPLES[param]}`.")
+            values[param] = [value] if value else []
+            open_param = param if PARAM_KINDS[param] != "number" else None
+            continue
         if count is not None and per_sample is None:
             per_sample = count
         elif word.lower() in _COUNT_WORDS and per_sample is not None:
-            continue
+            pass
         elif (op := augment_op(word)) is not None:
             if op not in ops:
                 ops.append(op)
         elif (named := vocabulary.resolve_style(word)) is not None and style is None:
             style = named
+        elif open_param is not None:
+            values[open_param].append(word)
+            continue
         else:
             raise CommandError(f"I don't know the augmentation {word!r}. The operators are: {augment_op_list()}.")
+        open_param = None
     if not ops:
         ops_text = augment_op_list()
         raise CommandError(f"say how to augment, e.g. `增强 {ref} 换个说法 2条`. The operators are: {ops_text}.")
     per_sample = 1 if per_sample is None else per_sample
     if not 1 <= per_sample <= MAX_PER_SAMPLE:
         raise CommandError(f"ask for 1 to {MAX_PER_SAMPLE} new samples per row, not {per_sample}.")
-    for op in ops:
-        try:
-            parse_spec(op, {})
-        except OperatorError as exc:
-            raise CommandError(f"{exc} (from the chat, {op} takes no parameters; use the CLI or the API).") from None
-    return Augment(ref=ref, ops=tuple(ops), per_sample=per_sample, style=style)
+    command = Augment(ref=ref, ops=tuple(ops), per_sample=per_sample, style=style, params=_params(values, ops))
+    try:
+        command.specs()
+    except OperatorError as exc:
+        hints = [PARAM_EXAMPLES[param] for param, (takers, _) in SHORTHANDS.items() if set(takers) & set(ops)]
+        hint = f" (in the chat, write e.g. `{'`, `'.join(hints)}`)" if hints else ""
+        raise CommandError(f"{exc}{hint}.") from None
+    return command
+
+
+def _turns_words(words: list[str]) -> list[str]:
+    """Read ``4 轮`` (``4轮`` split at the script boundary) as ``轮数=4``."""
+    out: list[str] = []
+    for word in words:
+        if word == "轮" and out and _count(out[-1]) is not None:
+            out[-1] = f"轮数={out[-1]}"
+        else:
+            out.append(word)
+    return out
+
+
+def _params(values: dict[str, list[str]], ops: list[str]) -> tuple[tuple[str, ParamValue], ...]:
+    """Return the parameters' values in their kinds (a list, a text, a number), refusing one no operator takes."""
+    params: list[tuple[str, ParamValue]] = []
+    for param, words in values.items():
+        takers = SHORTHANDS[param][0]
+        if not set(takers) & set(ops):
+            raise CommandError(f"{param} is for {' or '.join(takers)}, which this command does not name.")
+        if not words:
+            raise CommandError(f"give {param} a value, e.g. `{PARAM_EXAMPLES[param]}`.")
+        kind = PARAM_KINDS[param]
+        if kind == "list":
+            params.append((param, tuple(param_value(param, word) for word in words)))
+        elif kind == "text":
+            params.append((param, " ".join(words)))
+        elif len(words) == 1 and (number := _count(words[0])) is not None:
+            params.append((param, number))
+        else:
+            raise CommandError(f"{param} is a number, e.g. `{PARAM_EXAMPLES[param]}`, not {' '.join(words)!r}.")
+    return tuple(params)
 
 
 def _report_command(args: list[str], vocabulary: Vocabulary) -> Report:

@@ -40,8 +40,8 @@ def help_text(prefix: str, max_n: int) -> str:
             f"• `{prefix} status <id>` · `{prefix} cancel <id>`: follow or stop a job / 查看或取消任务",
             f"• `{prefix} sample <style>`: one sample now, with its scores / 立即生成一条样例",
             f"• `{prefix} clean <name@N> [ops]`: clean a version into a new one (default chain) / 清洗",
-            f"• `{prefix} augment <name@N> <op> [n] [style]`: n new samples per row (paraphrase, backtranslate, "
-            "extend, hard-cases, ...) / 增强",
+            f"• `{prefix} augment <name@N> <op> [n] [style] [param=value]`: n new samples per row (paraphrase, "
+            "backtranslate, extend, scene-transfer, hard-cases, ...; scenes=, via=, turns=, focus=) / 增强",
             f"• `{prefix} report <name@N>`: the QC report (report.html) / 质检报告",
             f"• `{prefix} styles`: the style packs / 风格列表 · `{prefix} help`: this text / 帮助",
             "Examples / 例子:",
@@ -50,6 +50,8 @@ def help_text(prefix: str, max_n: int) -> str:
             f"  `{prefix} 状态 3f2a9c1b7d4e`   `{prefix} 取消 3f2a9c1b7d4e`   `{prefix} 帮助`",
             f"  `{prefix} 清洗 bank-logs@1`   `{prefix} 增强 bank-logs@2 换个说法 2条`   `{prefix} 报告 bank-logs@3`",
             f"  `{prefix} clean bank-logs@1 normalize,pii,exact-dedup`   `{prefix} augment bank-logs@2 paraphrase 2`",
+            f"  `{prefix} 增强 cafe@1 换场景 场景=餐厅,书店`   `{prefix} 增强 support@1 续写 4轮`   "
+            f"`{prefix} 增强 logs@1 回译 via=英语`",
             "I update one message with the progress and post the JSONL file and a summary in its thread.",
         ]
     )

@@ -101,6 +101,19 @@ async def test_a_chinese_augment_runs_a_job_on_the_version_and_posts_its_summary
     assert "New version" in summary or "no new sample was accepted" in summary
 
 
+async def test_operator_parameters_typed_in_the_chat_reach_the_job(stack: Stack) -> None:
+    assert (await stack.send(message_event("增强 bank-logs@1 换场景 续写 cs 场景=餐厅，书店 4轮"))).status_code == 200
+    await stack.mock.wait_for(lambda mock: any("Started job" in text for text in mock.texts()))
+    started = next(text for text in stack.mock.texts() if "Started job" in text)
+    record = await stack.app.state.manager.get(JOB_ID.search(started).group(1))  # type: ignore[union-attr]
+    scene, extend = record.request.ops
+    assert (scene.op, scene.scenes, extend.op, extend.turns) == ("scene-transfer", ["餐厅", "书店"], "extend", 4)
+    assert (await stack.send(message_event("增强 bank-logs@1 换场景 cs"))).status_code == 200
+    await stack.mock.wait_for(lambda mock: any(text.startswith("Sorry") for text in mock.texts()))
+    sorry = next(text for text in stack.mock.texts() if text.startswith("Sorry"))
+    assert "scenes" in sorry and "场景=餐厅,书店" in sorry and await job_count(stack.app) == 1
+
+
 async def test_on_dingtalk_a_report_comes_as_a_short_lived_link_without_an_api_key(tmp_path: Path) -> None:
     import_bank_logs(tmp_path)
     mock = DingTalkMock()

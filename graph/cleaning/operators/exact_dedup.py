@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import Field
 
-from agents.schemas import Sample
+from agents.schemas import Sample, Turn
 from graph.cleaning.base import KEEP, Decision, Drop, KeyedOperator, KeyIndex, OperatorParams
 from graph.cleaning.hash_index import HashRuns, IdList
 
@@ -34,10 +34,14 @@ class ExactDedupParams(OperatorParams):
 def dialogue_key_text(sample: Sample, include_system: bool = False, include_roles: bool = True) -> str:
     """Return the text a dialogue is compared by: folded, without whitespace, punctuation or symbols."""
     parts = [sample.system] if include_system else []
-    parts += [
-        (turn.role[0] if include_roles else "") + _NOT_WORD.sub("", turn.content.casefold()) for turn in sample.turns
-    ]
-    return _TURN_SEP.join(parts)
+    return _TURN_SEP.join([*parts, turns_key_text(sample.turns, include_roles)])
+
+
+def turns_key_text(turns: Sequence[Turn], include_roles: bool = True) -> str:
+    """Return :func:`dialogue_key_text` of the turns alone (no system prompt)."""
+    return _TURN_SEP.join(
+        (turn.role[0] if include_roles else "") + _NOT_WORD.sub("", turn.content.casefold()) for turn in turns
+    )
 
 
 class ExactDedup(KeyedOperator):

@@ -60,8 +60,11 @@ class NearDedup(KeyedOperator):
 
     def keys(self, samples: Sequence[Sample]) -> np.ndarray:
         """Return per row its band hashes (uint32) then its 8-bit sketch, packed in one uint8 matrix."""
+        return self.text_keys([dialogue_key_text(sample) for sample in samples])
+
+    def text_keys(self, texts: Sequence[str]) -> np.ndarray:
+        """Return :meth:`keys` of already folded texts (``dialogue_key_text``)."""
         params = self.params
-        texts = [dialogue_key_text(sample) for sample in samples]
         signatures = minhash_signatures(texts, params.shingle, params.num_perm, params.seed)
         bands = band_hashes(signatures, params.bands, params.rows_per_band)
         return np.hstack([bands.view(np.uint8), bbit_sketch(signatures)])
@@ -84,6 +87,25 @@ class NearIndex(KeyIndex):
     def _sketch(self, row: int) -> np.ndarray:
         return self.sketches.read(row)
 
+    def split_keys(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the rows' band hashes (uint32) and their sketches, from :meth:`NearDedup.keys`."""
+        return keys[:, : 4 * self.params.bands].copy().view(np.uint32), keys[:, 4 * self.params.bands :]
+
+    def add(self, ids: Sequence[str], keys: np.ndarray) -> None:
+        """Index every row (none dropped), e.g. a reference set that new texts are compared with."""
+        hashes, sketches = self.split_keys(keys)
+        rows = np.arange(len(self.kept_ids), len(self.kept_ids) + len(ids), dtype=np.int64)
+        for b in range(self.params.bands):
+            self.bands[b].add(hashes[:, b], rows)
+        self.sketches.append(sketches)
+        self.kept_ids.extend(list(ids))
+
+    def similar(self, key: np.ndarray) -> dict[str, float]:
+        """Return the indexed rows that share a band hash with one row's key, with their estimated Jaccard."""
+        hashes, sketches = self.split_keys(key.reshape(1, -1))
+        rows = {int(self.bands[b].lookup(hashes[:, b])[0]) for b in range(self.params.bands)} - {-1}
+        return {self.kept_ids[row]: self.similarity(sketches[0], self._sketch(row)) for row in sorted(rows)}
+
     def similarity(self, left: np.ndarray, right: np.ndarray) -> float:
         """Estimate Jaccard similarity from two 8-bit sketches (b-bit MinHash, Li & König 2010)."""
         agree = float(np.count_nonzero(left == right)) / len(left)
@@ -97,8 +119,7 @@ class NearIndex(KeyIndex):
         """
         params = self.params
         band_count = params.bands
-        hashes = keys[:, : 4 * band_count].copy().view(np.uint32)
-        sketches = keys[:, 4 * band_count :]
+        hashes, sketches = self.split_keys(keys)
         earlier = np.stack([self.bands[b].lookup(hashes[:, b]) for b in range(band_count)], axis=1)
         shared = np.zeros(len(ids), dtype=bool)
         for b in range(band_count):
