@@ -6,6 +6,10 @@ concurrency the user asked for (measured: 36 in flight at ``--concurrency 32``).
 :func:`job_call_slots` around the job; every live call made in its context (samples, brainstorms,
 the tasks they start) holds one of its slots while it is on the wire. Cache hits and batch-mode
 calls hold none. The endpoint's :class:`~agents.admission.Admission` still bounds all jobs together.
+
+A job's concurrency is the calls it keeps in flight, not the samples: a sample spends part of its
+time between calls (checks, an embedding round trip, writes), and while it does its slot would sit
+idle. :func:`work_in_flight` is how many samples a job keeps going so that the slots stay busy.
 """
 
 from __future__ import annotations
@@ -14,6 +18,19 @@ import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+
+HEADROOM = 4  # a job keeps 1 sample more than its concurrency for every 4 calls it may have in flight
+
+
+def work_in_flight(concurrency: int) -> int:
+    """Return how many samples (or parents) a job of ``concurrency`` calls in flight keeps going.
+
+    A quarter more than the concurrency, so the call slots are busy while some samples are between
+    calls (measured in augmentation: 0.15-0.25 s of checks and writes beside 2 s of calls); none
+    more below a concurrency of 4, so a small job runs exactly as many samples as it asks for.
+    """
+    return concurrency + concurrency // HEADROOM
+
 
 current_slots: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar(
     "dialogforge_job_call_slots", default=None

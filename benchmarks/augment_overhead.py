@@ -4,7 +4,7 @@ The same set-up and formula as :mod:`benchmarks.pipeline_overhead`: the fake Ope
 server on loopback answers every call after ``--latency`` s and embeds through ``/v1/embeddings``
 (remote hashed vectors, ``--embedding-latency`` s a call); ``--parents`` synthetic zh rows are
 written to a real data-set store, then :class:`graph.augment.runner.AugmentRunner` runs an operator
-over them (``--concurrency`` parents in flight) and writes the children as a new version. The ideal
+over them (``--concurrency`` LLM calls in flight) and writes the children as a new version. The ideal
 is ``concurrency / (LLM calls per accepted child x latency)``. Also printed: the ideal by round
 trips (the judge's per-criterion calls of one child run concurrently, so a child that passes at
 once costs two latencies, not 1 + judge calls).
@@ -27,7 +27,7 @@ from agents.judge_plan import JudgePlan, plan_for
 from agents.schemas import Lineage, Sample, Turn
 from agents.styles import resolve_style
 from benchmarks.fake_llm import ZH_WORDS
-from benchmarks.loopback import fake_llm_server
+from benchmarks.loopback import fake_llm_server, provider_health
 from graph.augment.loop import AugmentDeps
 from graph.augment.runner import AugmentReport, AugmentRunner
 from graph.augment.source import RowSource
@@ -37,10 +37,10 @@ from service.settings import Settings
 
 
 def parents(count: int) -> list[Sample]:
-    """``count`` distinct one-exchange gentle-style rows."""
-    rows = []
+    """``count`` distinct one-exchange gentle-style rows (no two share their pair of words, up to 3,000 rows)."""
+    rows, size = [], len(ZH_WORDS)
     for index in range(count):
-        first, second = ZH_WORDS[index % len(ZH_WORDS)], ZH_WORDS[(index * 7 + 3) % len(ZH_WORDS)]
+        first, second = ZH_WORDS[index % size], ZH_WORDS[(index % size + 1 + index // size) % size]
         turns = [
             Turn(role="user", content=f"最近{first}和{second}的事让我有点烦（第{index}件）"),
             Turn(role="assistant", content=f"{first}的事一定让你很累吧，想和我聊聊{second}吗呀？"),
@@ -93,6 +93,7 @@ def main() -> None:
             started = time.perf_counter()
             report, ref = asyncio.run(run(runner, store, args.concurrency))
             elapsed = time.perf_counter() - started
+            most_in_flight = provider_health(base_url)["max_in_flight"]
         finally:
             engine.stop()
 
@@ -106,6 +107,7 @@ def main() -> None:
         f"op {args.op}, parents {args.parents}, concurrency {args.concurrency}, LLM latency {args.latency:.2f} s, "
         f"remote embedder ({args.embedding_latency:.2f} s a call); wrote {ref}"
     )
+    print(f"most LLM calls in flight at the server: {most_in_flight} (the concurrency bounds them)")
     print(f"accepted {report.children}, rejected {dict(report.rejected)}, rewrites {report.rewrites}")
     print(
         f"LLM calls per accepted child: {calls / accepted:.2f}"

@@ -13,7 +13,7 @@ from typing import Any
 
 from agents.admission import AdmissionStats
 from agents.call_scope import call_scope, derive_seed
-from agents.job_calls import job_call_slots
+from agents.job_calls import job_call_slots, work_in_flight
 from agents.schemas import Sample, TokenUsage, utc_now
 from graph.builder import build_graph, recursion_limit
 from graph.faults import is_storage_full
@@ -46,14 +46,17 @@ async def _ignore(_: JobEvent) -> None:
 class JobRunner:
     """Run one job with bounded concurrency; emit an event per finished sample.
 
+    ``concurrency`` bounds the job's LLM calls in flight; :func:`agents.job_calls.work_in_flight`
+    samples run at once (a quarter more), so the calls go on while some samples are between calls
+    (with an ``executor``, whose workers make the calls, ``concurrency`` samples).
+
     The runner starts a sample while the samples in flight are unlikely to bring the job to ``n``
     at its acceptance rate so far: near the end it runs a few spares instead of redoing each
     rejected sample in a serial tail. The first ``n`` accepted take the job's seats; spares left
     over are rejected as ``surplus`` (graph/spares.py). So a job ends with exactly ``n`` accepted
     samples unless a budget, the deadline, cancellation, repeated errors or an exhausted work
-    source stop it.
-    Each sample starts from an item of the work ``source`` (by default topics from
-    ``deps.planner``, or ``topic`` for every sample).
+    source stop it. Each sample starts from an item of the work ``source`` (by default topics
+    from ``deps.planner``, or ``topic`` for every sample).
 
     A resumed job passes every sample its earlier runs finished (``previous``, accepted and
     rejected) and the time they took (``elapsed_s``): the counters start from them, so accepted
@@ -95,11 +98,13 @@ class JobRunner:
         self._finished_ordinals = journal.finished() if journal is not None else set()
         self._next_ordinal = 0
         self.deps, self.n, self.concurrency = deps, n, concurrency
+        # the job's call slots bound the calls made in this process; an executor's workers make their own
+        self.samples_in_flight = work_in_flight(concurrency) if executor is None else concurrency
         self.source: WorkSource = source or TopicSource(deps.planner, topic)
         self.budget = budget or Budget()
         self.max_attempts = self.budget.max_attempts or ATTEMPTS_PER_SAMPLE * n
         self.on_event = on_event
-        self.source.plan_for(concurrency)
+        self.source.plan_for(self.samples_in_flight)
         deps.planner.use_seed(self.seed)
         deps.planner.size_to(lambda: self.n - len(self.accepted) - self.in_flight)  # brainstorm no more than used
         self.graph = build_graph(deps)
@@ -380,7 +385,7 @@ class JobRunner:
             await self.deps.memory.aensure_accepted(self.accepted)  # a killed run may not have written them all
             await self.source.prepare()
             async with asyncio.TaskGroup() as group:
-                for _ in range(self.concurrency):
+                for _ in range(self.samples_in_flight):
                     group.create_task(self._worker())
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from None

@@ -1,10 +1,11 @@
 """Run augmentation over a version: every parent through each operator, every finished child to a sink.
 
-Parents come page by page from a :class:`graph.augment.source.RowSource`; at most ``concurrency``
-parents are in flight (one task each, created only when a slot is free, so a large version never
-becomes a large task list). A parent's children are made one after the other (``per_sample`` per
-operator), each seeing its accepted siblings so it can differ from them. Every finished child,
-accepted or rejected, is awaited into ``on_child`` before the next one starts (the job kind
+Parents come page by page from a :class:`graph.augment.source.RowSource`; ``concurrency`` bounds the
+LLM calls in flight, and :func:`agents.job_calls.work_in_flight` parents are in flight (a quarter more,
+so calls go on while some children are in their checks; one task each, created only when a place is
+free, so a large version never becomes a large task list). A parent's children are made one after
+the other (``per_sample`` per operator), each seeing its accepted siblings so it can differ from
+them. Every finished child, accepted or rejected, is awaited into ``on_child`` before the next one starts (the job kind
 stores it there), and a child an earlier run finished is skipped: a resumed job makes no child
 twice. A failed child (an exception in a call) is a rejected child with reason ``error`` and
 never stops the others. Budgets (children started, tokens, wall-clock) and :meth:`cancel` stop
@@ -26,6 +27,7 @@ from typing import Any
 from agents.augment.checks import joined
 from agents.augment.operator import ChildRequest, Operator
 from agents.augment.registry import OperatorSpec, get_operator
+from agents.job_calls import job_call_slots, work_in_flight
 from agents.schemas import Sample, TokenUsage, utc_now
 from agents.styles import StylePack
 from graph.augment.lineage import child_sample
@@ -154,20 +156,26 @@ class AugmentRunner:
         """Augment every parent of ``source`` (bounded concurrency), handing every finished child to ``on_child``."""
         self._source = source
         ensure_worker_threads()  # each child's checks run in a thread: the default 6 would queue them
-        slots = asyncio.Semaphore(self.concurrency)
+        with job_call_slots(self.concurrency):  # the tasks started below inherit the slots
+            await self._run_parents(source, on_child)
+        return self.report
+
+    async def _run_parents(self, source: RowSource, on_child: ChildSink) -> None:
+        """Start a task per parent while fewer than :func:`work_in_flight` run; wait for them all."""
+        places = asyncio.Semaphore(work_in_flight(self.concurrency))
         tasks: set[asyncio.Task[None]] = set()
         try:
             async for page in source.pages():
                 self.deps.seen.add_parents(page)
                 for parent in page:
-                    await slots.acquire()
+                    await places.acquire()
                     if self.stop_check():
-                        slots.release()
+                        places.release()
                         break
                     self.report.parents += 1
                     task = asyncio.create_task(self._parent(parent, on_child))
                     tasks.add(task)
-                    task.add_done_callback(partial(_finished, tasks, slots))
+                    task.add_done_callback(partial(_finished, tasks, places))
                 if self.stop_check():
                     break
             if tasks:
@@ -175,7 +183,6 @@ class AugmentRunner:
         finally:
             for task in tasks:
                 task.cancel()
-        return self.report
 
     async def _parent(self, parent: Sample, on_child: ChildSink) -> None:
         """Make a parent's missing children, operator by operator, each seeing its accepted siblings."""

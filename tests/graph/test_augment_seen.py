@@ -4,7 +4,6 @@ nearly, and the accepted children; while staying close to its own parent is the 
 from __future__ import annotations
 
 from agents.schemas import Lineage, Sample, Turn
-
 from graph.augment.seen import Seen
 
 TOPICS = [
