@@ -19,15 +19,17 @@ import contextvars
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
-HEADROOM = 4  # a job keeps 1 sample more than its concurrency for every 4 calls it may have in flight
+HEADROOM = 2  # a job keeps 1 sample more than its concurrency for every 2 calls it may have in flight
 
 
 def work_in_flight(concurrency: int) -> int:
     """Return how many samples (or parents) a job of ``concurrency`` calls in flight keeps going.
 
-    A quarter more than the concurrency, so the call slots are busy while some samples are between
-    calls (measured in augmentation: 0.15-0.25 s of checks and writes beside 2 s of calls); none
-    more below a concurrency of 4, so a small job runs exactly as many samples as it asks for.
+    Half as many again as the concurrency, so the call slots are busy while some samples are between
+    calls (checks, an embedding round trip, writes: 0.15-0.25 s a sample beside 2 s of calls) and
+    the samples that wait for a slot keep the slots full to the job's end; none more below a
+    concurrency of 2, so a job of one call at a time runs one sample at a time (and a rerun of it
+    asks the call cache for the same calls in the same order).
     """
     return concurrency + concurrency // HEADROOM
 

@@ -47,7 +47,7 @@ class JobRunner:
     """Run one job with bounded concurrency; emit an event per finished sample.
 
     ``concurrency`` bounds the job's LLM calls in flight; :func:`agents.job_calls.work_in_flight`
-    samples run at once (a quarter more), so the calls go on while some samples are between calls
+    samples run at once (half as many again), so the calls go on while some samples are between calls
     (with an ``executor``, whose workers make the calls, ``concurrency`` samples).
 
     The runner starts a sample while the samples in flight are unlikely to bring the job to ``n``

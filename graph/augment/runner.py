@@ -1,7 +1,7 @@
 """Run augmentation over a version: every parent through each operator, every finished child to a sink.
 
 Parents come page by page from a :class:`graph.augment.source.RowSource`; ``concurrency`` bounds the
-LLM calls in flight, and :func:`agents.job_calls.work_in_flight` parents are in flight (a quarter more,
+LLM calls in flight, and :func:`agents.job_calls.work_in_flight` parents are in flight (half as many again,
 so calls go on while some children are in their checks; one task each, created only when a place is
 free, so a large version never becomes a large task list). A parent's children are made one after
 the other (``per_sample`` per operator), each seeing its accepted siblings so it can differ from

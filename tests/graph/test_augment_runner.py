@@ -10,7 +10,10 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from agents.admission import Admission
 from agents.augment.registry import get_operator, parse_spec
+from agents.bounded_chat import BoundedChatModel
+from agents.job_calls import work_in_flight
 from agents.judge_plan import plan_for
 from agents.llm import RoleModels
 from agents.schemas import Lineage, Sample, Turn
@@ -84,10 +87,14 @@ def run(
     return report, [child for child in finished if child.status == "accepted"]
 
 
-def test_parents_are_bounded_in_flight_and_children_carry_lineage() -> None:
+def test_calls_and_parents_are_bounded_in_flight_and_children_carry_lineage() -> None:
     generator = SlowChatModel(responder=lambda messages, options: paraphrase_of(prompt_text(messages)))
+    bounded = BoundedChatModel(inner=generator, admission=Admission())  # as the engine wraps every role
+    report, children = run(models(bounded), parents(8), concurrency=2)
+    assert generator.max_in_flight == 2 and len(generator.calls) == 8  # the concurrency bounds the calls
     report, children = run(models(generator), parents(6), concurrency=2)
-    assert generator.max_in_flight <= 2 and len(generator.calls) == 6
+    assert generator.max_in_flight == work_in_flight(2) == 3  # parents in flight: half as many again
+    assert len(generator.calls) == 8 + 6
     assert report.parents == 6 and report.accepted == {"paraphrase": 6} and not report.rejected
     assert {child.lineage.parent_id for child in children} == {f"p{index}" for index in range(6)}
     child = children[0]

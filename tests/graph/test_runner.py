@@ -121,13 +121,13 @@ async def test_other_workspace_is_independent(tmp_path: Path) -> None:
 async def test_runner_accepts_exactly_n_at_concurrency_4(tmp_path: Path) -> None:
     events = Events()
     deps = make_deps(tmp_path, Script())
-    runner = JobRunner(deps, 6, concurrency=4, on_event=events)
+    runner = JobRunner(deps, 6, concurrency=4, on_event=events)  # 4 calls, work_in_flight(4) == 6 samples
     summary = await runner.run()
 
     assert summary.accepted == 6 and len(runner.accepted) == 6 and summary.complete
     assert deps.memory.count() == 6
     progress = [event.progress for event in events.events]
-    assert max(p.in_flight for p in progress) <= 4
+    assert max(p.in_flight for p in progress) <= work_in_flight(4) == 6
     assert all(p.accepted + p.in_flight <= 6 for p in progress)
     assert max(p.in_flight for p in progress) > 1
 
@@ -288,7 +288,7 @@ async def test_spares_near_the_end_keep_exactly_n_and_the_surplus_is_rejected(tm
     assert summary.accepted == 16 and summary.complete
     assert deps.memory.count() == 16  # a surplus sample never reaches the memory
     progress = [event.progress for event in events.events]
-    assert max(p.in_flight for p in progress) <= work_in_flight(8) == 10
+    assert max(p.in_flight for p in progress) <= work_in_flight(8) == 12
     assert any(p.accepted + p.in_flight > 16 for p in progress)  # spares ran beside the last samples
     samples = events.samples()
     assert sum(sample.status == "accepted" for sample in samples) == 16

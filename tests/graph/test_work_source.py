@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.job_calls import work_in_flight
 from agents.schemas import Sample, TokenUsage
 from graph.progress import Budget
 from graph.runner import JobRunner
@@ -56,7 +57,7 @@ async def test_samples_start_from_the_sources_items_until_it_is_exhausted(tmp_pa
     assert summary.stop_reason == "exhausted" and summary.accepted == 3 and runner.started == 3
     assert sorted(s.lineage.topic for s in events.samples()) == sorted(GENTLE.topics[:3])
     assert sorted(s.lineage.parent_id or "" for s in events.samples()) == ["row-0", "row-1", "row-2"]
-    assert source.prepared and source.closed and source.concurrency == 2
+    assert source.prepared and source.closed and source.concurrency == work_in_flight(2) == 3  # samples in flight
     finished = [status for status in source.released.values() if status]
     assert finished == ["accepted"] * 3  # each finished sample released with its outcome
     assert summary.llm_calls == 6  # the source's own calls (none) plus a generator and a judge call each
