@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -168,6 +168,12 @@ def script_counts(text: str) -> tuple[int, int]:
         elif name.startswith(("LATIN ", "FULLWIDTH LATIN ")):
             latin += 1
     return cjk, latin
+
+
+def dialogue_language(turns: Sequence[Turn]) -> Literal["zh", "en"]:
+    """Return the language a dialogue is written in, by the rule :func:`check_language` applies: zh at 30% Han."""
+    cjk, latin = script_counts("\n".join(turn.content for turn in turns))
+    return "zh" if cjk and cjk / (cjk + latin) >= MIN_CJK_SHARE else "en"
 
 
 def check_language(pack: StylePack, turns: list[Turn]) -> list[CheckFailure]:

@@ -22,17 +22,15 @@ import time
 from pathlib import Path
 
 from agents.augment.registry import get_operator, parse_spec
-from agents.judge import JudgeOptions
-from agents.judge_plan import JudgePlan, plan_for
 from agents.schemas import Lineage, Sample, Turn
 from agents.styles import resolve_style
 from benchmarks.fake_llm import ZH_WORDS
 from benchmarks.loopback import fake_llm_server, provider_health
-from graph.augment.loop import AugmentDeps
 from graph.augment.runner import AugmentReport, AugmentRunner
 from graph.augment.source import RowSource
 from graph.datasets.store import DatasetStore
 from service.engine import Engine
+from service.jobs.kinds.augment_run import augment_deps
 from service.settings import Settings
 
 
@@ -85,10 +83,7 @@ def main() -> None:
         )  # fmt: skip
         engine = Engine.start(settings)
         try:
-            plans: dict[str, JudgePlan] = {
-                spec.op: plan_for(get_operator(spec.op).criteria(pack, spec), options=JudgeOptions())
-            }
-            deps = AugmentDeps(engine.models, engine.embedder, plans)
+            deps = augment_deps(engine, pack, [spec])
             runner = AugmentRunner(deps, pack, [spec], concurrency=args.concurrency, parent_version="bench@1")
             started = time.perf_counter()
             report, ref = asyncio.run(run(runner, store, args.concurrency))
@@ -99,7 +94,7 @@ def main() -> None:
 
     calls = sum(usage.calls for usage in report.tokens.values())
     accepted = max(report.children, 1)
-    judge_prompts = len(plans[spec.op].groups(get_operator(spec.op).criteria(pack, spec)))
+    judge_prompts = len(deps.plans[spec.op].groups(get_operator(spec.op).criteria(pack, spec)))
     ideal = args.concurrency / (calls / accepted * args.latency)
     measured = report.children / elapsed
     print(f"load average {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cpus")

@@ -26,7 +26,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict
 
 from agents.answers import DraftAnswer, draft_schema, exchange_count
-from agents.checks import CheckFailure, EmbedderLike, check_structure
+from agents.checks import CheckFailure, EmbedderLike, check_structure, dialogue_language
 from agents.prompting import PromptTemplate, role_prompt
 from agents.rendering import bullet_list, format_dialogue, style_variables
 from agents.role_base import CallOptions, Role
@@ -150,6 +150,7 @@ class Operator(ABC, Generic[ParamsT]):
     temperature: ClassVar[float] = 0.8
     max_tokens: ClassVar[int] = 700
     needs_style: ClassVar[bool] = False  # the target pack must be named (style-transfer, qa-to-dialogue)
+    keeps_language: ClassVar[bool] = True  # the child is in its parent's language (not style-transfer's)
 
     @property
     def prompt_file(self) -> str:
@@ -159,6 +160,17 @@ class Operator(ABC, Generic[ParamsT]):
     def prompt_files(self) -> list[str]:
         """Return every prompt file the operator renders (for lineage hashes)."""
         return [self.prompt_file]
+
+    def pack_for(self, parent: Sample, pack: StylePack) -> StylePack:
+        """Return the pack a child of ``parent`` is made and checked with: in the parent's language, if kept.
+
+        A version may mix languages (support logs in zh and en); a paraphrase, an extension or a
+        scene change of a Chinese row is Chinese whatever the pack's ``language``.
+        """
+        language = dialogue_language(parent.turns)
+        if not self.keeps_language or language == pack.language:
+            return pack
+        return pack.model_copy(update={"language": language})
 
     def refuse(self, parent: Sample, params: ParamsT, pack: StylePack) -> str | None:
         """Say why a parent cannot be augmented by this operator (None: it can)."""

@@ -37,6 +37,7 @@ class StyleTransfer(Operator[StyleTransferParams]):
     params_type = StyleTransferParams
     temperature = 0.7
     needs_style = True
+    keeps_language = False  # the target pack's voice, markers and language
 
     def variables(self, request: ChildRequest[StyleTransferParams]) -> dict[str, object]:
         """Return the target persona with its examples, and the original."""

@@ -133,8 +133,11 @@ class AugmentRunner:
 
     def refusal(self, parent: Sample) -> str | None:
         """Return why no operator can take this parent (None: at least one can)."""
-        reasons = [get_operator(spec.op).refuse(parent, spec, self.pack) for spec in self.specs]
+        reasons = [self._refusal(get_operator(spec.op), parent, spec) for spec in self.specs]
         return None if any(reason is None for reason in reasons) else (reasons[0] or "refused")
+
+    def _refusal(self, operator: Operator[Any], parent: Sample, spec: OperatorSpec) -> str | None:
+        return operator.refuse(parent, spec, operator.pack_for(parent, self.pack))
 
     def stop_check(self) -> StopReason | None:
         """Return why no further child may start (cancelled or a budget reached), or None."""
@@ -188,7 +191,8 @@ class AugmentRunner:
         """Make a parent's missing children, operator by operator, each seeing its accepted siblings."""
         for spec in self.specs:
             operator = get_operator(spec.op)
-            why = operator.refuse(parent, spec, self.pack)
+            pack = operator.pack_for(parent, self.pack)
+            why = operator.refuse(parent, spec, pack)
             if why is not None:
                 self.report.refused[f"{operator.name}: {why}"] += 1
                 continue
@@ -198,7 +202,7 @@ class AugmentRunner:
                     continue
                 if self.stop_check():
                     return
-                request = ChildRequest(parent, self.pack, spec, variant, tuple(siblings))
+                request = ChildRequest(parent, pack, spec, variant, tuple(siblings))
                 child = await self._child(operator, request)
                 if child.status == "accepted":
                     siblings.append(joined(child.turns))
@@ -220,7 +224,7 @@ class AugmentRunner:
         finally:
             self.report.in_flight -= 1
         child = child_sample(
-            operator, request, final, started, pack=self.pack, models=self.deps.models,
+            operator, request, final, started, pack=request.pack, models=self.deps.models,
             parent_version=self.parent_version,
         )  # fmt: skip
         self.report.count(child)

@@ -17,7 +17,7 @@ from agents.job_calls import work_in_flight
 from agents.judge_plan import plan_for
 from agents.llm import RoleModels
 from agents.schemas import Lineage, Sample, Turn
-from agents.styles import builtin_styles
+from agents.styles import StylePack, builtin_styles
 from graph.augment.loop import AugmentDeps
 from graph.augment.runner import AugmentRunner
 from graph.augment.source import RowSource
@@ -68,11 +68,12 @@ def run(
     concurrency: int = 2,
     budget: Budget | None = None,
     previous: list[Sample] | None = None,
+    pack: StylePack = GENTLE,
 ) -> Any:
-    plans = {"paraphrase": plan_for(get_operator("paraphrase").criteria(GENTLE, PARAPHRASE))}
+    plans = {"paraphrase": plan_for(get_operator("paraphrase").criteria(pack, PARAPHRASE))}
     deps = AugmentDeps(role_models, FakeEmbedder(), plans, max_rewrites=1)
     runner = AugmentRunner(
-        deps, GENTLE, [PARAPHRASE], per_sample=per_sample, concurrency=concurrency, parent_version="cs@1",
+        deps, pack, [PARAPHRASE], per_sample=per_sample, concurrency=concurrency, parent_version="cs@1",
         budget=budget,
     )  # fmt: skip
     source = RowSource(lambda: iter([rows[:3], rows[3:]]))
@@ -102,6 +103,19 @@ def test_calls_and_parents_are_bounded_in_flight_and_children_carry_lineage() ->
     assert child.lineage.parent_version == "cs@1" and child.lineage.params["variant"] == 0
     assert child.lineage.tokens["generator"].calls == 1 and child.lineage.tokens["judge"].calls >= 1
     assert child.verdict is not None and child.verdict.passed
+
+
+def test_a_child_keeps_its_parents_language_whatever_the_packs_and_style_transfer_takes_the_packs() -> None:
+    english_pack = GENTLE.model_copy(update={"language": "en"})  # a mixed version augmented with one pack
+    generator = ScriptedChatModel(responder=lambda messages, options: paraphrase_of(prompt_text(messages)))
+    report, _ = run(models(generator), parents(3), pack=english_pack)
+    assert report.accepted == {"paraphrase": 3} and not report.rejected  # Chinese children of Chinese rows
+    english_parent = Sample(
+        id="e1", status="accepted", system="", turns=[Turn(role="user", content="I lost my card today"),
+        Turn(role="assistant", content="Let us freeze it in the app right away.")], lineage=Lineage(origin="import"),
+    )  # fmt: skip
+    assert get_operator("paraphrase").pack_for(english_parent, GENTLE).language == "en"
+    assert get_operator("style-transfer").pack_for(english_parent, GENTLE) is GENTLE  # the target voice's language
 
 
 def test_a_copy_is_rewritten_with_the_contract_and_a_repeat_sibling_is_a_duplicate() -> None:

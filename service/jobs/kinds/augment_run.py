@@ -9,19 +9,31 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
-from agents.augment.registry import get_operator
+from agents.augment.registry import OperatorSpec, get_operator
 from agents.judge import JudgeOptions
 from agents.judge_plan import JudgePlan, plan_for
 from agents.schemas import Sample
+from agents.styles import StylePack
 from graph.augment.loop import AugmentDeps
 from graph.augment.runner import AugmentReport, AugmentRunner
 from graph.augment.source import RowSource
 from graph.datasets.store import DatasetStore
 from graph.progress import JobEvent, JobProgress, JobSummary
+from service.engine import Engine
 from service.jobs.into import VersionPlan
 from service.jobs.kinds.augment import AugmentJobRequest
 from service.jobs.kinds.base import RunContext
+
+
+def augment_deps(engine: Engine, pack: StylePack, specs: Sequence[OperatorSpec], max_rewrites: int = 2) -> AugmentDeps:
+    """Return the child loop's dependencies: the engine's models and embedder, a judge plan per operator."""
+    options = JudgeOptions(scoring=engine.scoring)
+    plans: dict[str, JudgePlan] = {
+        spec.op: plan_for(get_operator(spec.op).criteria(pack, spec), options=options) for spec in specs
+    }
+    return AugmentDeps(engine.models, engine.embedder, plans, max_rewrites=max_rewrites)
 
 
 class AugmentRun:
@@ -32,12 +44,7 @@ class AugmentRun:
         assert context.pack is not None, "an augment job always has a target style pack"
         self.context, self.request, self.pack = context, context.request, context.pack
         engine = context.engine
-        options = JudgeOptions(scoring=engine.scoring)
-        plans: dict[str, JudgePlan] = {
-            spec.op: plan_for(get_operator(spec.op).criteria(self.pack, spec), options=options)
-            for spec in self.request.ops
-        }
-        deps = AugmentDeps(engine.models, engine.embedder, plans, max_rewrites=self.request.max_rewrites)
+        deps = augment_deps(engine, self.pack, self.request.ops, self.request.max_rewrites)
         self.store = DatasetStore(engine.settings.data_dir)
         self.source = RowSource.of_version(self.store, self.request.source, max_parents=self.request.max_parents)
         self.runner = AugmentRunner(
