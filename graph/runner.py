@@ -66,9 +66,8 @@ class JobRunner:
     id), which keys its calls in the call cache; with a cache, its plan is recorded and replayed
     (graph/replay.py) and a resumed job skips the numbers it already finished.
 
-    ``executor`` says where each sample's graph runs (default: in this process); whatever runs it,
-    the runner alone claims numbers, counts and emits the samples, so exactly-n holds the same way
-    (``graph/executors/ray_samples.py`` runs the graph on Ray worker actors).
+    ``executor`` says where each sample's graph runs (default: in this process; Ray worker actors:
+    graph/executors/ray_samples.py); the runner alone claims numbers, counts and emits the samples.
     """
 
     def __init__(
@@ -98,8 +97,8 @@ class JobRunner:
         self._finished_ordinals = journal.finished() if journal is not None else set()
         self._next_ordinal = 0
         self.deps, self.n, self.concurrency = deps, n, concurrency
-        # the job's call slots bound the calls made in this process; an executor's workers make their own
-        self.samples_in_flight = work_in_flight(concurrency) if executor is None else concurrency
+        live = executor is None and deps.batches is None  # the job's call slots bound these calls only
+        self.samples_in_flight = work_in_flight(concurrency) if live else concurrency
         self.source: WorkSource = source or TopicSource(deps.planner, topic)
         self.budget = budget or Budget()
         self.max_attempts = self.budget.max_attempts or ATTEMPTS_PER_SAMPLE * n

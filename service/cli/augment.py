@@ -30,7 +30,7 @@ def augment_command(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="OPERATOR.FIELD=VALUE, e.g. paraphrase.max_overlap=0.4.")
     ] = None,
-    concurrency: Annotated[int, typer.Option(help="Parents in flight at once.", min=1, max=64)] = 4,
+    concurrency: Annotated[int, typer.Option(help="LLM calls in flight at once.", min=1, max=64)] = 4,
     max_rewrites: Annotated[int, typer.Option(help="Rewrites per child before it is rejected.", min=0, max=10)] = 2,
     max_parents: Annotated[int | None, typer.Option(help="Augment only the first N rows.", min=1)] = None,
     with_parents: Annotated[

@@ -58,7 +58,7 @@ def generate(
     output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file to write.")] = Path("out/data.jsonl"),
     report: Annotated[Path | None, typer.Option("--report", help="Directory for report.json and report.md.")] = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="Samples in flight at once (default 4; with --batch, n up to 1000).")
+        int | None, typer.Option(help="LLM calls in flight (default 4; with --batch: samples batched, up to 1000).")
     ] = None,
     workspace: Annotated[str, typer.Option(help="Memory namespace: jobs in one workspace avoid each other.")] = (
         "default"

@@ -47,7 +47,7 @@ class JobRequestBase(BaseModel):
         description="Export formats offered for the data set; the first is the default of /dataset.",
     )
     concurrency: int = Field(
-        default=2, ge=1, le=MAX_CONCURRENCY, description="Samples in flight at once (the server may cap it lower)."
+        default=2, ge=1, le=MAX_CONCURRENCY, description="LLM calls in flight at once (the server may cap it lower)."
     )
     budget: Budget = Field(default_factory=Budget)
     into: str | None = Field(

@@ -60,7 +60,8 @@ class GenerateJobRequest(JobRequestBase, ExecutorChoice):
         default=2,
         ge=1,
         le=MAX_BATCH_CONCURRENCY,
-        description=f"Samples in flight at once (at most {MAX_CONCURRENCY}, {MAX_BATCH_CONCURRENCY} with batch; "
+        description=f"LLM calls in flight at once (at most {MAX_CONCURRENCY}; with batch, samples batched, at most "
+        f"{MAX_BATCH_CONCURRENCY}; "
         "the server may cap live jobs lower).",
     )
     knowledge: str | None = Field(
