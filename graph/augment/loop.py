@@ -2,10 +2,10 @@
 
 The same bounded loop as a generated sample (the routing functions of :mod:`graph.routing`): the
 operator's draft replaces ``generate``; the checks are the target pack's text checks, then the
-operator's own checks against the parent (no LLM), then a near-duplicate check against the
-parents and the children accepted so far (:mod:`graph.augment.seen`); the judge scores with the operator's rubric (the
-pack's, plus ``coherence`` for multi-turn children); the rewriter gets the exact reasons and the
-operator's contract (what the child owes its parent), so a repair never undoes the operator.
+operator's own checks against the parent (no LLM), then a near-duplicate check against the parents
+and the children accepted so far (:mod:`graph.augment.seen`); the judge scores with the operator's
+rubric (the pack's, plus ``coherence`` for multi-turn children); the rewriter gets the exact reasons
+and the operator's contract (what the child owes its parent), so a repair never undoes the operator.
 """
 
 from __future__ import annotations

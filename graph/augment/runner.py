@@ -1,15 +1,15 @@
 """Run augmentation over a version: every parent through each operator, every finished child to a sink.
 
 Parents come page by page from a :class:`graph.augment.source.RowSource`; ``concurrency`` bounds the
-LLM calls in flight, and :func:`agents.job_calls.work_in_flight` parents are in flight (half as many again,
-so calls go on while some children are in their checks; one task each, created only when a place is
-free, so a large version never becomes a large task list). A parent's children are made one after
-the other (``per_sample`` per operator), each seeing its accepted siblings so it can differ from
-them. Every finished child, accepted or rejected, is awaited into ``on_child`` before the next one starts (the job kind
-stores it there), and a child an earlier run finished is skipped: a resumed job makes no child
-twice. A failed child (an exception in a call) is a rejected child with reason ``error`` and
-never stops the others. Budgets (children started, tokens, wall-clock) and :meth:`cancel` stop
-new children from starting; the ones in flight finish.
+LLM calls in flight, and :func:`agents.job_calls.work_in_flight` parents are in flight (half as many
+again, so calls go on while some children are in their checks; one task each, created only when a
+place is free, so a large version never becomes a large task list). A parent's children are made one
+after the other (``per_sample`` per operator), each seeing its accepted siblings so it can differ
+from them. Every finished child, accepted or rejected, is awaited into ``on_child`` before the next
+one starts (the job kind stores it there), and a child an earlier run finished is skipped: a resumed
+job makes no child twice. A failed child (an exception in a call) is a rejected child with reason
+``error`` and never stops the others. Budgets (children started, tokens, wall-clock) and
+:meth:`cancel` stop new children from starting; the ones in flight finish.
 """
 
 from __future__ import annotations
