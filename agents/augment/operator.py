@@ -32,7 +32,7 @@ from agents.rendering import bullet_list, format_dialogue, style_variables
 from agents.role_base import CallOptions, Role
 from agents.schemas import Sample, TokenUsage, Turn
 from agents.structured import StructuredReply
-from agents.styles import Criterion, StylePack
+from agents.styles import Bounds, Criterion, StylePack
 
 MAX_SIBLINGS_SHOWN = 3
 
@@ -44,6 +44,11 @@ class OperatorParams(BaseModel):
 
 
 ParamsT = TypeVar("ParamsT", bound=OperatorParams)
+EN_CHARS_PER_ZH_CHAR = 2.0  # the shipped packs' bounds: bank-cs (zh) 30-400, empathetic-cs (en) 60-700
+
+
+def _scaled(bounds: Bounds, factor: float) -> Bounds:
+    return Bounds(min_chars=int(bounds.min_chars * factor), max_chars=max(1, round(bounds.max_chars * factor)))
 
 
 @dataclass(frozen=True)
@@ -165,12 +170,15 @@ class Operator(ABC, Generic[ParamsT]):
         """Return the pack a child of ``parent`` is made and checked with: in the parent's language, if kept.
 
         A version may mix languages (support logs in zh and en); a paraphrase, an extension or a
-        scene change of a Chinese row is Chinese whatever the pack's ``language``.
+        scene change of a Chinese row is Chinese whatever the pack's ``language``, and the pack's
+        length bounds in characters are converted (:data:`EN_CHARS_PER_ZH_CHAR`).
         """
         language = dialogue_language(parent.turns)
         if not self.keeps_language or language == pack.language:
             return pack
-        return pack.model_copy(update={"language": language})
+        factor = EN_CHARS_PER_ZH_CHAR if language == "en" else 1 / EN_CHARS_PER_ZH_CHAR
+        bounds = {name: _scaled(getattr(pack, name), factor) for name in ("reply_bounds", "user_bounds")}
+        return pack.model_copy(update={"language": language, **bounds})
 
     def refuse(self, parent: Sample, params: ParamsT, pack: StylePack) -> str | None:
         """Say why a parent cannot be augmented by this operator (None: it can)."""

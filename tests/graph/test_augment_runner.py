@@ -114,7 +114,8 @@ def test_a_child_keeps_its_parents_language_whatever_the_packs_and_style_transfe
         id="e1", status="accepted", system="", turns=[Turn(role="user", content="I lost my card today"),
         Turn(role="assistant", content="Let us freeze it in the app right away.")], lineage=Lineage(origin="import"),
     )  # fmt: skip
-    assert get_operator("paraphrase").pack_for(english_parent, GENTLE).language == "en"
+    english = get_operator("paraphrase").pack_for(english_parent, GENTLE)
+    assert english.language == "en" and english.reply_bounds.max_chars == 2 * GENTLE.reply_bounds.max_chars
     assert get_operator("style-transfer").pack_for(english_parent, GENTLE) is GENTLE  # the target voice's language
 
 
