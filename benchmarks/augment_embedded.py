@@ -37,13 +37,13 @@ from service.jobs.kinds.augment_run import augment_deps
 from service.settings import Settings
 
 PARENTS = Path(__file__).resolve().parent.parent / "evals" / "sets" / "augment-parents.jsonl"
-SHORTHANDS = {"scenes": ["餐厅 restaurant", "书店 bookshop", "医院 hospital"], "turns": 3, "via": ["en"]}
+SHORTHANDS = {"scenes": ["餐厅 restaurant", "书店 bookshop", "医院 hospital"], "turns": 3, "via": ["en", "zh"]}
 
 
 def operator_spec(op: str) -> OperatorSpec:
-    """Return the operator with the shorthand parameters it takes (scenes, turns; via zh parents go through en)."""
-    takes = {"scene-transfer": ("scenes",), "extend": ("turns",), "qa-to-dialogue": ("turns",)}
-    return parse_ops(op, {name: SHORTHANDS[name] for name in takes.get(op, ())})[0]
+    """Return the operator with the shorthand parameters it takes (zh rows go through en, en rows through zh)."""
+    takes = {"scene-transfer": "scenes", "extend": "turns", "qa-to-dialogue": "turns", "backtranslate": "via"}
+    return parse_ops(op, {takes[op]: SHORTHANDS[takes[op]]} if op in takes else {})[0]
 
 
 async def run_operator(engine: Engine, store: DatasetStore, ref: str, pack: StylePack, spec: OperatorSpec,

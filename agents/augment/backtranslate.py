@@ -124,13 +124,22 @@ class Backtranslate(Operator[BacktranslateParams]):
     params_type = BacktranslateParams
 
     def pivot(self, request: ChildRequest[BacktranslateParams]) -> str:
-        """Return this child's pivot language (children of one parent take the pivots in turn)."""
-        return request.params.via[request.variant % len(request.params.via)]
+        """Return this child's pivot: the pivots other than the child's language, taken in turn by the children.
+
+        So ``--via en,zh`` sends the Chinese rows of a mixed version through English and the English
+        rows through Chinese.
+        """
+        pivots = [pivot for pivot in request.params.via if pivot != request.pack.language]
+        return pivots[request.variant % len(pivots)]
 
     def refuse(self, parent: Sample, params: BacktranslateParams, pack: StylePack) -> str | None:
-        """Refuse dialogues, and packs written in a pivot language (there is nothing to translate back from)."""
-        if pack.language in params.via:
-            return f"its style pack {pack.name} is written in {LANGUAGES[pack.language]}, which is a pivot (--via)"
+        """Refuse dialogues, and rows whose language is the only pivot (there is nothing to translate through)."""
+        if all(pivot == pack.language for pivot in params.via):
+            other = "zh" if pack.language == "en" else "en"
+            return (
+                f"it is written in {LANGUAGES[pack.language]}, which is a pivot (--via) and the only one: "
+                f"add another, e.g. --via {pack.language},{other}"
+            )
         return super().refuse(parent, params, pack)
 
     def variables(self, request: ChildRequest[BacktranslateParams]) -> dict[str, object]:

@@ -23,7 +23,7 @@ def augment_command(
     into: Annotated[str, typer.Option(help="Data set to write the new version of.")],
     per_sample: Annotated[int, typer.Option(help="Children per parent and operator.", min=1, max=10)] = 1,
     style: Annotated[str | None, typer.Option(help="Target style pack (default: the version's style).")] = None,
-    via: Annotated[str | None, typer.Option(help="backtranslate: pivot languages, e.g. en or en,ja.")] = None,
+    via: Annotated[str | None, typer.Option(help="backtranslate: pivots, e.g. en; en,zh for zh and en rows.")] = None,
     scenes: Annotated[str | None, typer.Option(help="scene-transfer: scenes, e.g. 餐厅,书店.")] = None,
     turns: Annotated[int | None, typer.Option(help="extend / qa-to-dialogue: exchanges in all.")] = None,
     focus: Annotated[str | None, typer.Option(help="hard-cases: the boundary to probe.")] = None,

@@ -72,8 +72,13 @@ def test_backtranslate_goes_through_the_pivot_and_checks_its_language() -> None:
     assert result.notes["via"] == "en" and "My cat" in result.notes["pivot"]
     assert codes("backtranslate", request, result.turns, result.notes) == []
     assert "pivot_language" in codes("backtranslate", request, result.turns, {"via": "en", "pivot": "猫咪病了"})
-    english_pack = builtin_styles()["empathetic-cs"]
-    assert get_operator("backtranslate").refuse(CAT, parse_spec("backtranslate", {}), english_pack) is not None
+    english_pack, operator = builtin_styles()["empathetic-cs"], get_operator("backtranslate")
+    only_english = operator.refuse(CAT, parse_spec("backtranslate", {}), english_pack)
+    assert only_english is not None and "--via en,zh" in only_english  # says what to add
+    both = parse_spec("backtranslate", {"via": ["en", "zh"]})
+    assert operator.refuse(CAT, both, english_pack) is None and operator.refuse(CAT, both, GENTLE) is None
+    assert operator.pivot(ChildRequest(CAT, english_pack, both)) == "zh"  # each row through the other language
+    assert operator.pivot(ChildRequest(CAT, GENTLE, both, variant=1)) == "en"
 
 
 def test_extend_keeps_the_original_verbatim_and_adds_turns() -> None:
