@@ -1,8 +1,9 @@
 """Augmentation on the embedded model, operator by operator: what is accepted, at what cost, and what it reads like.
 
 The parents are ``evals/sets/augment-parents.jsonl`` (zh and en in turn: one user turn and one
-reply each, bank and shop customer service and companionship), imported into a fresh data
-directory. Every operator of ``--ops`` runs over the first ``--parents`` of them through the
+reply each, bank and shop customer service and companionship; ``--parents-file
+evals/sets/augment-scenes.jsonl`` for scene-bound coffee-shop dialogues), imported into a fresh
+data directory. Every operator of ``--ops`` runs over the first ``--parents`` of them through the
 same child loop as ``dialogforge augment`` (service.jobs.kinds.augment_run.augment_deps: the
 engine's embedded model and e5 embedder, the judge plan of the target pack). Printed per
 operator: children accepted per parent, LLM calls per accepted child, rejections by reason,
@@ -36,7 +37,8 @@ from service.engine import Engine
 from service.jobs.kinds.augment_run import augment_deps
 from service.settings import Settings
 
-PARENTS = Path(__file__).resolve().parent.parent / "evals" / "sets" / "augment-parents.jsonl"
+SETS = Path(__file__).resolve().parent.parent / "evals" / "sets"
+PARENTS = SETS / "augment-parents.jsonl"
 SHORTHANDS = {"scenes": ["餐厅 restaurant", "书店 bookshop", "医院 hospital"], "turns": 3, "via": ["en", "zh"]}
 
 
@@ -99,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", default=",".join(operator_names()))
     parser.add_argument("--parents", type=int, default=20)
+    parser.add_argument("--parents-file", type=Path, default=PARENTS, help=f"e.g. {SETS / 'augment-scenes.jsonl'}")
     parser.add_argument("--concurrency", type=int, default=2, help="LLM calls in flight (the embedded server's slots)")
     parser.add_argument(
         "--style", default="empathetic-cs", help="the parents' pack (every operator but style-transfer)"
@@ -111,7 +114,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=args.out / "data", cache=False)  # the embedded defaults: no key, no network
     store = DatasetStore(settings.data_dir)
-    ref = import_sources(store, "augment-parents", [str(PARENTS)]).manifest.ref
+    ref = import_sources(store, "augment-parents", [str(args.parents_file)]).manifest.ref
     parents = {sample.id: sample for page in store.iter_samples(ref) for sample in page}
     engine = Engine.start(settings)
     try:
