@@ -52,8 +52,9 @@ async def run_operator(engine: Engine, store: DatasetStore, ref: str, pack: Styl
                        args: argparse.Namespace) -> tuple[AugmentReport, list[Sample], float]:  # fmt: skip
     """Run one operator over the parents; return its report, every finished child and the wall time."""
     runner = AugmentRunner(
-        augment_deps(engine, pack, [spec]), pack, [spec], concurrency=args.concurrency, parent_version=ref
-    )
+        augment_deps(engine, pack, [spec]), pack, [spec], per_sample=args.per_sample, concurrency=args.concurrency,
+        parent_version=ref,
+    )  # fmt: skip
     children: list[Sample] = []
 
     async def keep(child: Sample) -> None:
@@ -72,7 +73,7 @@ def print_operator(op: str, report: AugmentReport, children: list[Sample], paren
     per_child = f"{calls / len(accepted):.2f}" if accepted else "-"
     per_parent = len(accepted) / max(report.parents, 1)
     print(
-        f"\n== {op}: accepted {len(accepted)} of {report.parents} parents ({per_parent:.2f} a parent), "
+        f"\n== {op}: accepted {len(accepted)} children of {report.parents} parents ({per_parent:.2f} a parent), "
         f"LLM calls {calls} ({per_child} per accepted child), rewrites {report.rewrites}, "
         f"rejected {dict(report.rejected) or 0}, refused {dict(report.refused) or 0}, wall {wall:.0f} s",
         flush=True,
@@ -101,6 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", default=",".join(operator_names()))
     parser.add_argument("--parents", type=int, default=20)
+    parser.add_argument("--per-sample", type=int, default=1, help="children per parent and operator")
     parser.add_argument("--parents-file", type=Path, default=PARENTS, help=f"e.g. {SETS / 'augment-scenes.jsonl'}")
     parser.add_argument("--concurrency", type=int, default=2, help="LLM calls in flight (the embedded server's slots)")
     parser.add_argument(
