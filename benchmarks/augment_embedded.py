@@ -24,7 +24,7 @@ import json
 import time
 from pathlib import Path
 
-from agents.augment.registry import OperatorSpec, operator_names, parse_ops
+from agents.augment.registry import SHORTHANDS, OperatorSpec, operator_names, parse_ops
 from agents.rendering import format_dialogue
 from agents.schemas import Sample
 from agents.styles import StylePack, resolve_style
@@ -39,13 +39,12 @@ from service.settings import Settings
 
 SETS = Path(__file__).resolve().parent.parent / "evals" / "sets"
 PARENTS = SETS / "augment-parents.jsonl"
-SHORTHANDS = {"scenes": ["餐厅 restaurant", "书店 bookshop", "医院 hospital"], "turns": 3, "via": ["en", "zh"]}
+SHORTHAND_VALUES = {"scenes": ["餐厅 restaurant", "书店 bookshop", "医院 hospital"], "turns": 3, "via": ["en", "zh"]}
 
 
 def operator_spec(op: str) -> OperatorSpec:
     """Return the operator with the shorthand parameters it takes (zh rows go through en, en rows through zh)."""
-    takes = {"scene-transfer": "scenes", "extend": "turns", "qa-to-dialogue": "turns", "backtranslate": "via"}
-    return parse_ops(op, {takes[op]: SHORTHANDS[takes[op]]} if op in takes else {})[0]
+    return parse_ops(op, {name: value for name, value in SHORTHAND_VALUES.items() if op in SHORTHANDS[name][0]})[0]
 
 
 async def run_operator(engine: Engine, store: DatasetStore, ref: str, pack: StylePack, spec: OperatorSpec,

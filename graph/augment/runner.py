@@ -133,11 +133,15 @@ class AugmentRunner:
 
     def refusal(self, parent: Sample) -> str | None:
         """Return why no operator can take this parent (None: at least one can)."""
-        reasons = [self._refusal(get_operator(spec.op), parent, spec) for spec in self.specs]
+        reasons = [self._pack_and_refusal(get_operator(spec.op), parent, spec)[1] for spec in self.specs]
         return None if any(reason is None for reason in reasons) else (reasons[0] or "refused")
 
-    def _refusal(self, operator: Operator[Any], parent: Sample, spec: OperatorSpec) -> str | None:
-        return operator.refuse(parent, spec, operator.pack_for(parent, self.pack))
+    def _pack_and_refusal(
+        self, operator: Operator[Any], parent: Sample, spec: OperatorSpec
+    ) -> tuple[StylePack, str | None]:
+        """Return the pack a child of ``parent`` is made with, and why the operator refuses it (None: it takes it)."""
+        pack = operator.pack_for(parent, self.pack)
+        return pack, operator.refuse(parent, spec, pack)
 
     def stop_check(self) -> StopReason | None:
         """Return why no further child may start (cancelled or a budget reached), or None."""
@@ -191,8 +195,7 @@ class AugmentRunner:
         """Make a parent's missing children, operator by operator, each seeing its accepted siblings."""
         for spec in self.specs:
             operator = get_operator(spec.op)
-            pack = operator.pack_for(parent, self.pack)
-            why = operator.refuse(parent, spec, pack)
+            pack, why = self._pack_and_refusal(operator, parent, spec)
             if why is not None:
                 self.report.refused[f"{operator.name}: {why}"] += 1
                 continue
